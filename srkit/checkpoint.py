@@ -1,0 +1,255 @@
+"""Checkpoints: one safetensors file holding every network, the kernel PCA and JSON metadata.
+
+Layout: tensors are named ``<module>.<parameter>`` (module names: generator, predictor, corrector,
+segnet, discriminator, or any other identifier) plus ``pca.matrix`` / ``pca.mean``. The safetensors
+header's ``__metadata__['srkit']`` is a JSON document::
+
+    {"format": "srkit-checkpoint", "version": 1,
+     "modules": {"generator": {"class": "SFTGenerator", "config": {...}}, ...},
+     "scale": 4, "categories": [...], "pca": {...PCAMeta...} | null, "dtype": "float32" | "float16",
+     "meta": {...free-form provenance and metrics...}, "sha256": "<digest of all tensors>"}
+
+Nothing is ever unpickled (DESIGN.md §2): a downloaded file can hold only tensors and text.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from srkit.categories import CATEGORIES
+from srkit.kernels import KernelPCA
+
+FORMAT, VERSION = "srkit-checkpoint", 1
+WEIGHTS_DIRS = (Path(__file__).parent / "assets" / "weights",            # installed package data
+                Path(__file__).parent.parent / "assets" / "weights")     # source checkout
+
+
+def _registry() -> dict[str, tuple[type, type]]:
+    """Class name → (module class, config class). Imported lazily: seg needs timm."""
+    from srkit.models.disc import Discriminator, DiscriminatorConfig
+    from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
+    from srkit.models.sft import GeneratorConfig, SFTGenerator
+    reg = {"SFTGenerator": (SFTGenerator, GeneratorConfig), "Predictor": (Predictor, PredictorConfig),
+           "Corrector": (Corrector, CorrectorConfig), "Discriminator": (Discriminator, DiscriminatorConfig)}
+    try:
+        from srkit.models.seg import SegConfig, SegNet
+        reg["SegNet"] = (SegNet, SegConfig)
+    except ImportError:  # timm missing: every other network still loads
+        pass
+    return reg
+
+
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over names, dtypes, shapes and bytes: safetensors itself would load flipped bits."""
+    h = hashlib.sha256()
+    for k in sorted(tensors):
+        t = tensors[k].detach().cpu().contiguous()
+        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_checkpoint(path: str | Path, modules: dict[str, nn.Module], meta: dict | None = None,
+                    pca: KernelPCA | None = None, half: bool = False) -> Path:
+    """Write modules (+ PCA + metadata) to one safetensors file, atomically.
+
+    Args:
+        path: target file (parent folders are created). An existing file is replaced only once
+            the new one is completely written.
+        modules: name → network with a ``cfg`` dataclass (SFTGenerator, Predictor, Corrector,
+            SegNet, Discriminator).
+        meta: free-form JSON-serialisable provenance and metrics (training command, iterations,
+            PSNR table ...).
+        pca: the KernelPCA whose codes the networks use.
+        half: store floating-point tensors as float16 (half the size; loaded back as float32).
+
+    Returns:
+        The path written.
+    """
+    from safetensors.torch import save_file
+
+    from srkit.imageio import atomic_path
+
+    reg = _registry()
+    tensors: dict[str, torch.Tensor] = {}
+    header_modules = {}
+    scale = None
+    for name, module in modules.items():
+        module = getattr(module, "_orig_mod", module)  # unwrap torch.compile
+        cls = type(module).__name__
+        if cls not in reg or not dataclasses.is_dataclass(getattr(module, "cfg", None)):
+            raise ValueError(f"cannot save module {name!r}: {cls} is not a srkit network with a cfg dataclass "
+                             f"(known: {sorted(reg)})")
+        if not name.isidentifier() or name == "pca":
+            raise ValueError(f"module name {name!r} must be a Python identifier other than 'pca'")
+        header_modules[name] = {"class": cls, "config": dataclasses.asdict(module.cfg)}
+        scale = scale or getattr(module.cfg, "scale", None)
+        for k, t in module.state_dict().items():
+            t = t.detach().cpu()
+            if half and t.dtype == torch.float32:
+                t = t.half()
+            tensors[f"{name}.{k}"] = t.clone().contiguous()  # clone: safetensors refuses shared storage
+    pca_meta = None
+    if pca is not None:
+        pca_tensors, pca_meta = pca.state()
+        tensors.update({k: v.clone() for k, v in pca_tensors.items()})
+    header = {"format": FORMAT, "version": VERSION, "modules": header_modules, "scale": scale,
+              "categories": list(CATEGORIES), "pca": pca_meta, "dtype": "float16" if half else "float32",
+              "meta": meta or {}, "sha256": tensors_digest(tensors)}
+    try:
+        text = json.dumps(header)
+    except TypeError as e:
+        raise ValueError(f"checkpoint metadata for {path} is not JSON-serialisable: {e}") from e
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"srkit": text})
+    return Path(path)
+
+
+@dataclass
+class Checkpoint:
+    """What a checkpoint file holds, rebuilt: networks (eval mode), PCA and the full header."""
+    modules: dict[str, nn.Module]
+    pca: KernelPCA | None
+    scale: int | None
+    categories: tuple[str, ...]
+    meta: dict = field(default_factory=dict)
+    header: dict = field(default_factory=dict)
+
+
+def read_header(path: str | Path) -> dict:
+    """The srkit JSON header of a checkpoint, without loading tensors (raises like load_checkpoint)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), "pt") as f:
+            raw = (f.metadata() or {}).get("srkit")
+    except Exception as e:  # safetensors raises several error types for damaged headers
+        raise ValueError(f"{path}: not a readable safetensors file (truncated or corrupt?): {e}") from e
+    if raw is None:
+        raise ValueError(f"{path}: safetensors file without srkit metadata; not a srkit checkpoint "
+                         "(foreign weights must be converted with srkit.checkpoint.save_checkpoint)")
+    try:
+        header = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: srkit metadata is not valid JSON: {e}") from e
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"{path}: srkit metadata has format {header.get('format') if isinstance(header, dict) else header!r}, "
+                         f"expected {FORMAT!r}")
+    if header.get("version") != VERSION:
+        raise ValueError(f"{path}: checkpoint format version {header.get('version')!r}; this srkit reads "
+                         f"version {VERSION} (upgrade srkit?)")
+    if not isinstance(header.get("modules"), dict):
+        raise ValueError(f"{path}: srkit metadata lacks a 'modules' table")
+    return header
+
+
+def _build(path: Path, name: str, spec: dict, reg: dict) -> nn.Module:
+    cls_name = spec.get("class") if isinstance(spec, dict) else None
+    if cls_name not in reg:
+        raise ValueError(f"{path}: module {name!r} has unknown class {cls_name!r}; known: {sorted(reg)}"
+                         + (" (SegNet needs timm installed)" if cls_name == "SegNet" else ""))
+    cls, cfg_cls = reg[cls_name]
+    cfg_dict = dict(spec.get("config") or {})
+    known = {f.name for f in dataclasses.fields(cfg_cls)}
+    unknown = sorted(set(cfg_dict) - known)
+    if unknown:
+        raise ValueError(f"{path}: module {name!r} ({cls_name}) config has unknown fields {unknown} "
+                         "(written by a newer srkit?)")
+    if cls_name == "SegNet":
+        cfg_dict["pretrained"] = False  # the file holds the weights: no hub download, no warning
+    cfg_dict = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()}  # JSON lists
+    try:
+        return cls(cfg_cls(**cfg_dict))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: module {name!r} ({cls_name}) has an invalid config: {e}") from e
+
+
+def _load_state(path: Path, name: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    prefix = name + "."
+    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    wrong = [f"{k}: file {tuple(state[k].shape)} vs config {tuple(v.shape)}"
+             for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or extra or wrong:
+        raise ValueError(f"{path}: tensors of module {name!r} do not match its config "
+                         f"({type(module).__name__}): missing {missing[:5]}, unexpected {extra[:5]}, "
+                         f"shape mismatches {wrong[:5]}")
+    # float16 storage goes back to each parameter's own dtype (float32).
+    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild every network and the PCA stored in ``path`` (eval mode, on ``device``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: truncated/corrupt file, no srkit metadata, unknown class, or tensors that do
+            not match the stored configuration; the message names the file and the problem.
+    """
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    header = read_header(path)
+    try:
+        tensors = load_file(str(path))
+    except Exception as e:
+        raise ValueError(f"{path}: tensor data unreadable (truncated or corrupt?): {e}") from e
+    if header.get("sha256") not in (None, tensors_digest(tensors)):
+        raise ValueError(f"{path}: tensor data does not match the checksum in its header (corrupt file)")
+    reg = _registry()
+    modules = {}
+    for name, spec in header["modules"].items():
+        module = _build(path, name, spec, reg)
+        _load_state(path, name, module, tensors)
+        modules[name] = module.to(device).eval()
+    pca = None
+    if header.get("pca") is not None:
+        try:
+            pca = KernelPCA.from_state(tensors, header["pca"]).to(device)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
+    return Checkpoint(modules=modules, pca=pca, scale=header.get("scale"),
+                      categories=tuple(header.get("categories") or CATEGORIES),
+                      meta=header.get("meta") or {}, header=header)
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """A bundled model name ('x2', 'x4' → assets/weights/<name>.safetensors) or a file path."""
+    p = Path(name_or_path)
+    looks_like_path = p.suffix == ".safetensors" or len(p.parts) > 1 or p.is_file()
+    if looks_like_path:
+        if not p.is_file():
+            raise FileNotFoundError(f"checkpoint not found: {p}")
+        return p
+    for d in WEIGHTS_DIRS:
+        if (d / f"{name_or_path}.safetensors").is_file():
+            return d / f"{name_or_path}.safetensors"
+    names = sorted({f.stem for d in WEIGHTS_DIRS if d.is_dir() for f in d.glob("*.safetensors")})
+    raise FileNotFoundError(f"no bundled model named {str(name_or_path)!r} (bundled: {names or 'none'}) "
+                            "and no such file")
+
+
+def load(name_or_path: str | Path, device: str | torch.device = "cpu"):
+    """``srkit.load``: one network if the file holds exactly one, else a ready ``Pipeline``.
+
+    Args:
+        name_or_path: bundled name ('x2', 'x4', ...) or a .safetensors path.
+        device: where to put the networks.
+    """
+    from srkit.pipeline import Pipeline
+
+    ckpt = load_checkpoint(resolve(name_or_path), device)
+    if len(ckpt.modules) == 1:
+        return next(iter(ckpt.modules.values()))
+    return Pipeline.from_checkpoint(ckpt)

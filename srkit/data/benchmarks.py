@@ -1,0 +1,95 @@
+"""Benchmark sets (Set5, Set14, B100, Urban100) and the Gaussian8 blind-SR benchmark.
+
+A ``--data`` folder is laid out like ``../shared/data``: ``Set5/HR``, ``Set14/HR``,
+``B100/HR_modcrop3`` (or ``B100/HR``), and ``Urban100/HR`` when present.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from srkit.degrade import blur
+from srkit.imageio import is_gray_file, list_images, modcrop, read_image_uint8
+from srkit.kernels import gaussian_kernel
+from srkit.resize import imresize
+
+BENCHMARK_FOLDERS = {
+    "Set5": ("HR",),
+    "Set14": ("HR",),
+    "B100": ("HR_modcrop3", "HR"),
+    "Urban100": ("HR",),
+}
+
+# DESIGN.md §2: 8 widths equally spaced in these ranges (IKC / DAN's Gaussian8).
+GAUSSIAN8_RANGES = {2: (0.80, 1.60), 3: (1.35, 2.40), 4: (1.80, 3.20)}
+
+
+@dataclass
+class BenchImage:
+    """One ground-truth image: uint8 RGB H×W×3, modcropped to the scale.
+
+    ``gray`` marks a 1-channel source file (evaluated on gray values, see srkit.metrics).
+    """
+    name: str
+    hr: np.ndarray
+    gray: bool
+
+
+def default_data_dir() -> Path | None:
+    """``$SRKIT_DATA``, else ``../shared/data`` beside the checkout, if it exists."""
+    env = os.environ.get("SRKIT_DATA")
+    if env:
+        return Path(env)
+    guess = Path(__file__).resolve().parents[3] / "shared" / "data"
+    return guess if guess.is_dir() else None
+
+
+def benchmark_dir(data: str | Path, name: str) -> Path:
+    """The HR folder of benchmark ``name`` under ``data``; a clear error when absent."""
+    if name not in BENCHMARK_FOLDERS:
+        raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARK_FOLDERS)}")
+    for sub in BENCHMARK_FOLDERS[name]:
+        d = Path(data) / name / sub
+        if d.is_dir():
+            return d
+    tried = ", ".join(str(Path(data) / name / s) for s in BENCHMARK_FOLDERS[name])
+    raise FileNotFoundError(f"benchmark {name} not found (looked in {tried})")
+
+
+def load_benchmark(data: str | Path, name: str, scale: int) -> list[BenchImage]:
+    """Read every HR image of a benchmark, modcropped to ``scale``."""
+    folder = benchmark_dir(data, name)
+    paths = list_images(folder)
+    if not paths:
+        raise FileNotFoundError(f"no images in {folder}")
+    return [BenchImage(p.stem, modcrop(read_image_uint8(p), scale), is_gray_file(p)) for p in paths]
+
+
+def gaussian8_sigmas(scale: int) -> list[float]:
+    """The 8 kernel widths of Gaussian8 at ``scale`` (DESIGN.md §2)."""
+    if scale not in GAUSSIAN8_RANGES:
+        raise ValueError(f"Gaussian8 is defined for scales {sorted(GAUSSIAN8_RANGES)}, got {scale}")
+    lo, hi = GAUSSIAN8_RANGES[scale]
+    return [float(v) for v in np.linspace(lo, hi, 8)]
+
+
+def bicubic_lr(hr: np.ndarray, scale: int) -> np.ndarray:
+    """uint8 HR → uint8 LR by MATLAB bicubic ↓s (the no-blur benchmark)."""
+    t = torch.from_numpy(hr).permute(2, 0, 1).float().div(255)
+    lr = imresize(t, scale=1 / scale)
+    return (lr.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+
+
+def gaussian8_lr(hr: np.ndarray, scale: int, sigma: float) -> np.ndarray:
+    """uint8 HR → uint8 LR: 21×21 isotropic Gaussian blur (reflect padding), bicubic ↓s, rounding.
+
+    Deterministic: no noise, so the same HR always gives the same LR.
+    """
+    t = torch.from_numpy(hr).permute(2, 0, 1).unsqueeze(0).double().div(255)
+    x = blur(t, gaussian_kernel(sigma).double())
+    lr = imresize(x, scale=1 / scale)[0]
+    return (lr.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()

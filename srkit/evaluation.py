@@ -1,0 +1,122 @@
+"""Benchmark runs: the bicubic table and Gaussian8, keyed as DESIGN.md §6 says.
+
+``results[method][set][scale] = {"psnr": float, "ssim": float, "n": int}`` with the scale as a
+string, plus a ``protocol`` object. Averages are over images (and, for Gaussian8, over the 8
+kernel widths of every image).
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from srkit.data.benchmarks import bicubic_lr, gaussian8_lr, gaussian8_sigmas, load_benchmark
+from srkit.metrics import PROTOCOL, evaluate_pair
+from srkit.resize import imresize_np
+
+# An SR method: (uint8 LR H×W×3, scale, context) → {method name: uint8 SR}; context carries the
+# true kernel for methods that may use it (only the true_kernel upper bound does).
+Method = Callable[[np.ndarray, int, dict], dict[str, np.ndarray]]
+
+
+def bicubic_method(lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
+    """The bicubic baseline: MATLAB bicubic ↑s of the uint8 LR, rounded to uint8."""
+    return {"bicubic": imresize_np(lr, scale)}
+
+
+class _Accumulator:
+    def __init__(self):
+        self.values = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+
+    def add(self, method: str, set_name: str, scale: int, metrics: dict[str, float]) -> None:
+        self.values[method][set_name][str(scale)].append(metrics)
+
+    def results(self) -> dict:
+        out: dict = {}
+        for method, sets in self.values.items():
+            for set_name, scales in sets.items():
+                for scale, items in scales.items():
+                    out.setdefault(method, {}).setdefault(set_name, {})[scale] = {
+                        k: float(np.mean([m[k] for m in items])) for k in items[0]} | {"n": len(items)}
+        return out
+
+
+def run_bicubic_bench(data, sets=("Set5", "Set14", "B100"), scales=(2, 3, 4), progress: bool = True) -> dict:
+    """The no-blur bicubic table (DESIGN.md §3): HR → bicubic ↓s → uint8 → bicubic ↑s."""
+    acc = _Accumulator()
+    for set_name in sets:
+        for s in scales:
+            for im in tqdm(load_benchmark(data, set_name, s), desc=f"{set_name} x{s}", disable=not progress,
+                           leave=False):
+                sr = imresize_np(bicubic_lr(im.hr, s), s)
+                acc.add("bicubic", set_name, s, evaluate_pair(sr, im.hr, s, gray=im.gray))
+    return {"results": acc.results(), "protocol": dict(PROTOCOL, degradation="bicubic down, no blur")}
+
+
+def run_gaussian8_bench(data, sets=("Set5", "Set14", "B100"), scales=(2, 3, 4),
+                        methods: dict[int, Method] | None = None, progress: bool = True,
+                        limit: int | None = None) -> dict:
+    """Gaussian8: each HR image blurred with each of the 8 widths, bicubic ↓s, then every method.
+
+    Args:
+        methods: per scale, a Method returning {name: SR}; bicubic only when None.
+        limit: evaluate only the first ``limit`` images of each set (quick runs; say so when reporting).
+    """
+    acc = _Accumulator()
+    extra: dict = {}
+    for s in scales:
+        method = (methods or {}).get(s, bicubic_method)
+        for set_name in sets:
+            images = load_benchmark(data, set_name, s)[:limit]
+            for im in tqdm(images, desc=f"Gaussian8 {set_name} x{s}", disable=not progress, leave=False):
+                for sigma in gaussian8_sigmas(s):
+                    lr = gaussian8_lr(im.hr, s, sigma)
+                    context = {"sigma": sigma, "extra": extra, "set": set_name}
+                    outputs = method(lr, s, context)
+                    for name, sr in outputs.items():
+                        acc.add(name, set_name, s, evaluate_pair(sr, im.hr, s, gray=im.gray))
+    protocol = dict(PROTOCOL, degradation="Gaussian8: 21x21 isotropic Gaussian (reflect padding), widths "
+                    + "; ".join(f"x{s}: {gaussian8_sigmas(s)[0]:.2f}..{gaussian8_sigmas(s)[-1]:.2f}" for s in scales)
+                    + " (8 equally spaced), then bicubic down, LR rounded to uint8")
+    out = {"results": acc.results(), "protocol": protocol}
+    if extra:
+        out["extra"] = _finish_extra(extra)
+    return out
+
+
+def _finish_extra(extra: dict) -> dict:
+    """Average list-valued extras (e.g. per-step code errors) collected by methods."""
+    done: dict = {}
+    for key, value in extra.items():
+        if isinstance(value, dict):
+            done[key] = _finish_extra(value)
+        elif isinstance(value, list) and value and isinstance(value[0], (list, tuple, np.ndarray, torch.Tensor)):
+            done[key] = np.mean(np.asarray([np.asarray(v, dtype=float) for v in value]), axis=0).tolist()
+        elif isinstance(value, list):
+            done[key] = float(np.mean(value))
+        else:
+            done[key] = value
+    return done
+
+
+def format_table(results: dict, metric_digits: int = 2) -> str:
+    """Markdown table: one row per method, one column per set×scale, cells 'PSNR / SSIM'."""
+    cols = []
+    for sets in results.values():
+        for set_name, scales in sets.items():
+            for scale in scales:
+                if (set_name, scale) not in cols:
+                    cols.append((set_name, scale))
+    cols.sort(key=lambda c: (int(c[1]), c[0]))
+    lines = ["| method | " + " | ".join(f"{s} ×{k}" for s, k in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for method, sets in results.items():
+        cells = []
+        for set_name, scale in cols:
+            r = sets.get(set_name, {}).get(scale)
+            cells.append(f"{r['psnr']:.{metric_digits}f} / {r['ssim']:.4f}" if r else "–")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

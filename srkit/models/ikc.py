@@ -1,0 +1,183 @@
+"""Iterative kernel correction (IKC): predictor P, corrector C and the t-step loop (paper Fig. 1–2).
+
+P estimates the kernel code h0 from the LR image; then, for t steps, G super-resolves with the
+current code and C looks at the SR image (whose artefacts show whether the code is too sharp or
+too blurry) and returns a corrected code h_{i+1} = h_i + Δh.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import ClassVar
+
+import torch
+import torch.nn as nn
+
+from srkit.models.sft import stretch
+
+
+def _preset(cls, name: str, overrides: dict):
+    if name not in cls.PRESETS:
+        raise ValueError(f"unknown {cls.__name__} preset {name!r}; choose one of {sorted(cls.PRESETS)}")
+    return replace(cls(), **{**cls.PRESETS[name], **overrides})
+
+
+@dataclass
+class PredictorConfig:
+    """Architecture of P.
+
+    Attributes:
+        nf: channels of the hidden conv layers (IKC: 64).
+        code_len: kernel code length b (10).
+        ksize: conv kernel size (IKC: 9; the four layers then see a 33×33 window, enough for a
+            21×21 blur kernel).
+    """
+    nf: int = 64
+    code_len: int = 10
+    ksize: int = 9
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "tiny": dict(nf=16, ksize=3), "small": dict(nf=32, ksize=5), "default": dict(nf=64, ksize=9)}
+
+    def __post_init__(self):
+        if self.ksize % 2 == 0 or min(self.nf, self.code_len, self.ksize) < 1:
+            raise ValueError(f"PredictorConfig needs positive sizes and an odd ksize: {self}")
+
+    @classmethod
+    def preset(cls, name: str = "default", **overrides) -> "PredictorConfig":
+        return _preset(cls, name, overrides)
+
+
+class Predictor(nn.Module):
+    """P: four convs with LeakyReLU give a per-pixel code map; a global mean pool averages it."""
+
+    def __init__(self, cfg: PredictorConfig | None = None):
+        super().__init__()
+        self.cfg = c = cfg or PredictorConfig()
+        p = c.ksize // 2
+        act = lambda: nn.LeakyReLU(0.2, inplace=True)  # noqa: E731
+        self.body = nn.Sequential(
+            nn.Conv2d(3, c.nf, c.ksize, padding=p), act(),
+            nn.Conv2d(c.nf, c.nf, c.ksize, padding=p), act(),
+            nn.Conv2d(c.nf, c.nf, c.ksize, padding=p), act(),
+            nn.Conv2d(c.nf, c.code_len, c.ksize, padding=p))  # the "estimation map" (no activation)
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        """lr N×3×h×w in [0, 1] → code h0, N×b."""
+        if lr.dim() != 4 or lr.shape[1] != 3:
+            raise ValueError(f"predictor expects N×3×h×w, got {tuple(lr.shape)}")
+        return self.body(lr).mean(dim=(2, 3))  # N×b×h×w → N×b
+
+
+@dataclass
+class CorrectorConfig:
+    """Architecture of C.
+
+    Attributes:
+        scale: SR factor of the images C sees (2, 3, 4); SR features are brought to LR size.
+        nf: channels of the SR feature groups (IKC: 64).
+        code_nf: channels of F_h, the stretched and convolved previous code.
+        code_len: kernel code length b.
+    """
+    scale: int = 4
+    nf: int = 64
+    code_nf: int = 64
+    code_len: int = 10
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "tiny": dict(nf=16, code_nf=16), "small": dict(nf=32, code_nf=32), "default": dict(nf=64, code_nf=64)}
+
+    def __post_init__(self):
+        if self.scale not in (2, 3, 4):
+            raise ValueError(f"CorrectorConfig.scale must be 2, 3 or 4, got {self.scale!r}")
+        if min(self.nf, self.code_nf, self.code_len) < 1:
+            raise ValueError(f"CorrectorConfig sizes must be positive: {self}")
+
+    @classmethod
+    def preset(cls, name: str = "default", **overrides) -> "CorrectorConfig":
+        return _preset(cls, name, overrides)
+
+
+class Corrector(nn.Module):
+    """C(SR, h) = h + Δh: five conv groups on the SR image, F_h from h, stacked, pooled."""
+
+    def __init__(self, cfg: CorrectorConfig | None = None):
+        super().__init__()
+        self.cfg = c = cfg or CorrectorConfig()
+        act = lambda: nn.LeakyReLU(0.2, inplace=True)  # noqa: E731
+        s = c.scale
+        # Group 1 folds each s×s block into channels (pixel unshuffle) so all later convs run at LR
+        # size: the corrector then costs the same per LR pixel at every scale.
+        self.sr_features = nn.Sequential(
+            nn.PixelUnshuffle(s), nn.Conv2d(3 * s * s, c.nf, 3, padding=1), act(),   # group 1
+            *[m for _ in range(4) for m in (nn.Conv2d(c.nf, c.nf, 3, padding=1), act())])  # groups 2–5
+        # F_h: 1×1 convs on the stretched code. On a constant map a 1×1 conv is a linear layer,
+        # so it is computed on N×b and stretched afterwards (same result, h·w times cheaper).
+        self.code_features = nn.Sequential(
+            nn.Linear(c.code_len, c.code_nf), act(), nn.Linear(c.code_nf, c.code_nf), act())
+        self.fuse = nn.Sequential(
+            nn.Conv2d(c.nf + c.code_nf, c.nf, 3, padding=1), act(),
+            nn.Conv2d(c.nf, c.code_len, 1))
+        # Start as "no correction" (Δh ≈ 0) without cutting the gradient: small last-layer weights.
+        with torch.no_grad():
+            self.fuse[-1].weight.mul_(0.1)
+            self.fuse[-1].bias.zero_()
+
+    def forward(self, sr: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """sr N×3×(s·h)×(s·w), code N×b → corrected code N×b."""
+        s = self.cfg.scale
+        if sr.dim() != 4 or sr.shape[1] != 3 or sr.shape[2] % s or sr.shape[3] % s:
+            raise ValueError(f"corrector (scale {s}) expects N×3×H×W with H, W multiples of {s}, "
+                             f"got {tuple(sr.shape)}")
+        if code.shape != (sr.shape[0], self.cfg.code_len):
+            raise ValueError(f"code must be N×{self.cfg.code_len}, got {tuple(code.shape)}")
+        f_sr = self.sr_features(sr)                                       # N×nf×h×w
+        f_h = stretch(self.code_features(code.to(sr.dtype)), f_sr.shape[-2:])  # N×code_nf×h×w
+        delta = self.fuse(torch.cat([f_sr, f_h], 1)).mean(dim=(2, 3))     # N×b
+        return code + delta
+
+
+@dataclass
+class IKCResult:
+    """Every step of an IKC run: srs[i] was made with codes[i]; index 0 uses the predictor's code."""
+    srs: list[torch.Tensor] = field(default_factory=list)
+    codes: list[torch.Tensor] = field(default_factory=list)
+
+    @property
+    def sr(self) -> torch.Tensor:
+        """The last step's SR image (the fixed-t result DESIGN.md §2 reports)."""
+        return self.srs[-1]
+
+    @property
+    def code(self) -> torch.Tensor:
+        return self.codes[-1]
+
+
+def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, corrector: nn.Module | None,
+            seg: torch.Tensor | None = None, steps: int = 7, detach: bool = False) -> IKCResult:
+    """Run IKC: h0 = P(lr); SR_i = G(lr | h_i, ψ); h_{i+1} = C(SR_i, h_i), for ``steps`` corrections.
+
+    Args:
+        lr: N×3×h×w in [0, 1].
+        generator: a kernel-conditioned SFTGenerator (use_kernel=True).
+        predictor: P.
+        corrector: C; None (or steps = 0) gives the predictor-only result.
+        seg: N×K×h×w probabilities if the generator uses segmentation.
+        steps: number of corrections t (default 7, the paper's value); results hold steps+1 entries.
+        detach: cut the graph between steps (IKC training trains C one step at a time).
+
+    Returns:
+        IKCResult with ``steps + 1`` SR images and codes. Gradients flow unless ``detach`` or the
+        caller runs under ``torch.no_grad()``.
+    """
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    code = predictor(lr)
+    result = IKCResult()
+    for i in range(steps + 1):
+        sr = generator(lr, code, seg)
+        result.srs.append(sr)
+        result.codes.append(code)
+        if i == steps or corrector is None:
+            break
+        code = corrector(sr.detach() if detach else sr, code.detach() if detach else code)
+    return result

@@ -1,0 +1,55 @@
+import json
+
+import numpy as np
+import pytest
+
+from srkit.cli import main
+from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas, load_benchmark
+
+# DESIGN.md §3 (published bicubic table, PSNR / SSIM)
+PUBLISHED = {
+    "Set5": {"2": (33.66, 0.9299), "3": (30.39, 0.8682), "4": (28.42, 0.8104)},
+    "Set14": {"2": (30.24, 0.8688), "3": (27.55, 0.7742), "4": (26.00, 0.7027)},
+    "B100": {"2": (29.56, 0.8431), "3": (27.21, 0.7385), "4": (25.96, 0.6675)},
+}
+
+
+def test_bicubic_bench_reproduces_the_published_table(data_dir, tmp_path, capsys):
+    out = tmp_path / "bicubic.json"
+    assert main(["bench", "bicubic", "--data", str(data_dir), "--json", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "protocol:" in printed and "Y (BT.601" in printed
+    res = json.loads(out.read_text())
+    assert "protocol" in res
+    for set_name, scales in PUBLISHED.items():
+        for scale, (p, s) in scales.items():
+            got = res["results"]["bicubic"][set_name][scale]
+            assert abs(got["psnr"] - p) <= 0.03, (set_name, scale, got)
+            assert abs(got["ssim"] - s) <= 0.001, (set_name, scale, got)
+            assert got["n"] == {"Set5": 5, "Set14": 14, "B100": 100}[set_name]
+
+
+def test_gaussian8_builder_is_deterministic(data_dir):
+    assert gaussian8_sigmas(2) == pytest.approx(np.linspace(0.8, 1.6, 8).tolist())
+    assert gaussian8_sigmas(4)[0] == 1.8 and gaussian8_sigmas(4)[-1] == pytest.approx(3.2)
+    hr = load_benchmark(data_dir, "Set5", 4)[0].hr
+    a, b = gaussian8_lr(hr, 4, 2.0), gaussian8_lr(hr, 4, 2.0)
+    assert a.dtype == np.uint8 and a.shape == (hr.shape[0] // 4, hr.shape[1] // 4, 3)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, gaussian8_lr(hr, 4, 3.0))
+
+
+def test_gaussian8_bicubic_cli(data_dir, tmp_path):
+    out = tmp_path / "g8.json"
+    assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "2,4",
+                 "--json", str(out), "--no-progress"]) == 0
+    res = json.loads(out.read_text())["results"]["bicubic"]["Set5"]
+    assert res["2"]["n"] == 40 and res["4"]["n"] == 40  # 5 images × 8 widths
+    assert 25 < res["4"]["psnr"] < res["2"]["psnr"] < 33.66  # blur makes bicubic worse than no blur
+
+
+def test_bench_errors(tmp_path, capsys):
+    assert main(["bench", "bicubic", "--data", str(tmp_path), "--sets", "Set5"]) == 2
+    assert "Set5 not found" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        load_benchmark(tmp_path, "Set6", 2)

@@ -1,0 +1,90 @@
+import pytest
+import torch
+
+from srkit.degrade import blur, degrade
+from srkit.kernels import KernelPCA, KernelSpec, gaussian_kernel, motion_kernel
+
+
+def hr_batch(n=3, size=48, seed=0):
+    return torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+
+
+def test_deterministic_given_seed():
+    hr = hr_batch()
+    kw = dict(noise_sigma=(0, 15), jpeg_quality=(40, 90), kernel_spec=KernelSpec(scale=2, aniso_prob=0.5))
+    a = degrade(hr, 2, seed=7, **kw)
+    b = degrade(hr, 2, generator=torch.Generator().manual_seed(7), **kw)
+    assert torch.equal(a.lr, b.lr) and torch.equal(a.kernels, b.kernels)
+    assert torch.equal(a.noise_sigma, b.noise_sigma) and torch.equal(a.jpeg_quality, b.jpeg_quality)
+    c = degrade(hr, 2, seed=8, **kw)
+    assert not torch.equal(a.lr, c.lr)
+
+
+def test_returns_what_was_applied():
+    hr = hr_batch(4)
+    pca = KernelPCA.fit(4, n=2000)
+    d = degrade(hr, 4, noise_sigma=15, pca=pca, seed=0)
+    assert d.lr.shape == (4, 3, 12, 12)
+    assert d.kernels.shape == (4, 21, 21) and d.codes.shape == (4, 10)
+    assert torch.allclose(d.codes, pca.encode(d.kernels))
+    assert d.noise_sigma.tolist() == [15.0] * 4 and d.jpeg_quality.tolist() == [0.0] * 4
+    sx = d.params["sigma_x"]
+    assert ((sx >= 0.2) & (sx <= 4.0)).all()
+    # quantised to uint8 levels, in range
+    assert torch.allclose(d.lr * 255, (d.lr * 255).round(), atol=1e-4)
+    assert float(d.lr.min()) >= 0 and float(d.lr.max()) <= 1
+
+
+def test_noise_level_is_right():
+    hr = torch.full((2, 3, 64, 64), 0.5)
+    k = gaussian_kernel(1.0)
+    clean = degrade(hr, 2, kernels=k, quantize=False, seed=0).lr
+    noisy = degrade(hr, 2, kernels=k, noise_sigma=15, quantize=False, seed=0).lr
+    assert abs(float((noisy - clean).std()) * 255 - 15) < 0.5
+
+
+def test_known_kernel_blur_matches_manual_and_direct_subsampling():
+    hr = hr_batch(1, 40)
+    k = motion_kernel(7, 0.5)
+    d = degrade(hr, 2, kernels=k, downsample="direct", quantize=False, seed=0)
+    assert torch.allclose(d.lr, blur(hr, k)[..., ::2, ::2].clamp(0, 1), atol=1e-6)
+    # blur is a true convolution: an impulse reproduces the kernel itself
+    imp = torch.zeros(1, 3, 41, 41)
+    imp[..., 20, 20] = 1
+    out = blur(imp, k)[0, 0, 10:31, 10:31]
+    assert torch.allclose(out, k, atol=1e-6)
+
+
+def test_jpeg_changes_the_image():
+    hr = hr_batch(2, 64)
+    k = gaussian_kernel(0.5)
+    a = degrade(hr, 2, kernels=k, seed=0).lr
+    b = degrade(hr, 2, kernels=k, jpeg_quality=20, seed=0).lr
+    assert float((a - b).abs().mean()) > 1e-3
+
+
+def test_differentiable_wrt_hr():
+    hr = hr_batch(1, 32).requires_grad_()
+    d = degrade(hr, 2, kernels=gaussian_kernel(1.0), quantize=False, seed=0)
+    d.lr.sum().backward()
+    assert hr.grad is not None
+
+
+def test_bad_inputs():
+    hr = hr_batch(1, 48)
+    with pytest.raises(ValueError, match="unsupported scale"):
+        degrade(hr, 5)
+    with pytest.raises(ValueError, match="multiple of the scale"):
+        degrade(hr_batch(1, 50), 4)
+    with pytest.raises(ValueError, match="N×3×H×W"):
+        degrade(torch.rand(1, 1, 48, 48), 2)
+    nan = hr.clone()
+    nan[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="finite"):
+        degrade(nan, 2)
+    with pytest.raises(ValueError, match="too small"):
+        degrade(torch.rand(1, 3, 8, 8), 2)
+    with pytest.raises(ValueError, match="kernels for a batch"):
+        degrade(hr_batch(2, 48), 2, kernels=torch.stack([gaussian_kernel(1.0)] * 3))
+    with pytest.raises(ValueError, match="jpeg_quality"):
+        degrade(hr, 2, jpeg_quality=150)
