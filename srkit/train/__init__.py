@@ -1,0 +1,32 @@
+"""Trainers for the four stages (paper §2.2): ``seg`` (S), ``sftmd`` (G with the true kernel code),
+``ikc`` (P, C and G alternately) and ``sftgan`` (perceptual + GAN fine-tuning with D).
+
+``TRAINERS[name] -> (config class, trainer class)``; each config has ``from_preset('smoke'|'cpu'|'gpu')``.
+Imported lazily so ``import srkit.train`` stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+
+_TRAINERS = {"seg": ("srkit.train.seg", "SegTrainConfig", "SegTrainer"),
+             "sftmd": ("srkit.train.sftmd", "SFTMDConfig", "SFTMDTrainer"),
+             "ikc": ("srkit.train.ikc", "IKCConfig", "IKCTrainer"),
+             "sftgan": ("srkit.train.sftgan", "SFTGANConfig", "SFTGANTrainer")}
+STAGES = tuple(_TRAINERS)
+
+
+def get_trainer(name: str):
+    """(config class, trainer class) of a stage: 'seg', 'sftmd', 'ikc' or 'sftgan'."""
+    if name not in _TRAINERS:
+        raise ValueError(f"unknown trainer {name!r}; choose one of {', '.join(_TRAINERS)}")
+    module, cfg, trainer = _TRAINERS[name]
+    m = importlib.import_module(module)
+    return getattr(m, cfg), getattr(m, trainer)
+
+
+def train(name: str, preset: str = "smoke", resume: bool = False, **overrides):
+    """Build and run a trainer in one call (notebooks): returns the trainer after ``fit``."""
+    cfg_cls, trainer_cls = get_trainer(name)
+    trainer = trainer_cls(cfg_cls.from_preset(preset, **overrides), resume=resume)
+    trainer.fit()
+    return trainer

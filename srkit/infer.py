@@ -1,0 +1,223 @@
+"""Tiled inference: upscale images of any size with memory that depends on the tile, not the image.
+
+The image stays on the CPU; tiles are streamed to the device one at a time and their centres are
+written into a preallocated output. Each tile is run with a margin of ``overlap`` LR pixels of real
+image context on every side that has one, and only the tile's centre is kept ("crop the margin").
+When ``overlap`` is at least the model's receptive-field radius, every kept output pixel sees exactly
+the input it would see in an untiled run, so tiled == untiled (to float rounding); at the image
+border the tile reaches the real border, so the model's own padding is reproduced too.
+
+All input windows have the same size (edge windows are shifted inwards rather than shrunk), so a
+compiled model or cuDNN autotuning sees one shape only.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+import numpy as np
+import torch
+
+TileFn = Callable[[torch.Tensor], torch.Tensor]
+
+# Without an explicit tile size, images up to this many LR pixels run in one piece.
+AUTO_UNTILED_PIXELS = {"cpu": 512 * 512, "cuda": 1920 * 1088}
+AUTO_TILE = {"cpu": 256, "cuda": 512}
+
+
+def tile_windows(length: int, tile: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """Split one axis into kept cores and the input windows around them.
+
+    Args:
+        length: axis length in LR pixels (>= 1).
+        tile: core size in LR pixels (>= 1); the last core may be shorter.
+        overlap: context margin in LR pixels (>= 0) on each side of a core.
+
+    Returns:
+        A list of ``(core_start, core_end, window_start, window_end)``; every window has the same
+        size ``min(length, tile + 2 * overlap)`` and contains its core plus ``overlap`` pixels each
+        side (clipped at the image border).
+    """
+    if tile < 1 or overlap < 0:
+        raise ValueError(f"tile must be >= 1 and overlap >= 0, got tile={tile}, overlap={overlap}")
+    window = min(length, tile + 2 * overlap)
+    spans = []
+    for core_start in range(0, length, tile):
+        core_end = min(core_start + tile, length)
+        window_start = min(max(core_start - overlap, 0), length - window)
+        spans.append((core_start, core_end, window_start, window_start + window))
+    return spans
+
+
+def autocast_context(device: torch.device, half: bool):
+    """bf16 autocast when asked (fp16 on GPUs without bf16); a no-op context otherwise."""
+    if not half:
+        return contextlib.nullcontext()
+    if device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        dtype = torch.bfloat16  # CPU autocast supports bf16 only
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def allocate_output(n: int, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
+    """N×3×H×W output stored channels-last, so ``out.permute(0, 2, 3, 1).numpy()`` is a free view."""
+    return torch.empty((n, 3, height, width), dtype=dtype, memory_format=torch.channels_last)
+
+
+def _to_float(tile: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] or float tile → float32 in the input's range ([0, 1] by convention)."""
+    if tile.dtype == torch.uint8:
+        return tile.float().div_(255.0)
+    return tile.float()
+
+
+def _to_dtype(sr: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Model output → output dtype: uint8 is clipped and rounded, floats are kept unclipped."""
+    if dtype == torch.uint8:
+        return sr.float().clamp_(0, 1).mul_(255.0).round_().to(torch.uint8)
+    return sr.to(dtype)
+
+
+def tiled_upscale(image: torch.Tensor, fn: TileFn, scale: int, tile: int = 256, overlap: int = 16,
+                  device: str | torch.device | None = None, half: bool = False,
+                  channels_last: bool | None = None, out_dtype: torch.dtype | None = None,
+                  out: torch.Tensor | None = None) -> torch.Tensor:
+    """Upscale ``image`` tile by tile with ``fn`` and return the assembled result on the CPU.
+
+    Args:
+        image: N×3×H×W tensor on the CPU, float32 in [0, 1] or uint8 in [0, 255] (converted per tile,
+            so a uint8 frame never exists as a full float copy).
+        fn: maps an N×3×h×w float32 LR tile (on ``device``) to its N×3×(h·scale)×(w·scale) SR tile.
+            Called under ``torch.no_grad()`` and, with ``half``, under autocast.
+        scale: integer upscaling factor of ``fn`` (>= 1).
+        tile: kept core size in LR pixels (default 256); 0 or >= the image size runs in one piece.
+        overlap: LR context margin per side (default 16). Use at least the model's receptive-field
+            radius for output identical to an untiled run.
+        device: where ``fn`` runs; default: the device of ``image`` (CPU).
+        half: run ``fn`` under bf16 autocast (fp16 on GPUs without bf16). Default False.
+        channels_last: feed tiles in channels-last layout; default True on CUDA, False on the CPU.
+        out_dtype: torch.float32 (default for float input, unclipped) or torch.uint8 (default for
+            uint8 input; clipped and rounded, 4× less memory for 8K frames).
+        out: optional preallocated N×3×(H·scale)×(W·scale) tensor to write into (e.g. a view of a
+            memory-mapped array); its dtype wins over ``out_dtype``.
+
+    Returns:
+        The N×3×(H·scale)×(W·scale) output (``out`` when given), stored channels-last on the CPU.
+    """
+    if image.dim() != 4 or image.shape[1] != 3:
+        raise ValueError(f"tiled_upscale expects an N×3×H×W tensor, got shape {tuple(image.shape)}")
+    if scale < 1 or int(scale) != scale:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    device = torch.device(device) if device is not None else image.device
+    if channels_last is None:
+        channels_last = device.type == "cuda"
+    n, _, height, width = image.shape
+    if out is None:
+        dtype = out_dtype or (torch.uint8 if image.dtype == torch.uint8 else torch.float32)
+        out = allocate_output(n, height * scale, width * scale, dtype)
+    elif tuple(out.shape) != (n, 3, height * scale, width * scale):
+        raise ValueError(f"out has shape {tuple(out.shape)}, expected "
+                         f"{(n, 3, height * scale, width * scale)}")
+    tile_h = tile if tile and tile < height else height
+    tile_w = tile if tile and tile < width else width
+    rows, cols = tile_windows(height, tile_h, overlap), tile_windows(width, tile_w, overlap)
+    with torch.no_grad():
+        for cy0, cy1, wy0, wy1 in rows:
+            for cx0, cx1, wx0, wx1 in cols:
+                lr = _to_float(image[:, :, wy0:wy1, wx0:wx1].to(device, non_blocking=True))
+                if channels_last:
+                    lr = lr.contiguous(memory_format=torch.channels_last)
+                with autocast_context(device, half):
+                    sr = fn(lr)
+                # keep the core only: its offset inside the window, in SR pixels
+                top, left = (cy0 - wy0) * scale, (cx0 - wx0) * scale
+                core = sr[:, :, top:top + (cy1 - cy0) * scale, left:left + (cx1 - cx0) * scale]
+                out[:, :, cy0 * scale:cy1 * scale, cx0 * scale:cx1 * scale] = \
+                    _to_dtype(core, out.dtype).cpu()
+    return out
+
+
+def auto_tile(height: int, width: int, device: torch.device) -> int:
+    """Default tile size: 0 (one piece) for small images, else 256 on the CPU and 512 on a GPU."""
+    kind = "cuda" if device.type == "cuda" else "cpu"
+    return 0 if height * width <= AUTO_UNTILED_PIXELS[kind] else AUTO_TILE[kind]
+
+
+# --------------------------------------------------------------------------------------------
+# srkit.upscale: any image kind in, the same kind out
+
+
+def _image_to_tensor(image) -> tuple[torch.Tensor, str, bool]:
+    """numpy HWC / PIL / tensor → (N×3×H×W tensor, kind, was_uint8).
+
+    uint8 stays uint8 (converted per tile); other inputs become float32 [0, 1].
+    """
+    if isinstance(image, torch.Tensor):
+        if image.dim() == 3:
+            return image.unsqueeze(0), "tensor3", image.dtype == torch.uint8
+        return image, "tensor4", image.dtype == torch.uint8
+    if type(image).__module__.startswith("PIL."):
+        return _image_to_tensor(np.array(image.convert("RGB")))[0], "pil", True
+    array = np.asarray(image)
+    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3:
+        # zero-copy: the HWC buffer seen as a channels-last N×3×H×W tensor
+        return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None], "numpy", True
+    from .imageio import to_float_rgb  # converts gray/alpha/uint16 and checks float ranges
+    kind = "numpy" if array.dtype == np.uint8 else "numpy_float"
+    floats = torch.from_numpy(to_float_rgb(array)).permute(2, 0, 1)[None]
+    if array.dtype == np.uint8:
+        return (floats * 255).round().to(torch.uint8), kind, True
+    return floats, kind, False
+
+
+def _tensor_to_kind(out: torch.Tensor, kind: str):
+    """Invert ``_image_to_tensor`` for the output (HWC views avoid copying 8K frames)."""
+    if kind == "tensor4":
+        return out
+    if kind == "tensor3":
+        return out[0]
+    hwc = out[0].permute(1, 2, 0).numpy()
+    if kind == "pil":
+        from PIL import Image
+        return Image.fromarray(np.ascontiguousarray(hwc))
+    return hwc
+
+
+def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | None = None,
+            overlap: int = 16, device: str | torch.device | None = None, half: bool = False,
+            compile: bool = False):
+    """Upscale one image (or a batch tensor) with a srkit model.
+
+    Args:
+        image: numpy H×W×C (uint8, uint16 or float in [0, 1]; gray/RGBA converted), a PIL image, or a
+            tensor 3×H×W / N×3×H×W (float [0, 1] or uint8).
+        model: a ``Pipeline`` (full IKC loop, one kernel estimate for the whole image), a generator,
+            any ``nn.Module``/callable mapping LR → SR, or a name/path for ``srkit.load``.
+        scale: expected factor; checked against the model's (error if they differ). Default: the
+            model's own ``scale``.
+        steps: IKC correction steps (default 7) for a pipeline.
+        tile: LR tile size; None picks one from the image size and device, 0 disables tiling.
+        overlap: LR context margin per tile side (default 16).
+        device: "cpu", "cuda", … (default: CUDA when available, else CPU).
+        half: bf16/fp16 autocast (default False).
+        compile: wrap the network in ``torch.compile`` (GPU; default False).
+
+    Returns:
+        The upscaled image in the input's kind: uint8 numpy/PIL for uint8 input, float32 numpy
+        (clipped to [0, 1]) for float numpy, a float (unclipped) or uint8 tensor for tensors.
+    """
+    from .runner import ModelRunner
+    runner = ModelRunner.wrap(model, steps=steps, device=device, half=half, compile=compile,
+                              scale=scale)
+    runner.check_scale(scale)
+    lr, kind, is_uint8 = _image_to_tensor(image)
+    tile = auto_tile(lr.shape[2], lr.shape[3], runner.device) if tile is None else tile
+    code = runner.estimate_code(lr)
+    out = tiled_upscale(lr, runner.tile_fn(code), runner.scale, tile=tile, overlap=overlap,
+                        device=runner.device, half=half, channels_last=runner.channels_last,
+                        out_dtype=torch.uint8 if is_uint8 else torch.float32)
+    if kind == "numpy_float":
+        out.clamp_(0, 1)
+    return _tensor_to_kind(out, kind)
+

@@ -1,0 +1,177 @@
+"""Adapt any srkit model to the tile functions that ``srkit.infer.tiled_upscale`` runs.
+
+Three kinds of model are accepted:
+
+* a ``Pipeline`` (segmentation net + generator + IKC predictor/corrector): the IKC loop runs once on
+  a native-resolution crop of the whole image (or shot) to get one kernel code, and every tile is then
+  a single generator pass with that fixed code and its own segmentation;
+* an ``SFTGenerator`` (or anything with ``cfg.use_kernel`` / ``cfg.use_seg``): a kernel code must be
+  given, since a generator alone cannot estimate one;
+* any other module or callable mapping N×3×h×w LR → N×3×sh×sw SR (e.g. a bicubic function).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+# The IKC estimate runs on a centre crop of at most this many LR pixels per side. A crop at native
+# resolution is used, not a downsized image: downsizing would narrow the very blur being estimated.
+ESTIMATE_CROP = 256
+
+
+def default_device() -> torch.device:
+    """CUDA when available, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def centre_crop(image: torch.Tensor, size: int) -> torch.Tensor:
+    """The central ≤ size×size window of an N×C×H×W tensor (a view)."""
+    height, width = image.shape[-2:]
+    ch, cw = min(size, height), min(size, width)
+    top, left = (height - ch) // 2, (width - cw) // 2
+    return image[..., top:top + ch, left:left + cw]
+
+
+def receptive_radius(module: nn.Module) -> int:
+    """Upper bound of a conv net's receptive-field radius in input pixels: Σ dilation·(k−1)/2.
+
+    Exact for a plain stack of stride-1 convs at one resolution; an over-estimate for layers after an
+    upsampler. Use it as the ``overlap`` for tiled output identical to untiled output.
+    """
+    radius = 0
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d):
+            kh, kw = layer.kernel_size
+            radius += layer.dilation[0] * (max(kh, kw) - 1) // 2
+    return radius
+
+
+def is_pipeline(model) -> bool:
+    """Duck-typed: a Pipeline has a generator and an IKC loop."""
+    return hasattr(model, "generator") and hasattr(model, "ikc")
+
+
+class ModelRunner:
+    """One model on one device, turned into ``code = estimate_code(lr)`` + ``tile_fn(code)``.
+
+    Args:
+        model: Pipeline, generator, module or callable (see the module docstring).
+        steps: IKC correction steps for a pipeline (default 7, the paper's t).
+        device: where the network runs (default: CUDA when available, else CPU).
+        half: whether tiles will run under autocast (only recorded here; ``tiled_upscale`` applies it).
+        compile: wrap the generator in ``torch.compile`` (fixed tile shapes make this pay off on GPU).
+        channels_last: convert weights to channels-last (default: on CUDA only).
+        scale: the factor of a plain callable that has no ``scale`` attribute (ignored when the
+            model states its own; ``check_scale`` reports a mismatch).
+    """
+
+    def __init__(self, model, steps: int = 7, device=None, half: bool = False, compile: bool = False,
+                 channels_last: bool | None = None, scale: int | None = None):
+        if steps < 0:
+            raise ValueError(f"steps must be >= 0, got {steps}")
+        self.device = torch.device(device) if device is not None else default_device()
+        self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
+        self.steps, self.half = steps, half
+        self.model = self._prepare(model)
+        self.generator = getattr(self.model, "generator", self.model)
+        if compile:
+            self.generator = torch.compile(self.generator, dynamic=False)
+        self.scale = int(_model_scale(self.model) or scale or 0)  # the model's own factor wins
+        if self.scale < 1:
+            raise ValueError("cannot tell the model's scale; pass scale=")
+
+    @classmethod
+    def wrap(cls, model, **kwargs) -> "ModelRunner":
+        """Build a runner from a model, a runner (returned as is), or a name/path for ``srkit.load``."""
+        if isinstance(model, ModelRunner):
+            return model
+        if isinstance(model, (str, Path)):
+            from srkit.checkpoint import load
+            model = load(model)
+        return cls(model, **kwargs)
+
+    def _prepare(self, model):
+        """Move to the device in eval mode; a Pipeline (not a Module) moves all its networks."""
+        if isinstance(model, nn.Module) or is_pipeline(model):
+            model = model.to(self.device).eval()
+        if self.channels_last:
+            networks = [model] if isinstance(model, nn.Module) else model.modules().values()
+            for network in networks:
+                if isinstance(network, nn.Module):
+                    network.to(memory_format=torch.channels_last)
+        return model
+
+    def check_scale(self, scale: int | None) -> None:
+        """Raise ValueError when an explicitly asked ``scale`` is not the model's."""
+        if scale is not None and int(scale) != self.scale:
+            raise ValueError(f"the model upscales ×{self.scale}, but ×{scale} was asked; "
+                             f"use a ×{scale} checkpoint")
+
+    @property
+    def uses_kernel(self) -> bool:
+        return bool(getattr(getattr(self.generator, "cfg", None), "use_kernel", False))
+
+    @property
+    def uses_seg(self) -> bool:
+        return bool(getattr(getattr(self.generator, "cfg", None), "use_seg", False))
+
+    @torch.no_grad()
+    def estimate_code(self, lr: torch.Tensor) -> torch.Tensor | None:
+        """One kernel code (1×b) for the whole image or shot; None when the model needs none.
+
+        Args:
+            lr: N×3×H×W uint8 or float [0, 1] on the CPU; only a centre crop of frame 0 is used,
+                so the IKC cost does not grow with the image.
+        """
+        if not (is_pipeline(self.model) and self.uses_kernel):
+            return None
+        crop = centre_crop(lr[:1], ESTIMATE_CROP).to(self.device)
+        crop = crop.float() / 255.0 if crop.dtype == torch.uint8 else crop.float()
+        result = self.model.ikc(crop, steps=self.steps)
+        return _final_code(result)
+
+    def tile_fn(self, code: torch.Tensor | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+        """LR tile → SR tile, with ``code`` (1×b or N×b) fixed for every tile."""
+        if self.uses_kernel and code is None:
+            raise ValueError("this generator is conditioned on the kernel code; use a Pipeline "
+                             "(which estimates it) or pass a code")
+        code = code.to(self.device) if code is not None else None
+        if not (is_pipeline(self.model) or hasattr(self.generator, "cfg")):
+            return self.model  # a plain callable: LR → SR
+
+        def run(tile: torch.Tensor) -> torch.Tensor:
+            tile_code = code.expand(tile.shape[0], -1) if code is not None else None
+            seg = self._segment(tile) if self.uses_seg else None
+            return self.generator(tile, tile_code, seg)
+        return run
+
+    def _segment(self, tile: torch.Tensor) -> torch.Tensor:
+        """N×K×h×w class probabilities of an LR tile, from the pipeline's segmentation net."""
+        segment = getattr(self.model, "segment", None)
+        if segment is None:
+            raise ValueError("this generator is conditioned on segmentation; use a Pipeline "
+                             "(which holds the segmentation net)")
+        return segment(tile)
+
+
+def _model_scale(model) -> int | None:
+    """``model.scale`` or ``model.cfg.scale`` or ``model.generator.scale``, if any."""
+    for owner in (model, getattr(model, "cfg", None), getattr(model, "generator", None)):
+        value = getattr(owner, "scale", None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _final_code(result) -> torch.Tensor:
+    """The code after the last IKC step, whatever container ``Pipeline.ikc`` returns it in."""
+    if isinstance(result, torch.Tensor):
+        return result
+    for name in ("code", "codes"):
+        value = getattr(result, name, None) if not isinstance(result, dict) else result.get(name)
+        if value is not None:
+            return value[-1] if isinstance(value, (list, tuple)) else value
+    raise TypeError(f"cannot find the kernel code in the result of Pipeline.ikc: {type(result)}")

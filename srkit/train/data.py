@@ -1,0 +1,106 @@
+"""Training data as the trainers use it: HR pairs for the SR stages, labelled samples for S.
+
+Both write ``manifest.json`` (which image is in which split) and ``data_report.json`` to the run
+folder on rank 0, and return a ``PairSampler`` plus a fixed validation batch.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from srkit.data.pairs import DegradationConfig, PairSampler, PatchDataset, build_report, fixed_batch, format_report
+from srkit.data.sources import (build_manifest, default_train_refs, folder_refs, hf_refs, skimage_refs,
+                                split_refs, write_json)
+from srkit.kernels import KernelPCA, KernelSpec
+from srkit.train import dist
+
+
+@functools.lru_cache(maxsize=8)
+def fit_pca(scale: int, aniso_prob: float = 0.0, n: int = 30000, seed: int = 0) -> KernelPCA:
+    """The kernel PCA of a scale (fixed seed, so every stage fits the same one)."""
+    return KernelPCA.fit(KernelSpec(scale=scale, aniso_prob=aniso_prob), n=n, seed=seed)
+
+
+def resolve_refs(data: str | None, log=print) -> list[str]:
+    """Image references for ``TrainConfig.data`` (see its docstring)."""
+    if data is None:
+        return default_train_refs(log=log)
+    if data == "skimage":
+        return skimage_refs()
+    if data.startswith("hf:"):
+        return hf_refs(data[3:])
+    root = Path(data)
+    subsets = [root / n for n in ("T91", "BSD200") if (root / n).is_dir()]
+    if subsets:  # a data root laid out like ../shared/data: never train on its benchmark sets
+        return [r for s in subsets for r in folder_refs(s)]
+    return folder_refs(root)
+
+
+def degradation_of(cfg) -> DegradationConfig:
+    return DegradationConfig(scale=cfg.scale, aniso_prob=cfg.aniso_prob, noise=cfg.noise, jpeg=cfg.jpeg)
+
+
+def sr_data(cfg, pca: KernelPCA | None, device, out: Path, log=print):
+    """(PairSampler for training, fixed validation batch) for the SR trainers."""
+    main = dist.is_main()
+    deg = degradation_of(cfg)
+    if cfg.data and str(cfg.data).endswith(".npz"):
+        packed = PatchDataset.from_npz(cfg.data)
+        split = split_refs(packed.names, cfg.seed)
+        pick = lambda names: PatchDataset([packed.images[packed.names.index(n)] for n in names], names=names)  # noqa
+        manifest = {"source": str(cfg.data), **split}
+        train, val = pick(split["train"]), pick(split["val"] or split["train"])
+    else:
+        refs = resolve_refs(cfg.data, log if main else (lambda *a: None))
+        manifest = build_manifest(refs, out / "manifest.json" if main else None,
+                                  min_size=max(cfg.patch, cfg.val_patch), seed=cfg.seed)
+        train_refs = manifest["train"][:cfg.max_images or None]
+        train = PatchDataset.from_refs(train_refs)
+        # Tiny sources (scikit-image) may leave no validation image: validate on training images then.
+        val = PatchDataset.from_refs(manifest["val"] or train_refs[:1])
+    sampler = PairSampler(train, deg, cfg.patch, cfg.batch, pca, cfg.seed, rank=dist.rank(), device=device)
+    val_batch = fixed_batch(val, deg, cfg.val_images, cfg.val_patch, pca, seed=cfg.seed + 1, device=device)
+    if main:
+        rep = build_report(manifest if "dropped" in manifest else None, train, sampler)
+        write_json(out / "data_report.json", rep)
+        log(format_report(rep))
+    return sampler, val_batch
+
+
+def seg_data(cfg, device, out: Path, log=print):
+    """(PairSampler with labels, fixed validation batch with labels) for the segmentation trainer.
+
+    Sources: CamVid subset + ADE20K samples under ``cfg.data`` or $SRKIT_DATA (when present),
+    ``cfg.synthetic`` face/text composites, and ``cfg.hf_dataset`` when set. Real images are split
+    8:1:1; synthetic samples are split the same way so faces and text are validated too.
+    """
+    from srkit.data.benchmarks import default_data_dir
+    from srkit.data.segmentation import (class_counts, hf_segmentation, load_ade20k, load_camvid, load_faces,
+                                         split_samples, synthetic_samples)
+    root = Path(cfg.data) if cfg.data else default_data_dir()
+    real = []
+    if root is not None and (root / "segmentation").is_dir():
+        real = load_camvid(root, cfg.camvid_limit or None) + load_ade20k(root)
+    if cfg.hf_dataset:
+        real += hf_segmentation(cfg.hf_dataset, limit=cfg.max_images or None)
+    synth = synthetic_samples(cfg.synthetic, size=cfg.synth_size, seed=cfg.seed,
+                              faces=load_faces(root, 8), base=real[:4]) if cfg.synthetic else []
+    if not real and not synth:
+        raise FileNotFoundError(f"no segmentation data: no {root}/segmentation (CamVid_val_sub, ADE20K_samples), "
+                                "synthetic=0 and no hf_dataset; set SRKIT_DATA or --data, or synthetic > 0")
+    parts = [split_samples(s, cfg.seed) for s in (real, synth) if s]
+    train = [s for p in parts for s in p["train"]]
+    val = [s for p in parts for s in p["val"]] or train[:2]
+    mk = lambda ss: PatchDataset([s.image for s in ss], [s.labels for s in ss], [s.name for s in ss])  # noqa
+    deg = degradation_of(cfg)
+    sampler = PairSampler(mk(train), deg, cfg.patch, cfg.batch, None, cfg.seed, rank=dist.rank(), device=device)
+    val_batch = fixed_batch(mk(val), deg, cfg.val_images, cfg.val_patch, None, seed=cfg.seed + 1, device=device)
+    if dist.is_main():
+        manifest = {"train": [s.name for s in train], "val": [s.name for s in val], "test": [
+            s.name for p in parts for s in p["test"]]}
+        write_json(out / "manifest.json", manifest)
+        rep = {**build_report(None, sampler.data, sampler), "real": len(real), "synthetic": len(synth),
+               "splits": {k: len(v) for k, v in manifest.items()}, "train_pixels_per_class": class_counts(train)}
+        write_json(out / "data_report.json", rep)
+        log(format_report(rep))
+    return sampler, val_batch

@@ -1,0 +1,113 @@
+"""Segmentation network S: cross-entropy on LR images, per-class IoU on a held-out split.
+
+S runs on LR images at inference (DESIGN.md §1: ψ at LR resolution), so it is trained on them:
+HR crops are degraded exactly like the SR training data (random kernel, noise) and the label of an
+LR pixel is the label at the centre of its s×s HR block. Data: CamVid + ADE20K samples mapped to the
+10 categories, synthetic face/text composites, and optionally a HuggingFace dataset.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from srkit.categories import CATEGORIES, NUM_CATEGORIES
+from srkit.data.label_maps import IGNORE
+from srkit.models.seg import SegConfig, SegNet
+from srkit.train import dist
+from srkit.train.data import seg_data
+from srkit.train.loop import TrainConfig, Trainer, load_init
+
+
+@dataclass
+class SegTrainConfig(TrainConfig):
+    """Segmentation settings (plus every TrainConfig field; ``data`` is a data root holding
+    ``segmentation/CamVid_val_sub`` etc., default $SRKIT_DATA).
+
+    Attributes:
+        model: SegConfig preset ('tiny', 'small', 'default').
+        pretrained: start the timm encoder from ImageNet weights (needs internet once; falls back to
+            random weights with a warning).
+        synthetic: number of face/text composites added (split 8:1:1 like the real images).
+        synth_size: side of each composite (HR px).
+        camvid_limit: use the first N CamVid frames (0 = all 51).
+        hf_dataset: HuggingFace segmentation dataset to add (e.g. 'scene_parse_150'; None = none).
+    """
+    model: str = "small"
+    pretrained: bool = True
+    synthetic: int = 200
+    synth_size: int = 256
+    camvid_limit: int = 0
+    hf_dataset: str | None = None
+    noise: float | tuple[float, float] = (0.0, 15.0)
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "smoke": dict(out="runs/smoke-seg", steps=40, batch=4, patch=128, model="tiny", pretrained=False,
+                      synthetic=6, synth_size=160, camvid_limit=6, val_images=4, val_patch=128, lr=2e-3,
+                      log_every=5, val_every=20, ckpt_every=20),
+        "cpu": dict(out="runs/cpu-seg", steps=3000, batch=8, patch=192, model="small", synthetic=200, lr=1e-3,
+                    val_images=16, val_patch=192, val_every=250, ckpt_every=250, log_every=20),
+        "gpu": dict(out="runs/gpu-seg", steps=40000, batch=16, patch=256, model="default", synthetic=2000,
+                    lr=1e-3, val_images=64, val_patch=256, val_every=2000, ckpt_every=2000, log_every=100),
+    }
+
+
+def confusion(pred: torch.Tensor, target: torch.Tensor, k: int = NUM_CATEGORIES) -> np.ndarray:
+    """k×k confusion matrix (rows: truth, columns: prediction), ignore pixels excluded."""
+    m = target != IGNORE
+    idx = target[m] * k + pred[m]
+    return torch.bincount(idx.flatten().cpu(), minlength=k * k).reshape(k, k).numpy()
+
+
+def iou_from_confusion(cm: np.ndarray) -> dict[str, float]:
+    """Per-class IoU (NaN for classes absent from both truth and prediction), mIoU over the rest,
+    and pixel accuracy."""
+    tp = np.diag(cm).astype(np.float64)
+    denom = cm.sum(0) + cm.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(denom > 0, tp / denom, np.nan)
+    out = {f"iou_{c}": float(v) for c, v in zip(CATEGORIES, iou)}
+    out["miou"] = float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
+    out["pixel_acc"] = float(tp.sum() / max(cm.sum(), 1))
+    return out
+
+
+class LogitsOf(torch.nn.Module):
+    """SegNet.logits as a module's forward (DDP only synchronises through forward)."""
+
+    def __init__(self, net: SegNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.logits(x)
+
+
+class SegTrainer(Trainer):
+    name = "seg"
+
+    def build(self) -> None:
+        cfg = self.cfg
+        init = load_init(cfg.init_from, self.device)
+        if init is not None and "segnet" in init.modules:
+            net = init.modules["segnet"]
+        else:
+            net = SegNet(SegConfig.preset(cfg.model, pretrained=cfg.pretrained))
+        self.modules["segnet"] = net.to(self.device)
+        self.net = dist.wrap(LogitsOf(net), self.device)  # DDP reduces what forward() returns
+        self.adam("segnet", net.parameters())
+        self.sampler, self.val_batch = seg_data(cfg, self.device, self.out, self.print)
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        loss = F.cross_entropy(self.net(batch["lr"]), batch["label"], ignore_index=IGNORE)
+        return {"ce": self.optimize("ce", loss, "segnet")}
+
+    def validate(self) -> dict[str, float]:
+        b = self.val_batch
+        logits = self.modules["segnet"].logits(b["lr"])
+        cm = confusion(logits.argmax(1), b["label"])
+        ce = float(F.cross_entropy(logits, b["label"], ignore_index=IGNORE))
+        return {"val_ce": ce, **{f"val_{k}": v for k, v in iou_from_confusion(cm).items()}}

@@ -1,0 +1,112 @@
+"""Per-category evaluation: masked metrics on synthetic images, label tables, a tiny bench run."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from srkit.data.fonts import fonts_available
+from srkit.data.label_maps import IGNORE, ade20k_table, map_ade20k, map_camvid
+from srkit.eval_categories import (Sample, bicubic_upscaler, build_face_composites, evaluate_categories,
+                                   format_tables, load_faces, load_segmentation_samples, make_lr)
+from srkit.metrics import masked_psnr, masked_ssim
+from srkit.ocr import tesseract_available
+
+
+def _pair():
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(40, 200, 64)[None, :, None] + np.linspace(0, 20, 48)[:, None, None]
+    hr = np.broadcast_to(ramp, (48, 64, 3)).round().astype(np.uint8)    # smooth: noise hurts SSIM
+    sr = hr.copy()
+    sr[:, 32:] = np.clip(hr[:, 32:].astype(int) + rng.integers(-20, 21, (48, 32, 3)), 0, 255).astype(np.uint8)
+    left = np.zeros((48, 64), bool)
+    left[:, :32] = True
+    return hr, sr, left
+
+
+def test_masked_metrics_see_only_the_masked_region():
+    hr, sr, left = _pair()
+    assert masked_psnr(sr, hr, left, shave=2) == math.inf       # unchanged region
+    right_psnr = masked_psnr(sr, hr, ~left, shave=2)
+    assert 15 < right_psnr < 40
+    assert masked_psnr(sr, hr, np.ones_like(left), shave=2) > right_psnr   # half the error
+    inner = np.zeros_like(left)
+    inner[:, 6:26] = True                                        # clear of the SSIM window's reach
+    assert masked_ssim(sr, hr, inner, shave=2) == pytest.approx(1.0)
+    assert masked_ssim(sr, hr, ~left, shave=2) < 0.95
+    assert math.isnan(masked_psnr(sr, hr, np.zeros_like(left)))
+
+
+def test_label_tables():
+    camvid = map_camvid(np.arange(12, dtype=np.uint8).reshape(3, 4))
+    np.testing.assert_array_equal(camvid.ravel(), [1, 5, 0, 0, 0, 6, 0, 0, 0, 0, 0, IGNORE])
+    table = ade20k_table()
+    assert table.shape == (151,) and table[0] == IGNORE
+    assert table[3] == 1 and table[22] == 2 and table[27] == 2 and table[10] == 3 and table[17] == 4
+    assert table[2] == 5 and table[5] == 6 and table[127] == 7 and table[13] == 0   # person → background
+    assert table.max() <= 7                                   # face and text never come from ADE20K
+    with pytest.raises(ValueError, match="ADE20K"):
+        map_ade20k(np.full((2, 2), 151))
+
+
+def test_make_lr_shapes():
+    hr = np.random.default_rng(0).integers(0, 256, (48, 40, 3), dtype=np.uint8)
+    for sigma in (0.0, 1.2):
+        lr = make_lr(hr, 2, sigma)
+        assert lr.shape == (24, 20, 3) and lr.dtype == np.uint8
+
+
+def test_face_composites_from_arrays():
+    face = np.full((100, 100, 3), 128, np.uint8)
+    samples = build_face_composites([face, face], scale=4, seed=0)
+    assert len(samples) == 2 and all(s.hr.shape == (240, 240, 3) for s in samples)
+    assert all(s.masks[8].sum() > 1000 for s in samples)
+
+
+@pytest.mark.skipif(not fonts_available("latin"), reason="DejaVu fonts missing: apt-get install fonts-dejavu-core")
+def test_tiny_bench_is_json_and_formats(monkeypatch):
+    ocr = tesseract_available("eng")
+    result = evaluate_categories({"bicubic": bicubic_upscaler(2)}, None, 2, scripts=("digits",), sizes=(32,),
+                                 per_size=1, ocr=ocr)
+    json.dumps(result)
+    cell = result["categories"]["text"]["bicubic"]
+    assert cell["n"] == 1 and 5 < cell["psnr"] < 60 and 0 < cell["ssim"] <= 1
+    table = format_tables(result)
+    assert "| text | 1 |" in table
+    if ocr:
+        assert 0.0 <= result["ocr"]["digits"]["32"]["gt"]["char_accuracy"] <= 1.0
+        assert "| digits | 32 | 1 |" in table
+
+
+def test_method_with_wrong_output_is_reported(monkeypatch):
+    import srkit.eval_categories as ec
+    hr = np.zeros((32, 32, 3), np.uint8)
+    monkeypatch.setattr(ec, "build_text_cards", lambda *a, **k: [Sample("flat", hr, {9: np.ones((32, 32), bool)})])
+    with pytest.raises(ValueError, match="'half'"):
+        evaluate_categories({"half": lambda lr: lr}, None, 2, ocr=False)
+
+
+def test_shared_data_samples(data_dir):
+    faces = load_faces(data_dir, limit=1)
+    if not faces:
+        pytest.skip(f"no face crops under {data_dir}/faces")
+    seg = load_segmentation_samples(data_dir, 2, camvid_limit=1)
+    if not seg:
+        pytest.skip(f"no segmentation samples under {data_dir}/segmentation")
+    names = [s.name for s in seg]
+    assert names[0].startswith("CamVid_val_sub/") and any(n.startswith("ADE20K_samples/") for n in names)
+    camvid = seg[0]
+    assert camvid.hr.shape == (360, 480, 3) and {1, 5} <= set(camvid.masks)
+    assert all(m.shape == camvid.hr.shape[:2] for m in camvid.masks.values())
+
+
+def test_model_upscaler_runs_a_srkit_model(monkeypatch):
+    import srkit.checkpoint
+    from _standins import NearestSR
+    monkeypatch.setattr(srkit.checkpoint, "load", lambda weights, device="cpu": NearestSR(2))
+    from srkit.eval_categories import model_upscaler
+    upscale = model_upscaler("stand-in", 2)
+    lr = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)
+    sr = upscale(lr)
+    assert sr.dtype == np.uint8 and sr.shape == (20, 24, 3)
+    np.testing.assert_array_equal(sr, lr.repeat(2, 0).repeat(2, 1))

@@ -1,0 +1,52 @@
+"""The Gaussian8 methods of a trained pipeline (srkit bench gaussian8 --weights), on a tiny model."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from srkit.checkpoint import save_checkpoint
+from srkit.cli import main
+from srkit.gaussian8 import pipeline_method
+from srkit.kernels import KernelPCA
+from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
+from srkit.models.sft import GeneratorConfig, SFTGenerator
+from srkit.pipeline import Pipeline
+
+
+def tiny_pipeline(scale=2):
+    torch.manual_seed(0)
+    g = SFTGenerator(GeneratorConfig.preset("tiny", scale=scale, use_seg=False))
+    p = Predictor(PredictorConfig.preset("tiny"))
+    c = Corrector(CorrectorConfig.preset("tiny", scale=scale))
+    return Pipeline(g, p, c, pca=KernelPCA.fit(scale, n=1000))
+
+
+def test_pipeline_method_reports_every_step():
+    method = pipeline_method(tiny_pipeline(), steps=3)
+    lr = (np.random.default_rng(0).random((12, 16, 3)) * 255).astype(np.uint8)
+    ctx = {"sigma": 1.2, "extra": {}}
+    out = method(lr, 2, ctx)
+    assert set(out) == {"bicubic", "true_kernel", "ikc", *(f"ikc_t{t}" for t in range(8))}
+    assert all(v.dtype == np.uint8 and v.shape == (24, 32, 3) for v in out.values())
+    assert np.array_equal(out["ikc"], out["ikc_t3"])  # the fixed step, never a best-of pick
+    errors = ctx["extra"]["code_error"]["2"][0]
+    assert len(errors) == 8 and all(e >= 0 for e in errors)
+    with pytest.raises(ValueError, match="x2"):
+        method(lr, 4, ctx)
+
+
+def test_bench_with_weights(data_dir, tmp_path):
+    ckpt = tmp_path / "tiny_x2.safetensors"
+    pipe = tiny_pipeline()
+    save_checkpoint(ckpt, pipe.modules(), {"note": "untrained test model"}, pipe.pca)
+    out = tmp_path / "g8.json"
+    assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "2", "--limit", "1",
+                 "--weights", str(ckpt), "--steps", "2", "--json", str(out), "--no-progress"]) == 0
+    res = json.loads(out.read_text())
+    for method in ("bicubic", "true_kernel", "ikc", "ikc_t0", "ikc_t7"):
+        assert res["results"][method]["Set5"]["2"]["n"] == 8
+    assert len(res["extra"]["code_error"]["2"]) == 8
+    # a checkpoint of another scale is refused with a clear message
+    assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "4",
+                 "--weights", str(ckpt)]) == 2

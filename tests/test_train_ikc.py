@@ -1,0 +1,46 @@
+"""IKC alternating training: P, C and G losses fall, the checkpoint loads as a Pipeline, exact resume,
+frozen-generator recipe from an sftmd checkpoint."""
+import torch
+
+import srkit
+from srkit.pipeline import Pipeline
+from srkit.train.ikc import IKCConfig, IKCTrainer
+from srkit.train.sftmd import SFTMDConfig, SFTMDTrainer
+from tests._trainutil import QUIET, crash_and_resume, state_equal, weights
+
+QUIETLOG = dict(log=lambda *a: None)
+
+
+def test_alternation_losses_fall_and_pipeline_loads(tmp_path):
+    t = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path), scale=2, lr=2e-3, lr_decay_at=(), **QUIET),
+                   **QUIETLOG)
+    fixed = t.sampler.batch_at(0)
+    t.batch_at = lambda step: fixed
+    t.cfg.log_every, t.cfg.val_every, t.cfg.ckpt_every, t.cfg.steps = 1, 0, 0, 30
+    t.fit()
+    mean = lambda key, sl: sum(r[key] for r in t.records[sl]) / 3  # noqa
+    for key, factor in (("predictor_code", 0.9), ("corrector_code", 0.9), ("pixel", 0.95)):
+        assert mean(key, slice(-3, None)) < factor * mean(key, slice(0, 3)), key
+    t.save(final=True)
+    p = srkit.load(tmp_path / "model.safetensors")
+    assert isinstance(p, Pipeline) and p.predictor is not None and p.corrector is not None and p.pca is not None
+    sr = p.upscale(fixed["lr"][:1], steps=2)
+    assert sr.shape == (1, 3, 48, 48)
+
+
+def test_kill_and_resume_is_bit_exact(tmp_path):
+    a, b = crash_and_resume(IKCConfig, IKCTrainer, tmp_path, crash_at=3, steps=4, ckpt_every=2, val_every=2,
+                            log_every=1, **QUIET)
+    assert state_equal(weights(a), weights(b))
+
+
+def test_frozen_generator_from_sftmd(tmp_path):
+    s = SFTMDTrainer(SFTMDConfig.from_preset("smoke", out=str(tmp_path / "s"), steps=2, **QUIET), **QUIETLOG)
+    s.fit()
+    g0 = {k: v.clone() for k, v in s.modules["generator"].state_dict().items()}
+    t = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "i"), steps=2, init_from=str(tmp_path / "s" /
+                   "model.safetensors"), freeze_generator=True, **QUIET), **QUIETLOG)
+    assert torch.equal(t.pca.matrix, s.pca.matrix.to(t.pca.matrix))  # the stage-1 PCA is kept
+    t.fit()
+    assert state_equal(g0, t.modules["generator"].state_dict())      # G untouched
+    assert "generator" not in t.optimizers and "pixel" not in t.records[-1]
