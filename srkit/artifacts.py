@@ -1,0 +1,82 @@
+"""Cached training runs for the notebooks: each notebook runs on its own, reusing what an earlier one made.
+
+``trained_stage("seg")`` returns the run folder ``<cache>/runs/seg-<preset>`` after making sure it
+holds a finished model: it reuses a finished run, resumes an interrupted one, or trains it with
+``srkit.train`` (the same code as ``srkit train seg --preset ...``). The preset is 'smoke' under
+``SRKIT_SMOKE=1`` (CI), else 'gpu' when CUDA is available, else 'cpu'.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from srkit.demo_models import cache_dir, smoke_mode
+
+
+def default_preset() -> str:
+    """'smoke' in smoke mode, 'gpu' with CUDA, else 'cpu'."""
+    if smoke_mode():
+        return "smoke"
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def run_dir(name: str, preset: str | None = None) -> Path:
+    """``<cache>/runs/<name>-<preset>``."""
+    return cache_dir() / "runs" / f"{name}-{preset or default_preset()}"
+
+
+def is_finished(run: Path) -> bool:
+    """True when ``run/model.safetensors`` exists and was written at the end of training."""
+    from srkit.checkpoint import read_header
+    model = Path(run) / "model.safetensors"
+    if not model.is_file():
+        return False
+    try:
+        return bool(read_header(model).get("meta", {}).get("final"))
+    except (ValueError, FileNotFoundError):
+        return False
+
+
+def trained_stage(stage: str, name: str | None = None, preset: str | None = None, retrain: bool = False,
+                  verbose: bool = True, **overrides) -> Path:
+    """Run folder of a finished training stage, training (or resuming) it when needed.
+
+    Args:
+        stage: 'seg', 'sftmd', 'ikc' or 'sftgan' (``srkit.train.STAGES``).
+        name: cache name of the run (default: the stage; e.g. 'sftconcat' for a seg-conditioned sftmd run).
+        preset: 'smoke', 'cpu' or 'gpu' (default: :func:`default_preset`).
+        retrain: train from scratch even when a finished run exists.
+        verbose: print what was reused or trained.
+        **overrides: config fields (scale, use_seg, seg_checkpoint, init_from, steps, ...).
+
+    Returns:
+        The run folder: ``model.safetensors`` (``srkit.load``), ``log.json``/``log.csv``, ``manifest.json``,
+        ``data_report.json``.
+    """
+    from srkit.train import train
+    preset = preset or default_preset()
+    run = run_dir(name or stage, preset)
+    if is_finished(run) and not retrain:
+        if verbose:
+            print(f"srkit: reusing the finished {stage} run {run}")
+        return run
+    resume = (run / "resume.safetensors").is_file() and not retrain
+    if verbose:
+        print(f"srkit: {'resuming' if resume else 'training'} {stage} (preset {preset}) in {run}")
+    overrides = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
+    train(stage, preset, resume=resume, out=str(run), progress=not smoke_mode(), **overrides)
+    return run
+
+
+def model_path(run: Path) -> Path:
+    """The model file of a run folder."""
+    return Path(run) / "model.safetensors"
+
+
+def load_pipeline(run: Path, device: str | torch.device | None = None):
+    """A run's networks and PCA as a ``Pipeline`` (also when the file holds a generator alone)."""
+    from srkit.checkpoint import load_checkpoint
+    from srkit.demo_models import default_device
+    from srkit.pipeline import Pipeline
+    return Pipeline.from_checkpoint(load_checkpoint(model_path(run), device or default_device()))

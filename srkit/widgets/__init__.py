@@ -1,0 +1,18 @@
+"""Interactive views for the notebooks (ipywidgets + matplotlib).
+
+Every panel keeps its logic in plain Python: ``panel.update(**params)`` recomputes, redraws
+``panel.figure`` and returns ``panel.state``, so tests drive the callbacks without a browser.
+Displaying a panel in a notebook shows its controls and the figure.
+
+- :class:`KernelExplorer`: kernel → PCA code → reconstruction → LR (paper eq. 7).
+- :class:`CategoryExplorer`: per-class probabilities, overlay, toggles, probability override → SR.
+- :class:`IKCStepper`: IKC step t → SR_t, estimated vs true kernel, error and PSNR curves.
+- :class:`AblationPanel`: results side by side, one synchronised zoom, a metrics table.
+"""
+from srkit.widgets.ablation_panel import AblationPanel, metrics_table
+from srkit.widgets.category_explorer import CategoryExplorer, overlay, override_probs
+from srkit.widgets.ikc_stepper import IKCStepper
+from srkit.widgets.kernel_explorer import KernelExplorer
+
+__all__ = ["AblationPanel", "CategoryExplorer", "IKCStepper", "KernelExplorer", "metrics_table", "overlay",
+           "override_probs"]

@@ -1,0 +1,126 @@
+"""Ablation panel: several SR results of one image side by side, one zoom window for all of them.
+
+Top row: each result whole, with the zoom window drawn on it; bottom row: the same crop of each
+(pixel replication, so the crops compare pixels, not display interpolation). Under the figure a
+table gives PSNR/SSIM on the whole image (the evaluation protocol of DESIGN.md §2) and PSNR on the
+crop, which follows the zoom.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from srkit.widgets._base import Panel, show_image, to_u8
+
+
+def metrics_table(rows: list[dict], keys=("psnr", "ssim", "crop_psnr")) -> str:
+    """rows of {"name", "psnr", "ssim", "crop_psnr"} → an HTML table (the notebook shows it)."""
+    head = "".join(f"<th>{k}</th>" for k in ("method",) + tuple(keys))
+    body = "".join("<tr><td>{}</td>{}</tr>".format(
+        r["name"], "".join(f"<td>{r[k]:.4f}</td>" if k == "ssim" else f"<td>{r[k]:.2f}</td>" for k in keys))
+        for r in rows)
+    return f"<table class='srkit-metrics'><tr>{head}</tr>{body}</table>"
+
+
+class AblationPanel(Panel):
+    """Side-by-side results with a synchronised zoom and a metrics table.
+
+    Args:
+        hr: ground truth, uint8 H×W×3.
+        results: name → SR image (uint8/float H×W×3 or tensor), all the size of ``hr``.
+        scale: SR factor (the protocol shaves ``scale`` border pixels).
+        crop: initial zoom window side (HR pixels).
+
+    Parameters: x, y (top-left of the window, HR pixels), size (window side).
+    """
+
+    css_class = "srkit-ablation-panel"
+
+    def __init__(self, hr, results: dict, scale: int, crop: int = 48):
+        from srkit.metrics import evaluate_pair
+        self.hr = to_u8(hr)
+        self.results = {name: to_u8(img) for name, img in results.items()}
+        for name, img in self.results.items():
+            if img.shape != self.hr.shape:
+                raise ValueError(f"result {name!r} has shape {img.shape}, HR has {self.hr.shape}")
+        self.figsize = (2.3 * (len(results) + 1), 4.8)
+        super().__init__()
+        self.scale = scale
+        self.full = {name: evaluate_pair(img, self.hr, scale) for name, img in self.results.items()}
+        h, w = self.hr.shape[:2]
+        crop = min(crop, h, w)
+        self.params = {"x": (w - crop) // 2, "y": (h - crop) // 2, "size": crop}
+        self._html = None
+        self.update()
+
+    @classmethod
+    def from_models(cls, hr, models: dict, scale: int, sigma: float | None = None, noise: float = 0.0,
+                    steps: int = 7, include_bicubic: bool = True, crop: int = 48):
+        """Degrade ``hr`` (isotropic Gaussian σ, default mid-Gaussian8; noise σn) and run every model.
+
+        ``models`` maps a name to a Pipeline (or anything ``srkit.upscale`` takes).
+        """
+        import torch
+
+        import srkit
+        from srkit.degrade import degrade
+        from srkit.kernels import gaussian_kernel
+        from srkit.resize import imresize_np
+        hr = to_u8(hr)
+        sigma = {2: 1.2, 3: 1.875, 4: 2.5}[scale] if sigma is None else sigma
+        d = degrade(torch.from_numpy(hr).permute(2, 0, 1)[None].float() / 255, scale,
+                    kernels=gaussian_kernel(sigma), noise_sigma=noise, seed=0)
+        lr = to_u8(d.lr)
+        results = {"bicubic": imresize_np(lr, scale)} if include_bicubic else {}
+        for name, model in models.items():
+            results[name] = srkit.upscale(lr, model, steps=steps, tile=0)
+        return cls(hr, results, scale, crop)
+
+    def _window(self):
+        p, (h, w) = self.params, self.hr.shape[:2]
+        size = int(max(8, min(p["size"], h, w)))
+        x = int(np.clip(p["x"], 0, w - size))
+        y = int(np.clip(p["y"], 0, h - size))
+        return x, y, size
+
+    def compute(self) -> None:
+        from srkit.metrics import psnr
+        x, y, size = self._window()
+        sl = np.s_[y:y + size, x:x + size]
+        crops = {"HR": self.hr[sl], **{n: img[sl] for n, img in self.results.items()}}
+        rows = [{"name": n, "psnr": m["psnr"], "ssim": m["ssim"],
+                 "crop_psnr": psnr(crops[n], crops["HR"])} for n, m in self.full.items()]
+        self.state = {"window": (x, y, size), "crops": crops, "rows": rows}
+
+    def draw(self) -> None:
+        from matplotlib.patches import Rectangle
+        x, y, size = self.state["window"]
+        images = {"HR": self.hr, **self.results}
+        ax = self.figure.subplots(2, len(images), squeeze=False)
+        for i, (name, img) in enumerate(images.items()):
+            title = name if name == "HR" else f"{name}\n{self.full[name]['psnr']:.2f} dB"
+            show_image(ax[0, i], img, title)
+            ax[0, i].add_patch(Rectangle((x - 0.5, y - 0.5), size, size, fill=False, ec="yellow", lw=1.5))
+            show_image(ax[1, i], self.state["crops"][name])
+
+    def table_html(self) -> str:
+        return metrics_table(self.state["rows"])
+
+    def extra(self):
+        import ipywidgets as W
+        self._html = W.HTML(self.table_html())
+        return self._html
+
+    def refresh_extra(self) -> None:
+        if self._html is not None:
+            self._html.value = self.table_html()
+
+    def controls(self) -> dict:
+        import ipywidgets as W
+        h, w = self.hr.shape[:2]
+        p = self.params
+        return {
+            "x": W.IntSlider(value=p["x"], min=0, max=w - 8, description="zoom x", continuous_update=False),
+            "y": W.IntSlider(value=p["y"], min=0, max=h - 8, description="zoom y", continuous_update=False),
+            "size": W.IntSlider(value=p["size"], min=8, max=min(h, w), description="zoom size",
+                                continuous_update=False),
+        }

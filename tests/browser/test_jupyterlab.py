@@ -1,0 +1,139 @@
+"""A real browser check: JupyterLab + headless Debian Chromium (Playwright) run the tour notebook.
+
+Starts JupyterLab on a free local port (no token, no browser) serving a copy of ``notebooks/00_tour.ipynb``,
+runs all cells in headless Chromium, waits for the kernel explorer widget, moves its σ slider and checks
+that the rendered figure changes. Screenshots go to ``$SRKIT_SCREENSHOT_DIR`` (default: the test's tmp dir).
+
+Needs: ``pip install playwright`` (no ``playwright install``: the system Chromium is used) and
+``apt-get install chromium``. Skips with the reason when either is missing.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+RUN_TIMEOUT_MS = int(os.environ.get("SRKIT_BROWSER_TIMEOUT_S", "300")) * 1000  # smoke tour: ~40 s with a cold cache on 2 cores; generous for CI noise
+
+
+def chromium_path() -> str | None:
+    for p in (os.environ.get("SRKIT_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+              shutil.which("chromium-browser")):
+        if p and Path(p).is_file():
+            return p
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A JupyterLab server on a free port serving a copy of the tour; yields its base URL."""
+    pytest.importorskip("jupyterlab", reason="jupyterlab is not installed")
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
+    if chromium_path() is None:
+        pytest.skip("Chromium not found (Debian: apt-get install chromium; or set SRKIT_CHROMIUM)")
+    root = tmp_path / "lab"
+    root.mkdir()
+    shutil.copy(REPO / "notebooks" / "00_tour.ipynb", root / "00_tour.ipynb")
+    # JupyterLab 4 renders only the cells in view ("windowing"); render them all so the widgets exist.
+    settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    news = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')  # no news toast
+    port = free_port()
+    env = dict(os.environ, SRKIT_SMOKE="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
+               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter_config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"))
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+           "--IdentityProvider.token=", "--ServerApp.password=", "--allow-root", f"--ServerApp.root_dir={root}",
+           "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=None",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(tmp_path / "jupyterlab.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"JupyterLab did not start: {(tmp_path / 'jupyterlab.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_tour_runs_and_kernel_explorer_reacts(lab, tmp_path):
+    from playwright import sync_api
+    chromium = chromium_path()
+    shots = Path(os.environ.get("SRKIT_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{lab}/lab/tree/00_tour.ipynb", wait_until="domcontentloaded", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+            page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=120_000)  # kernel ready
+            # Run ▸ Run All Cells
+            page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+            page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+            try:
+                explorer = page.wait_for_selector(".srkit-kernel-explorer", state="attached", timeout=RUN_TIMEOUT_MS)
+            except sync_api.TimeoutError:
+                page.screenshot(path=str(shots / "browser_timeout.png"), full_page=True)
+                raise
+            explorer.scroll_into_view_if_needed()
+            figure = page.wait_for_selector(".srkit-kernel-explorer img.srkit-figure", timeout=60_000)
+            explorer.screenshot(path=str(shots / "browser_kernel_explorer_before.png"))
+            before = figure.get_attribute("src")
+            # Move the σ slider: focus its handle and press → five times (0.5 σ).
+            handle = explorer.query_selector(".widget-slider .noUi-handle")
+            assert handle is not None, "no slider handle in the kernel explorer"
+            handle.focus()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "([sel, old]) => { const e = document.querySelector(sel); return e && e.src !== old; }",
+                arg=[".srkit-kernel-explorer img.srkit-figure", before], timeout=60_000)
+            after = page.query_selector(".srkit-kernel-explorer img.srkit-figure").get_attribute("src")
+            assert after != before
+            explorer.screenshot(path=str(shots / "browser_kernel_explorer_after.png"))
+            page.screenshot(path=str(shots / "browser_tour.png"), full_page=False)
+            # The other widgets of the tour rendered too.
+            assert page.query_selector(".srkit-ikc-stepper img.srkit-figure") is not None
+            assert page.query_selector(".srkit-category-explorer img.srkit-figure") is not None
+            errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] "
+                                             ":text('Traceback')")
+            assert not errors, "a cell raised an exception"
+        finally:
+            browser.close()
+    print(f"screenshots in {shots}")

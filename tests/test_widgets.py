@@ -1,0 +1,134 @@
+"""srkit.widgets without a browser: call each panel's callbacks, check figures and values."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+pytest.importorskip("ipywidgets")
+
+from srkit.categories import CATEGORIES  # noqa: E402
+from srkit.demo_models import build_pipeline, sample_image  # noqa: E402
+from srkit.widgets import AblationPanel, CategoryExplorer, IKCStepper, KernelExplorer, override_probs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    """An initialised tiny SFTconcat pipeline whose SFT layers react strongly to ψ and the code."""
+    torch.manual_seed(0)
+    p = build_pipeline(2, "sftconcat", "tiny")
+    for name, m in p.generator.named_modules():
+        if name.endswith("to_gamma_beta"):
+            torch.nn.init.normal_(m.weight, std=0.3)
+    return p.eval()
+
+
+@pytest.fixture(scope="module")
+def hr():
+    return sample_image("face", multiple=12, max_side=96)
+
+
+def _image_data(ax):
+    return np.asarray(ax.get_images()[0].get_array())
+
+
+def test_kernel_explorer_sliders_change_kernel_code_and_lr(hr):
+    k = KernelExplorer(hr, scale=2)
+    assert len(k.figure.axes) == 5
+    st = k.state
+    assert st["kernel"].shape == (21, 21) and abs(st["kernel"].sum() - 1) < 1e-5
+    assert st["code"].shape == (10,) and st["rec_error"] < 1e-3  # isotropic: PCA rebuilds it
+    assert st["lr"].shape == (48, 48, 3)
+    kernel_before, lr_before, png_before = st["kernel"].copy(), st["lr"].copy(), k.png()
+    k.update(sigma=1.9)
+    assert k.state["kernel"].max() < kernel_before.max()          # wider kernel, lower peak
+    assert k.state["lr"].std() < lr_before.std()                  # blurrier LR
+    assert not np.allclose(_image_data(k.figure.axes[0]), kernel_before)
+    assert k.png() != png_before
+    k.update(kind="motion", length=15, angle=0)
+    assert k.state["rec_error"] > 0.01                            # outside the isotropic PCA
+    clean = k.state["lr"].copy()
+    k.update(noise=15)
+    assert np.abs(k.state["lr"] - clean).mean() > 0.02
+    k.update(noise=0, jpeg=10)
+    assert 0 < np.abs(k.state["lr"] - clean).mean()
+    with pytest.raises(ValueError):
+        k.update(sigmaa=1)
+
+
+def test_kernel_explorer_ui_callbacks(hr):
+    k = KernelExplorer(hr, scale=2)
+    ui = k.ui
+    assert "srkit-kernel-explorer" in ui._dom_classes
+    sliders = {c.description: c for c in ui.children[0].children}
+    before = k._image.value
+    sliders["σ"].value = 0.5                                      # the ipywidgets callback path
+    assert k.params["sigma"] == 0.5 and k._image.value != before
+
+
+def test_category_explorer_override_changes_sr(pipe, hr):
+    lr = hr[::2, ::2]
+    c = CategoryExplorer(pipe, lr)
+    assert len(c.figure.axes) == 5 + len(CATEGORIES)
+    probs = c.state["probs"]
+    assert probs.shape == (10, 48, 48) and np.allclose(probs.sum(0), 1, atol=1e-4)
+    assert c.state["mean_abs_change"] == 0
+    c.update(override="sky", strength=1.0)
+    strong = c.state["mean_abs_change"]
+    assert strong > 1e-6
+    c.update(strength=0.3)
+    assert 0 < c.state["mean_abs_change"] < strong
+    c.update(shown=("text",))
+    assert c.state["shown"] == [9]
+    assert not _image_data(c.figure.axes[5]).any()                # background map hidden
+    ov = c.state["overlay"]
+    assert ov.shape == (48, 48, 3)
+
+
+def test_override_probs_sums_to_one():
+    p = torch.softmax(torch.randn(1, 10, 4, 4), 1)
+    q = override_probs(p, 3, 0.5)
+    assert torch.allclose(q.sum(1), torch.ones(1, 4, 4)) and (q[:, 3] >= 0.5).all()
+
+
+def test_ikc_stepper_steps(pipe, hr):
+    s = IKCStepper(pipe, hr, steps=3, crop=32)
+    assert len(s.figure.axes) == 5
+    assert len(s.psnr) == 4 and len(s.code_error) == 4 and np.isfinite(s.psnr).all()
+    assert s.state["t"] == 3
+    s.update(t=0)
+    assert s.state["psnr"] == pytest.approx(s.psnr[0])
+    est0 = _image_data(s.figure.axes[1]).copy()
+    s.update(t=3)
+    assert not np.allclose(_image_data(s.figure.axes[1]), est0)   # the estimate moves with t
+    assert _image_data(s.figure.axes[2]).shape == (21, 21)
+    with pytest.raises(ValueError):
+        s.update(t=9)
+
+
+def test_ablation_panel_sync_zoom_and_table(hr):
+    rng = np.random.default_rng(0)
+    noisy = np.clip(hr.astype(int) + rng.integers(-20, 21, hr.shape), 0, 255).astype(np.uint8)
+    a = AblationPanel(hr, {"same": hr.copy(), "noisy": noisy}, scale=2, crop=32)
+    assert len(a.figure.axes) == 2 * 3
+    rows = {r["name"]: r for r in a.state["rows"]}
+    assert rows["same"]["psnr"] == np.inf and rows["noisy"]["psnr"] < 35
+    a.update(x=0, y=0, size=16)
+    assert a.state["window"] == (0, 0, 16)
+    crops = [_image_data(ax) for ax in a.figure.axes[3:]]
+    assert all(c.shape[:2] == (16, 16) for c in crops)
+    assert np.array_equal(crops[1], hr[:16, :16])                 # every crop shows the same window
+    a.update(x=1000)
+    assert a.state["window"][0] == hr.shape[1] - 16                # clipped into the image
+    html = a.table_html()
+    assert "noisy" in html and "<table" in html
+    a.ui
+    a.update(size=20)
+    assert a._html.value == a.table_html()
+
+
+def test_ablation_from_models(pipe, hr):
+    a = AblationPanel.from_models(hr, {"tiny": pipe}, scale=2, steps=1)
+    assert [r["name"] for r in a.state["rows"]] == ["bicubic", "tiny"]
