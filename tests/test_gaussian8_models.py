@@ -50,3 +50,16 @@ def test_bench_with_weights(data_dir, tmp_path):
     # a checkpoint of another scale is refused with a clear message
     assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "4",
                  "--weights", str(ckpt)]) == 2
+
+
+def test_table1_cli(data_dir, tmp_path, capsys):
+    ckpt = tmp_path / "tiny_x2.safetensors"
+    pipe = tiny_pipeline()
+    save_checkpoint(ckpt, pipe.modules(), {}, pipe.pca)
+    out = tmp_path / "t1.json"
+    assert main(["bench", "table1", "--data", str(data_dir), "--sets", "Set5", "--limit", "1",
+                 "--weights", str(ckpt), "--json", str(out)]) == 0
+    res = json.loads(out.read_text())["results"]["Set5"]
+    assert set(res) == {"LR (bicubic)", str(ckpt)} and res["LR (bicubic)"]["n"] == 1
+    assert res["LR (bicubic)"]["psnr"] < 30  # noise 15 on the LR
+    assert "sigma_n=15" in capsys.readouterr().out

@@ -29,6 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             p.add_argument("--steps", type=int, default=7, help="IKC step reported as 'ikc' (default 7)")
             p.add_argument("--device", default="cpu")
             p.add_argument("--limit", type=int, default=None, help="first N images per set (quick runs)")
+    p = sub.add_parser("table1", help="the paper's Table 1 shape: LR (bicubic) vs SR at x2, noise 15",
+                       description="Isotropic Gaussian of a seeded random width in the scale's training range, "
+                                   "bicubic down, Gaussian noise sigma_n (paper: 15), uint8 LR; LR (bicubic "
+                                   "upsampled) vs each model.")
+    p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
+    p.add_argument("--sets", type=_csv(str), default=["Set14", "B100"])
+    p.add_argument("--weights", nargs="*", default=[], help="bundled names or checkpoint paths")
+    p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
+    p.add_argument("--noise", type=float, default=15.0, help="noise level on the 0-255 scale (paper: 15)")
+    p.add_argument("--steps", type=int, default=7)
+    p.add_argument("--limit", type=int, default=None, help="first N images per set")
+    p.add_argument("--json", type=Path)
     p = sub.add_parser("categories", help="per-category PSNR/SSIM and OCR accuracy (faces, text)")
     try:
         importlib.import_module("srkit.commands.categories").add_arguments(p)
@@ -56,6 +68,8 @@ def run(args) -> int:
         if getattr(args, "_import_error", None):
             raise ValueError(f"bench categories is unavailable: {args._import_error}")
         return importlib.import_module("srkit.commands.categories").run(args)
+    if args.bench == "table1":
+        return _run_table1(args)
     if args.bench == "bicubic":
         out = run_bicubic_bench(args.data, args.sets, args.scales, progress=not args.no_progress)
     else:
@@ -68,4 +82,29 @@ def run(args) -> int:
         print(f"{key}: {json.dumps(value)}")
     _print_protocol(out["protocol"])
     _write_json(args.json, out)
+    return 0
+
+
+def _run_table1(args) -> int:
+    import srkit
+    from srkit.data.benchmarks import load_benchmark
+    from srkit.metrics import PROTOCOL
+    from srkit.nbtools import table1
+    models = {}
+    for w in args.weights:
+        m = srkit.load(w)
+        if getattr(m, "scale", args.scale) != args.scale:
+            raise ValueError(f"{w} is a x{m.scale} model, --scale is {args.scale}")
+        models[w] = m
+    images = {s: [b.hr for b in load_benchmark(args.data, s, args.scale)][:args.limit] for s in args.sets}
+    res = table1(models, images, scale=args.scale, noise=args.noise, steps=args.steps)
+    names = list(next(iter(res.values())))
+    print("| method | " + " | ".join(f"{s} PSNR/SSIM" for s in res) + " |")
+    print("|---|" + "---|" * len(res))
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{res[s][name]['psnr']:.2f} / {res[s][name]['ssim']:.4f}" for s in res) + " |")
+    protocol = dict(PROTOCOL, degradation=f"x{args.scale}: isotropic Gaussian, width uniform in the training range "
+                    f"(seed 0), bicubic down, Gaussian noise sigma_n={args.noise:g}, uint8 LR; IKC t={args.steps}")
+    _print_protocol(protocol)
+    _write_json(args.json, {"results": res, "protocol": protocol})
     return 0
