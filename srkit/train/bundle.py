@@ -1,0 +1,69 @@
+"""Assemble the bundled pipelines (``assets/weights/x<s>.safetensors``) from srkit training runs.
+
+The training stages write one checkpoint each (seg → sftmd → ikc, and sftgan from the sftmd
+generator). A shipped pipeline is the IKC run's networks (segnet, generator, predictor, corrector,
+PCA); the GAN variant swaps in the sftgan generator. Weights are stored as fp16 to keep
+``assets/weights`` small; they load back as fp32.
+
+Usage::
+
+    python -m srkit.train.bundle --ikc runs/ikc-x2/model.safetensors --name x2 \
+        [--gan runs/sftgan-x2/model.safetensors] [--out assets/weights]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from srkit.checkpoint import load_checkpoint, save_checkpoint
+from srkit.pipeline import Pipeline
+
+PIPELINE_MODULES = ("segnet", "generator", "predictor", "corrector")
+
+
+def _run_provenance(ckpt_path: Path) -> dict:
+    """What a run says about itself: its config and last logged figures (log.json beside the file)."""
+    log = ckpt_path.parent / "log.json"
+    info = {"checkpoint": str(ckpt_path)}
+    if log.is_file():
+        data = json.loads(log.read_text())
+        info["log"] = data if isinstance(data, dict) else {"records": data[-1:]}
+    return info
+
+
+def assemble(ikc_path: str | Path, gan_path: str | Path | None = None) -> Pipeline:
+    """A Pipeline from an IKC run, optionally with the generator of an SFT-GAN run."""
+    ikc = load_checkpoint(ikc_path)
+    missing = [m for m in PIPELINE_MODULES if m not in ikc.modules]
+    if missing or ikc.pca is None:
+        raise ValueError(f"{ikc_path}: an IKC pipeline needs {PIPELINE_MODULES} and a PCA; missing {missing}")
+    modules = {m: ikc.modules[m] for m in PIPELINE_MODULES}
+    meta = {"stages": {"ikc": _run_provenance(Path(ikc_path))}}
+    if gan_path is not None:
+        gan = load_checkpoint(gan_path)
+        g = gan.modules.get("generator")
+        if g is None or g.cfg != modules["generator"].cfg:
+            raise ValueError(f"{gan_path}: its generator does not match the IKC run's architecture")
+        modules["generator"] = g
+        meta["stages"]["sftgan"] = _run_provenance(Path(gan_path))
+    return Pipeline(**modules, pca=ikc.pca, meta=meta)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--ikc", required=True, type=Path)
+    ap.add_argument("--gan", type=Path)
+    ap.add_argument("--name", required=True, help="bundled name, e.g. x2 or x2_gan")
+    ap.add_argument("--out", type=Path, default=Path("assets/weights"))
+    ap.add_argument("--meta", type=Path, help="JSON file merged into the metadata (training notes, metrics)")
+    args = ap.parse_args(argv)
+    pipe = assemble(args.ikc, args.gan)
+    extra = json.loads(args.meta.read_text()) if args.meta else {}
+    path = pipe.save(args.out / f"{args.name}.safetensors", meta={"name": args.name, **extra}, half=True)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

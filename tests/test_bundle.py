@@ -1,0 +1,46 @@
+"""Assembling a shipped pipeline from training-run checkpoints (srkit.train.bundle)."""
+import pytest
+import torch
+
+import srkit
+from srkit.checkpoint import save_checkpoint
+from srkit.kernels import KernelPCA
+from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
+from srkit.models.seg import SegConfig, SegNet
+from srkit.models.sft import GeneratorConfig, SFTGenerator
+from srkit.train.bundle import assemble, main
+
+
+def _modules(seed):
+    torch.manual_seed(seed)
+    return {"segnet": SegNet(SegConfig.preset("tiny", pretrained=False)),
+            "generator": SFTGenerator(GeneratorConfig.preset("tiny", scale=2)),
+            "predictor": Predictor(PredictorConfig.preset("tiny")),
+            "corrector": Corrector(CorrectorConfig.preset("tiny", scale=2))}
+
+
+def test_assemble_swaps_in_the_gan_generator(tmp_path):
+    pca = KernelPCA.fit(2, n=500)
+    ikc, gan = _modules(0), _modules(1)
+    save_checkpoint(tmp_path / "ikc" / "model.safetensors", ikc, {}, pca)
+    save_checkpoint(tmp_path / "gan" / "model.safetensors", {"generator": gan["generator"]}, {}, pca)
+    assert main(["--ikc", str(tmp_path / "ikc" / "model.safetensors"), "--gan",
+                 str(tmp_path / "gan" / "model.safetensors"), "--name", "t_gan", "--out", str(tmp_path / "w")]) == 0
+    pipe = srkit.load(tmp_path / "w" / "t_gan.safetensors")
+    g_ref = gan["generator"].state_dict()
+    for k, v in pipe.generator.state_dict().items():
+        assert torch.allclose(v, g_ref[k].half().float())  # stored as fp16
+    p_ref = ikc["predictor"].state_dict()
+    for k, v in pipe.predictor.state_dict().items():  # P, C and S come from the IKC run
+        assert torch.allclose(v, p_ref[k].half().float())
+    assert pipe.meta["name"] == "t_gan" and "sftgan" in pipe.meta["stages"]
+    sr = pipe(torch.rand(1, 3, 16, 16), steps=1)
+    assert sr.shape == (1, 3, 32, 32)
+
+
+def test_assemble_refuses_incomplete_runs(tmp_path):
+    mods = _modules(0)
+    del mods["corrector"]
+    save_checkpoint(tmp_path / "m.safetensors", mods, {}, KernelPCA.fit(2, n=500))
+    with pytest.raises(ValueError, match="corrector"):
+        assemble(tmp_path / "m.safetensors")
