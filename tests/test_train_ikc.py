@@ -44,3 +44,32 @@ def test_frozen_generator_from_sftmd(tmp_path):
     t.fit()
     assert state_equal(g0, t.modules["generator"].state_dict())      # G untouched
     assert "generator" not in t.optimizers and "pixel" not in t.records[-1]
+
+
+def test_corrector_only_stage_keeps_predictor_and_jitter_moves_start_codes(tmp_path):
+    i = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "i"), steps=2, **QUIET), **QUIETLOG)
+    i.fit()
+    t = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "c"), steps=2, init_from=str(tmp_path / "i" /
+                   "model.safetensors"), freeze_generator=True, freeze_predictor=True, start_jitter=1.0, **QUIET),
+                   **QUIETLOG)
+    p0 = {k: v.clone() for k, v in t.modules["predictor"].state_dict().items()}
+    c0 = {k: v.clone() for k, v in t.modules["corrector"].state_dict().items()}
+    assert set(t.optimizers) == {"corrector"}
+    h0 = torch.zeros(4, t.pca.b)
+    code = torch.randn(4, t.pca.b)
+    moved = t.jitter(h0, code)
+    assert not torch.equal(moved, h0) and torch.equal(t.jitter(h0, code), moved)  # seeded by step
+    # each start lies between h0 and another sample's true code
+    assert all(any(torch.allclose(moved[k], u * code[j], atol=1e-6) for j in range(4) if j != k
+                   for u in [float(moved[k] @ code[j] / (code[j] @ code[j]))]) for k in range(4))
+    t.fit()
+    assert state_equal(p0, t.modules["predictor"].state_dict())       # P untouched
+    assert not state_equal(c0, t.modules["corrector"].state_dict())   # C trained
+    t.cfg.start_jitter = 0.0
+    assert torch.equal(t.jitter(h0, code), h0)
+
+
+def test_start_jitter_must_be_a_fraction():
+    import pytest
+    with pytest.raises(ValueError, match="start_jitter"):
+        IKCConfig(start_jitter=1.5)

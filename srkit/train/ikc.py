@@ -21,7 +21,7 @@ import torch
 from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig, run_ikc
 from srkit.models.losses import pixel_loss
 from srkit.train import dist
-from srkit.train.loop import batch_psnr
+from srkit.train.loop import batch_psnr, frozen
 from srkit.train.sftmd import GeneratorStage, SFTMDConfig
 
 
@@ -36,6 +36,12 @@ class IKCConfig(SFTMDConfig):
         freeze_generator: do not update G (IKC's recipe after an SFTMD stage).
         g_code: code G is trained with in step 3: 'true' (h_true) or 'estimated' (C's last h).
         g_every: update G every this many iterations (1 = every iteration).
+        freeze_predictor: do not update P (a corrector-only stage on top of a trained P and G).
+        start_jitter: fraction of samples whose corrector run starts from a wrong code instead of
+            P's estimate: h0 + u·(h_other − h0), with h_other the true code of another sample in the
+            batch and u ~ U(0, 1). A good P leaves C only tiny errors to learn from, and the SR
+            images then barely show them; large, realistic errors teach C what a too-sharp or
+            too-blurry code looks like, and the later steps still train it on its own small errors.
     """
     t: int = 7
     predictor: str = "small"
@@ -44,6 +50,8 @@ class IKCConfig(SFTMDConfig):
     freeze_generator: bool = False
     g_code: str = "true"
     g_every: int = 1
+    freeze_predictor: bool = False
+    start_jitter: float = 0.0
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "smoke": dict(out="runs/smoke-ikc", steps=40, batch=4, patch=48, t=2, generator="tiny", predictor="tiny",
@@ -59,9 +67,11 @@ class IKCConfig(SFTMDConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.t < 1 or self.code_loss not in ("l1", "l2") or self.g_code not in ("true", "estimated"):
-            raise ValueError(f"IKCConfig needs t >= 1, code_loss 'l1'/'l2', g_code 'true'/'estimated': "
-                             f"t={self.t}, code_loss={self.code_loss!r}, g_code={self.g_code!r}")
+        if (self.t < 1 or self.code_loss not in ("l1", "l2") or self.g_code not in ("true", "estimated")
+                or not 0.0 <= self.start_jitter <= 1.0):
+            raise ValueError(f"IKCConfig needs t >= 1, code_loss 'l1'/'l2', g_code 'true'/'estimated', "
+                             f"start_jitter in [0, 1]: t={self.t}, code_loss={self.code_loss!r}, "
+                             f"g_code={self.g_code!r}, start_jitter={self.start_jitter!r}")
 
 
 class IKCTrainer(GeneratorStage):
@@ -79,8 +89,12 @@ class IKCTrainer(GeneratorStage):
         p = mods.get("predictor") or Predictor(PredictorConfig.preset(cfg.predictor, code_len=b))
         c = mods.get("corrector") or Corrector(CorrectorConfig.preset(cfg.corrector, scale=cfg.scale, code_len=b))
         self.modules.update(predictor=p.to(self.device), corrector=c.to(self.device))
-        self.p, self.c = dist.wrap(p, self.device), dist.wrap(c, self.device)
-        self.adam("predictor", p.parameters())
+        self.c = dist.wrap(c, self.device)
+        if cfg.freeze_predictor:
+            self.p = frozen(p)
+        else:
+            self.p = dist.wrap(p, self.device)
+            self.adam("predictor", p.parameters())
         self.adam("corrector", c.parameters())
         if cfg.freeze_generator:
             g.requires_grad_(False)
@@ -93,6 +107,17 @@ class IKCTrainer(GeneratorStage):
     def code_loss(self, h: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return pixel_loss(h, target, self.cfg.code_loss)  # plain L1/L2 over the N×b codes
 
+    def jitter(self, h0: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """C's starting codes: h0, with a ``start_jitter`` fraction moved toward other samples' codes."""
+        n, frac = h0.shape[0], self.cfg.start_jitter
+        if frac == 0.0 or n < 2:
+            return h0
+        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)  # resumable: a function of step
+        pick = (torch.rand(n, 1, generator=g) < frac).to(h0)
+        u = torch.rand(n, 1, generator=g).to(h0)
+        other = code[(torch.arange(n) + torch.randint(1, n, (1,), generator=g)) % n]  # another sample's true code
+        return h0 + pick * u * (other - h0)
+
     def train_step(self, batch: dict) -> dict[str, float]:
         cfg = self.cfg
         lr, code = batch["lr"], batch["code"]
@@ -100,9 +125,12 @@ class IKCTrainer(GeneratorStage):
         g_raw = dist.unwrap(self.modules["generator"])
         # 1. predictor
         h0 = self.p(lr)
-        out = {"predictor_code": self.optimize("predictor_code", self.code_loss(h0, code), "predictor")}
+        if cfg.freeze_predictor:
+            out = {"predictor_code": float(self.code_loss(h0, code))}
+        else:
+            out = {"predictor_code": self.optimize("predictor_code", self.code_loss(h0, code), "predictor")}
         # 2. corrector over the t steps, G fixed, graph cut between steps
-        h, c_losses = h0.detach(), []
+        h, c_losses = self.jitter(h0.detach(), code), []
         for _ in range(cfg.t):
             with torch.no_grad():
                 sr = g_raw(lr, h, seg)
