@@ -46,6 +46,9 @@ def test_gaussian8_bicubic_cli(data_dir, tmp_path):
     res = json.loads(out.read_text())["results"]["bicubic"]["Set5"]
     assert res["2"]["n"] == 40 and res["4"]["n"] == 40  # 5 images × 8 widths
     assert 25 < res["4"]["psnr"] < res["2"]["psnr"] < 33.66  # blur makes bicubic worse than no blur
+    # the Gaussian8 bicubic baseline srkit publishes (README; bench/results/gaussian8_bicubic.json)
+    assert res["2"]["psnr"] == pytest.approx(30.34, abs=0.006) and res["2"]["ssim"] == pytest.approx(0.8710, abs=6e-5)
+    assert res["4"]["psnr"] == pytest.approx(25.86, abs=0.006) and res["4"]["ssim"] == pytest.approx(0.7290, abs=6e-5)
 
 
 def test_bench_errors(tmp_path, capsys):
