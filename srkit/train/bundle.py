@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from srkit.checkpoint import load_checkpoint, save_checkpoint
+from srkit.checkpoint import load_checkpoint
 from srkit.pipeline import Pipeline
 
 PIPELINE_MODULES = ("segnet", "generator", "predictor", "corrector")

@@ -97,9 +97,7 @@ class IKCTrainer(GeneratorStage):
             self.adam("predictor", p.parameters())
         self.adam("corrector", c.parameters())
         if cfg.freeze_generator:
-            g.requires_grad_(False)
-            g._srkit_trainable = False
-            self.g = g
+            self.g = frozen(g)
         else:
             self.g = dist.wrap(g, self.device)
             self.adam("generator", g.parameters())
