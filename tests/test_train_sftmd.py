@@ -75,3 +75,21 @@ def test_unknown_field_and_preset():
         SFTMDConfig.from_preset("smoke", nonsense=1)
     with pytest.raises(ValueError, match="unknown preset"):
         SFTMDConfig.from_preset("huge")
+
+
+def test_code_noise_is_per_sample_seeded_and_off_by_default(tmp_path):
+    t = SFTMDTrainer(SFTMDConfig.from_preset("smoke", out=str(tmp_path), code_noise=0.05, **FAST), log=lambda *a: None)
+    code = torch.zeros(64, 10)
+    a, b = t.noisy(code), t.noisy(code)
+    assert torch.equal(a, b)                                  # a function of the step: resume stays exact
+    std = a.std(dim=1)
+    assert 0.0 < float(std.max()) <= 0.05 * 2 and float(std.min()) < float(std.max()) / 2  # std varies per sample
+    t.step += 1
+    assert not torch.equal(t.noisy(code), a)
+    t0 = SFTMDTrainer(SFTMDConfig.from_preset("smoke", out=str(tmp_path / "off"), **FAST), log=lambda *a: None)
+    assert t0.noisy(code) is code
+    with pytest.raises(ValueError, match="code_noise"):
+        SFTMDConfig.from_preset("smoke", code_noise=-0.1)
+    from srkit.train.ikc import IKCConfig
+    with pytest.raises(ValueError, match="sftmd stage"):
+        IKCConfig.from_preset("smoke", code_noise=0.02)

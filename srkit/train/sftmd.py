@@ -34,6 +34,10 @@ class SFTMDConfig(TrainConfig):
         pixel: 'l1' (IKC, default) or 'l2'.
         pca_samples: random kernels the PCA is fitted on (fixed seed 0; a stage started from a
             checkpoint reuses the checkpoint's PCA instead).
+        code_noise: G sees the true code plus Gaussian noise whose std is drawn per sample,
+            uniformly in [0, code_noise] (default 0: the true code, as in IKC). Noise of the size
+            of the predictor's error keeps G's best input at the true code while teaching it not to
+            collapse when the estimate is slightly off; 0 to a few hundredths in code units.
     """
     generator: str = "small"
     use_kernel: bool = True
@@ -41,6 +45,14 @@ class SFTMDConfig(TrainConfig):
     seg_checkpoint: str | None = None
     pixel: str = "l1"
     pca_samples: int = 30000
+    code_noise: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.code_noise >= 0.0:
+            raise ValueError(f"code_noise must be >= 0, got {self.code_noise!r}")
+        if self.code_noise and type(self) is not SFTMDConfig:
+            raise ValueError(f"code_noise is a setting of the sftmd stage; {type(self).__name__} does not use it")
 
     PRESETS: ClassVar[dict[str, dict]] = {
         # ~20 s on 2 CPU cores: a pipeline check, not a model.
@@ -121,8 +133,16 @@ class SFTMDTrainer(GeneratorStage):
         self.g = dist.wrap(g, self.device)
         self.adam("generator", g.parameters())
 
+    def noisy(self, code: torch.Tensor) -> torch.Tensor:
+        """``code`` plus per-sample Gaussian noise of std U[0, code_noise], seeded by step (resumable)."""
+        if self.cfg.code_noise == 0.0:
+            return code
+        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)
+        std = torch.rand(code.shape[0], 1, generator=g) * self.cfg.code_noise
+        return code + (std * torch.randn(code.shape, generator=g)).to(code)
+
     def train_step(self, batch: dict) -> dict[str, float]:
-        sr = self.g(batch["lr"], batch["code"], self.seg(batch["lr"]))
+        sr = self.g(batch["lr"], self.noisy(batch["code"]), self.seg(batch["lr"]))
         return {"pixel": self.optimize("pixel", pixel_loss(sr, batch["hr"], self.cfg.pixel), "generator")}
 
     def validate(self) -> dict[str, float]:
