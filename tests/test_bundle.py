@@ -44,3 +44,18 @@ def test_assemble_refuses_incomplete_runs(tmp_path):
     save_checkpoint(tmp_path / "m.safetensors", mods, {}, KernelPCA.fit(2, n=500))
     with pytest.raises(ValueError, match="corrector"):
         assemble(tmp_path / "m.safetensors")
+
+
+def test_generator_swap_in_full_precision_is_an_init_for_training(tmp_path):
+    pca = KernelPCA.fit(2, n=500)
+    ikc, other = _modules(0), _modules(2)
+    save_checkpoint(tmp_path / "ikc" / "model.safetensors", ikc, {}, pca)
+    save_checkpoint(tmp_path / "g" / "model.safetensors", {"generator": other["generator"]}, {}, pca)
+    assert main(["--ikc", str(tmp_path / "ikc" / "model.safetensors"), "--generator",
+                 str(tmp_path / "g" / "model.safetensors"), "--fp32", "--name", "init", "--out", str(tmp_path)]) == 0
+    pipe = srkit.load(tmp_path / "init.safetensors")
+    g_ref = other["generator"].state_dict()
+    assert all(torch.equal(v, g_ref[k]) for k, v in pipe.generator.state_dict().items())  # exact: fp32 kept
+    assert "generator" in pipe.meta["stages"] and "sftgan" not in pipe.meta["stages"]
+    with pytest.raises(SystemExit):  # one generator source at a time
+        main(["--ikc", "a", "--gan", "b", "--generator", "c", "--name", "x"])

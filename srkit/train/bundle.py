@@ -5,10 +5,15 @@ generator). A shipped pipeline is the IKC run's networks (segnet, generator, pre
 PCA); the GAN variant swaps in the sftgan generator. Weights are stored as fp16 to keep
 ``assets/weights`` small; they load back as fp32.
 
+``--generator`` swaps in the generator of any other run of the same architecture (for example an
+sftmd run with ``code_noise``); with ``--fp32`` the result is a full-precision ``--init-from`` for
+a further ikc stage that trains P and C against that generator.
+
 Usage::
 
     python -m srkit.train.bundle --ikc runs/ikc-x2/model.safetensors --name x2 \
-        [--gan runs/sftgan-x2/model.safetensors] [--out assets/weights]
+        [--gan runs/sftgan-x2/model.safetensors | --generator runs/sftmd-x2/model.safetensors] \
+        [--fp32] [--out assets/weights]
 """
 from __future__ import annotations
 
@@ -32,8 +37,9 @@ def _run_provenance(ckpt_path: Path) -> dict:
     return info
 
 
-def assemble(ikc_path: str | Path, gan_path: str | Path | None = None) -> Pipeline:
-    """A Pipeline from an IKC run, optionally with the generator of an SFT-GAN run."""
+def assemble(ikc_path: str | Path, gan_path: str | Path | None = None, stage: str = "sftgan") -> Pipeline:
+    """A Pipeline from an IKC run, optionally with the generator of another run (``stage`` names
+    that run in the metadata: 'sftgan' by default)."""
     ikc = load_checkpoint(ikc_path)
     missing = [m for m in PIPELINE_MODULES if m not in ikc.modules]
     if missing or ikc.pca is None:
@@ -46,21 +52,24 @@ def assemble(ikc_path: str | Path, gan_path: str | Path | None = None) -> Pipeli
         if g is None or g.cfg != modules["generator"].cfg:
             raise ValueError(f"{gan_path}: its generator does not match the IKC run's architecture")
         modules["generator"] = g
-        meta["stages"]["sftgan"] = _run_provenance(Path(gan_path))
+        meta["stages"][stage] = _run_provenance(Path(gan_path))
     return Pipeline(**modules, pca=ikc.pca, meta=meta)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ikc", required=True, type=Path)
-    ap.add_argument("--gan", type=Path)
+    swap = ap.add_mutually_exclusive_group()
+    swap.add_argument("--gan", type=Path, help="take the generator of this sftgan run")
+    swap.add_argument("--generator", type=Path, help="take the generator of this run (same architecture)")
+    ap.add_argument("--fp32", action="store_true", help="store full precision (an init for further training)")
     ap.add_argument("--name", required=True, help="bundled name, e.g. x2 or x2_gan")
     ap.add_argument("--out", type=Path, default=Path("assets/weights"))
     ap.add_argument("--meta", type=Path, help="JSON file merged into the metadata (training notes, metrics)")
     args = ap.parse_args(argv)
-    pipe = assemble(args.ikc, args.gan)
+    pipe = assemble(args.ikc, args.gan or args.generator, "sftgan" if args.gan else "generator")
     extra = json.loads(args.meta.read_text()) if args.meta else {}
-    path = pipe.save(args.out / f"{args.name}.safetensors", meta={"name": args.name, **extra}, half=True)
+    path = pipe.save(args.out / f"{args.name}.safetensors", meta={"name": args.name, **extra}, half=not args.fp32)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 
