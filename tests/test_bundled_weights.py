@@ -1,0 +1,36 @@
+"""Golden values of the shipped pipelines (assets/weights x2, x4) on one Gaussian8 image.
+
+The full tables are in the README and the model cards (``srkit bench gaussian8 --weights x2``);
+this pins the shipped weights and the inference path on Set5 'butterfly' at two widths per scale,
+so a changed file, loader or IKC loop shows up as a number, not as a silent drift.
+"""
+import numpy as np
+import pytest
+
+import srkit
+from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas, load_benchmark
+from srkit.gaussian8 import pipeline_method
+from srkit.metrics import evaluate_pair
+
+# scale, index into gaussian8_sigmas(scale), PSNR (dB) of bicubic / true_kernel / ikc_t0 / ikc (t = 7),
+# code error t0 and t7. Measured with the weights committed with this file (2 CPU cores, torch 2.x).
+GOLDEN = [
+    (2, 2, (24.654, 31.918, 32.127, 31.544), (0.00682, 0.00702)),
+    (2, 5, (23.311, 30.958, 31.195, 30.406), (0.00342, 0.00510)),
+    (4, 2, (19.831, 25.204, 24.504, 25.293), (0.00428, 0.00369)),
+    (4, 5, (18.908, 25.014, 24.161, 25.029), (0.00654, 0.00181)),
+]
+
+
+@pytest.mark.parametrize("scale,index,psnrs,errors", GOLDEN)
+def test_bundled_pipeline_matches_its_golden_values(data_dir, scale, index, psnrs, errors):
+    image = next(im for im in load_benchmark(data_dir, "Set5", scale) if im.name.startswith("butterfly"))
+    sigma = gaussian8_sigmas(scale)[index]
+    context = {"sigma": sigma, "extra": {}}
+    out = pipeline_method(srkit.load(f"x{scale}"), steps=7)(gaussian8_lr(image.hr, scale, sigma), scale, context)
+    got = [evaluate_pair(out[m], image.hr, scale, gray=image.gray)["psnr"]
+           for m in ("bicubic", "true_kernel", "ikc_t0", "ikc")]
+    np.testing.assert_allclose(got, psnrs, atol=0.05)   # dB; fp16-stored weights, CPU float32
+    err = context["extra"]["code_error"][str(scale)][0]
+    np.testing.assert_allclose([err[0], err[7]], errors, atol=2e-4)
+    assert got[3] > got[0] + 5.0  # the trained pipeline is far above bicubic on this image
