@@ -19,13 +19,19 @@ def _modules(seed):
             "corrector": Corrector(CorrectorConfig.preset("tiny", scale=2))}
 
 
-def test_assemble_swaps_in_the_gan_generator(tmp_path):
+def _two_runs(tmp_path, seed_other):
+    """An IKC run and another run holding only a generator; returns (ikc modules, other modules, paths)."""
     pca = KernelPCA.fit(2, n=500)
-    ikc, gan = _modules(0), _modules(1)
-    save_checkpoint(tmp_path / "ikc" / "model.safetensors", ikc, {}, pca)
-    save_checkpoint(tmp_path / "gan" / "model.safetensors", {"generator": gan["generator"]}, {}, pca)
-    assert main(["--ikc", str(tmp_path / "ikc" / "model.safetensors"), "--gan",
-                 str(tmp_path / "gan" / "model.safetensors"), "--name", "t_gan", "--out", str(tmp_path / "w")]) == 0
+    ikc, other = _modules(0), _modules(seed_other)
+    paths = tmp_path / "ikc" / "model.safetensors", tmp_path / "other" / "model.safetensors"
+    save_checkpoint(paths[0], ikc, {}, pca)
+    save_checkpoint(paths[1], {"generator": other["generator"]}, {}, pca)
+    return ikc, other, [str(p) for p in paths]
+
+
+def test_assemble_swaps_in_the_gan_generator(tmp_path):
+    ikc, gan, (ikc_path, gan_path) = _two_runs(tmp_path, 1)
+    assert main(["--ikc", ikc_path, "--gan", gan_path, "--name", "t_gan", "--out", str(tmp_path / "w")]) == 0
     pipe = srkit.load(tmp_path / "w" / "t_gan.safetensors")
     g_ref = gan["generator"].state_dict()
     for k, v in pipe.generator.state_dict().items():
@@ -47,12 +53,8 @@ def test_assemble_refuses_incomplete_runs(tmp_path):
 
 
 def test_generator_swap_in_full_precision_is_an_init_for_training(tmp_path):
-    pca = KernelPCA.fit(2, n=500)
-    ikc, other = _modules(0), _modules(2)
-    save_checkpoint(tmp_path / "ikc" / "model.safetensors", ikc, {}, pca)
-    save_checkpoint(tmp_path / "g" / "model.safetensors", {"generator": other["generator"]}, {}, pca)
-    assert main(["--ikc", str(tmp_path / "ikc" / "model.safetensors"), "--generator",
-                 str(tmp_path / "g" / "model.safetensors"), "--fp32", "--name", "init", "--out", str(tmp_path)]) == 0
+    _, other, (ikc_path, g_path) = _two_runs(tmp_path, 2)
+    assert main(["--ikc", ikc_path, "--generator", g_path, "--fp32", "--name", "init", "--out", str(tmp_path)]) == 0
     pipe = srkit.load(tmp_path / "init.safetensors")
     g_ref = other["generator"].state_dict()
     assert all(torch.equal(v, g_ref[k]) for k, v in pipe.generator.state_dict().items())  # exact: fp32 kept
