@@ -110,7 +110,7 @@ class IKCTrainer(GeneratorStage):
         n, frac = h0.shape[0], self.cfg.start_jitter
         if frac == 0.0 or n < 2:
             return h0
-        g = torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)  # resumable: a function of step
+        g = self.step_generator()
         pick = (torch.rand(n, 1, generator=g) < frac).to(h0)
         u = torch.rand(n, 1, generator=g).to(h0)
         other = code[(torch.arange(n) + torch.randint(1, n, (1,), generator=g)) % n]  # another sample's true code

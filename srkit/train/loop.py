@@ -190,6 +190,10 @@ class Trainer:
         o.step()
         return value
 
+    def step_generator(self) -> torch.Generator:
+        """A CPU generator seeded by (seed, step): per-step randomness that an exact resume repeats."""
+        return torch.Generator().manual_seed(self.cfg.seed * 1_000_003 + self.step)
+
     def lr_at(self, step: int) -> float:
         """Multiplier of the base lr: halved at each decay fraction, and after each rollback."""
         passed = sum(step >= f * self.cfg.steps for f in self.cfg.lr_decay_at)
