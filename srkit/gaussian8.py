@@ -3,8 +3,11 @@
 For each LR image a pipeline reports: ``bicubic``; ``true_kernel`` (the generator given the
 code of the true kernel: the upper bound of kernel estimation); ``ikc_t0`` … ``ikc_tT`` (t0 is the
 predictor alone, then each corrector step) and ``ikc`` (the fixed step ``steps``; never a
-per-image best step chosen with the ground truth). The mean absolute code error per step is
-collected in ``extra['code_error'][scale]``.
+per-image best step chosen with the ground truth). Per step, the mean absolute code error is
+collected in ``extra['code_error'][scale]`` and the mean signed error of the kernel width,
+σ(decoded code) − σ (``srkit.kernels.kernel_width``; > 0: the estimate is too blurry), in
+``extra['width_error'][scale]``. The code error also counts directions that change the kernel's
+shape but not its width; the width error says whether the estimate is too sharp or too blurry.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import numpy as np
 import torch
 
 from srkit.imageio import to_uint8
-from srkit.kernels import gaussian_kernel
+from srkit.kernels import gaussian_kernel, kernel_width
 from srkit.resize import imresize_np
 
 
@@ -43,6 +46,9 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
         out["ikc"] = out[f"ikc_t{steps}"]
         errors = [float((c - true_code).abs().mean()) for c in result.codes]
         context["extra"].setdefault("code_error", {}).setdefault(str(scale), []).append(errors)
+        widths = kernel_width(pipeline.pca.decode(torch.cat(result.codes)))
+        context["extra"].setdefault("width_error", {}).setdefault(str(scale), []).append(
+            (widths - context["sigma"]).tolist())
         return out
 
     return method

@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from srkit.kernels import (SIGMA_RANGES, KernelPCA, KernelSpec, gaussian_kernel, gaussian_kernels, motion_kernel,
+from srkit.kernels import (SIGMA_RANGES, KernelPCA, KernelSpec, gaussian_kernel, gaussian_kernels, kernel_width,
+                           motion_kernel,
                            sample_kernels)
 
 
@@ -109,3 +110,21 @@ def test_pca_bad_inputs(tmp_path):
         KernelPCA.load(bad)
     with pytest.raises(FileNotFoundError):
         KernelPCA.load(tmp_path / "missing.safetensors")
+
+
+@pytest.mark.parametrize("sigma, width", [(0.5, 0.4637), (0.8, 0.7999), (1.6, 1.6000), (2.0, 2.0000), (3.2, 3.1813)])
+def test_kernel_width_golden_values(sigma, width):
+    assert float(kernel_width(gaussian_kernel(sigma))) == pytest.approx(width, abs=2e-4)
+
+
+def test_kernel_width_of_shifted_anisotropic_and_decoded_kernels():
+    k = gaussian_kernels(torch.tensor([1.0, 1.2]), torch.tensor([2.0, 1.2]), torch.tensor([0.7, 0.0]))
+    assert kernel_width(k).tolist() == pytest.approx([math.sqrt(2.5), 1.2], abs=1e-3)
+    assert float(kernel_width(torch.roll(k[1], 3, dims=-1))) == pytest.approx(1.2, abs=1e-3)  # about its centroid
+    pca = KernelPCA.fit(2, n=2000)
+    codes = pca.encode(gaussian_kernels(torch.tensor([0.9, 1.5]), torch.tensor([0.9, 1.5]), torch.zeros(2)))
+    assert kernel_width(pca.decode(codes)).tolist() == pytest.approx([0.9, 1.5], abs=0.02)
+    with pytest.raises(ValueError, match="no positive"):
+        kernel_width(-gaussian_kernel(1.0))
+    with pytest.raises(ValueError, match="odd size"):
+        kernel_width(torch.ones(4, 4))

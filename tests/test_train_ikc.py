@@ -75,3 +75,23 @@ def test_corrector_only_stage_keeps_predictor_and_jitter_moves_start_codes(tmp_p
 def test_start_jitter_must_be_a_fraction():
     with pytest.raises(ValueError, match="start_jitter"):
         IKCConfig(start_jitter=1.5)
+
+
+def test_predictor_only_stage_trains_only_p_and_never_runs_g(tmp_path):
+    i = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "i"), steps=2, **QUIET), **QUIETLOG)
+    i.fit()
+    t = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "p"), steps=2, t=0, freeze_generator=True,
+                   init_from=str(tmp_path / "i" / "model.safetensors"), **QUIET), **QUIETLOG)
+    assert set(t.optimizers) == {"predictor"}
+    before = {n: {k: v.clone() for k, v in t.modules[n].state_dict().items()} for n in ("predictor", "corrector")}
+    t.modules["generator"].forward = lambda *a: pytest.fail("G ran in a predictor-only training step")
+    out = t.train_step(t.sampler.batch_at(0))
+    assert set(out) == {"predictor_code"}
+    assert not state_equal(before["predictor"], t.modules["predictor"].state_dict())  # P trained
+    assert state_equal(before["corrector"], t.modules["corrector"].state_dict())      # C untouched
+
+
+@pytest.mark.parametrize("bad", [dict(t=-1), dict(t=0, freeze_predictor=True), dict(t=0)])
+def test_predictor_only_stage_rejects_what_it_cannot_do(tmp_path, bad):
+    with pytest.raises(ValueError, match="t >= 0|t = 0"):
+        IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path), steps=1, **{**bad, **QUIET}), **QUIETLOG)

@@ -36,7 +36,8 @@ class PredictorConfig:
     ksize: int = 9
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        "tiny": dict(nf=16, ksize=3), "small": dict(nf=32, ksize=5), "default": dict(nf=64, ksize=9)}
+        "tiny": dict(nf=16, ksize=3), "small": dict(nf=32, ksize=5), "medium": dict(nf=64, ksize=5),
+        "default": dict(nf=64, ksize=9)}
 
     def __post_init__(self):
         if self.ksize % 2 == 0 or min(self.nf, self.code_len, self.ksize) < 1:

@@ -30,7 +30,8 @@ class IKCConfig(SFTMDConfig):
     """IKC settings (plus every SFTMDConfig / TrainConfig field; use_kernel is always True).
 
     Attributes:
-        t: correction steps per iteration (paper: 7).
+        t: correction steps per iteration (paper: 7). 0 is a predictor-only stage: C and G are
+            neither run nor updated, so a step costs only P's forward and backward pass.
         predictor / corrector: PredictorConfig / CorrectorConfig presets ('tiny', 'small', 'default').
         code_loss: 'l1' or 'l2' between estimated and true codes.
         freeze_generator: do not update G (IKC's recipe after an SFTMD stage).
@@ -67,9 +68,9 @@ class IKCConfig(SFTMDConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if (self.t < 1 or self.code_loss not in ("l1", "l2") or self.g_code not in ("true", "estimated")
+        if (self.t < 0 or self.code_loss not in ("l1", "l2") or self.g_code not in ("true", "estimated")
                 or not 0.0 <= self.start_jitter <= 1.0):
-            raise ValueError(f"IKCConfig needs t >= 1, code_loss 'l1'/'l2', g_code 'true'/'estimated', "
+            raise ValueError(f"IKCConfig needs t >= 0, code_loss 'l1'/'l2', g_code 'true'/'estimated', "
                              f"start_jitter in [0, 1]: t={self.t}, code_loss={self.code_loss!r}, "
                              f"g_code={self.g_code!r}, start_jitter={self.start_jitter!r}")
 
@@ -89,13 +90,20 @@ class IKCTrainer(GeneratorStage):
         p = mods.get("predictor") or Predictor(PredictorConfig.preset(cfg.predictor, code_len=b))
         c = mods.get("corrector") or Corrector(CorrectorConfig.preset(cfg.corrector, scale=cfg.scale, code_len=b))
         self.modules.update(predictor=p.to(self.device), corrector=c.to(self.device))
-        self.c = dist.wrap(c, self.device)
+        if cfg.t == 0 and cfg.freeze_predictor:
+            raise ValueError("IKCConfig: t = 0 trains only the predictor; freeze_predictor would train nothing")
+        if cfg.t == 0:
+            self.c = frozen(c)
+            if not cfg.freeze_generator:
+                raise ValueError("IKCConfig: t = 0 (predictor-only stage) needs freeze_generator=True")
+        else:
+            self.c = dist.wrap(c, self.device)
+            self.adam("corrector", c.parameters())
         if cfg.freeze_predictor:
             self.p = frozen(p)
         else:
             self.p = dist.wrap(p, self.device)
             self.adam("predictor", p.parameters())
-        self.adam("corrector", c.parameters())
         if cfg.freeze_generator:
             self.g = frozen(g)
         else:
@@ -119,7 +127,7 @@ class IKCTrainer(GeneratorStage):
     def train_step(self, batch: dict) -> dict[str, float]:
         cfg = self.cfg
         lr, code = batch["lr"], batch["code"]
-        seg = self.seg(lr)
+        seg = self.seg(lr) if cfg.t or not cfg.freeze_generator else None  # t = 0: no G, no ψ
         g_raw = dist.unwrap(self.modules["generator"])
         # 1. predictor
         h0 = self.p(lr)
@@ -135,8 +143,9 @@ class IKCTrainer(GeneratorStage):
             h_next = self.c(sr, h)
             c_losses.append(self.optimize("corrector_code", self.code_loss(h_next, code), "corrector"))
             h = h_next.detach()
-        out["corrector_code"] = sum(c_losses) / len(c_losses)
-        out["corrector_code_last"] = c_losses[-1]
+        if c_losses:
+            out["corrector_code"] = sum(c_losses) / len(c_losses)
+            out["corrector_code_last"] = c_losses[-1]
         # 3. generator
         if not cfg.freeze_generator and self.step % cfg.g_every == 0:
             sr = self.g(lr, code if cfg.g_code == "true" else h, seg)
