@@ -21,35 +21,36 @@ import numpy as np
 import torch
 
 
+def _lr(hr: np.ndarray, scale: int, sigma: float) -> torch.Tensor:
+    """The Gaussian8 LR of ``hr`` as a 1×3×h×w tensor in [0, 1]."""
+    from srkit.data.benchmarks import gaussian8_lr
+    return torch.from_numpy(gaussian8_lr(hr, scale, sigma)).permute(2, 0, 1).unsqueeze(0).float().div(255)
+
+
+@torch.no_grad()
 def width_table(pipe, images: list[np.ndarray], scale: int, steps: int) -> list[tuple[float, float, float]]:
     """(σ, mean width at t0, mean width at t=steps) for each Gaussian8 width of ``scale``."""
-    from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas
+    from srkit.data.benchmarks import gaussian8_sigmas
     from srkit.kernels import kernel_width
     rows = []
     for sigma in gaussian8_sigmas(scale):
-        w0, wt = [], []
+        widths = []  # per image: (t0, t=steps)
         for hr in images:
-            x = torch.from_numpy(gaussian8_lr(hr, scale, sigma)).permute(2, 0, 1).unsqueeze(0).float().div(255)
-            with torch.no_grad():
-                codes = pipe.ikc(x, steps=steps, seg=pipe.segment(x)).codes
-            w = kernel_width(pipe.pca.decode(torch.cat([codes[0], codes[-1]])))
-            w0.append(float(w[0]))
-            wt.append(float(w[1]))
-        rows.append((sigma, float(np.mean(w0)), float(np.mean(wt))))
+            x = _lr(hr, scale, sigma)
+            codes = pipe.ikc(x, steps=steps, seg=pipe.segment(x)).codes
+            widths.append(kernel_width(pipe.pca.decode(torch.cat([codes[0], codes[-1]]))).tolist())
+        w0, wt = np.mean(widths, axis=0)
+        rows.append((sigma, float(w0), float(wt)))
     return rows
 
 
+@torch.no_grad()
 def predictor_width_error(pipe, images: list[np.ndarray], scale: int) -> float:
-    """Mean (P's width − σ) over the images and the Gaussian8 widths."""
-    from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas
+    """Mean (P's width − σ) over the images and the Gaussian8 widths (P alone: no G, no C)."""
+    from srkit.data.benchmarks import gaussian8_sigmas
     from srkit.kernels import kernel_width
-    errors = []
-    for sigma in gaussian8_sigmas(scale):
-        for hr in images:
-            x = torch.from_numpy(gaussian8_lr(hr, scale, sigma)).permute(2, 0, 1).unsqueeze(0).float().div(255)
-            with torch.no_grad():
-                errors.append(float(kernel_width(pipe.pca.decode(pipe.predictor(x)))) - sigma)
-    return float(np.mean(errors))
+    return float(np.mean([float(kernel_width(pipe.pca.decode(pipe.predictor(_lr(hr, scale, sigma))))) - sigma
+                          for sigma in gaussian8_sigmas(scale) for hr in images]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,10 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.sets.split(","):
         hrs = [im.hr for im in load_benchmark(args.data, name, s)[:args.limit]]
         print(f"\n{name} ({len(hrs)} images)\n| σ | width t0 | width t{args.steps} |\n|---|---|---|")
-        for sigma, w0, wt in width_table(pipe, hrs, s, args.steps):
+        rows = width_table(pipe, hrs, s, args.steps)
+        for sigma, w0, wt in rows:
             print(f"| {sigma:.2f} | {w0:.3f} | {wt:.3f} |")
+        as_is = float(np.mean([w0 - sigma for sigma, w0, _ in rows]))  # every σ has the same images
         reduced = [modcrop(imresize_np(h, 0.5), s) for h in hrs]
-        print(f"predictor width error: HR as is {predictor_width_error(pipe, hrs, s):+.3f}, "
+        print(f"predictor width error: HR as is {as_is:+.3f}, "
               f"HR reduced x0.5 {predictor_width_error(pipe, reduced, s):+.3f}")
     return 0
 

@@ -80,7 +80,6 @@ def gaussian_kernel(sigma: float | None = None, *, sigma_x: float | None = None,
                             torch.tensor([float(theta)]), size)[0]
 
 
-
 def kernel_width(kernels: torch.Tensor) -> torch.Tensor:
     """Isotropic width σ of kernels from their second moment: sqrt((var_x + var_y) / 2).
 

@@ -4,8 +4,7 @@ import pytest
 import torch
 
 from srkit.kernels import (SIGMA_RANGES, KernelPCA, KernelSpec, gaussian_kernel, gaussian_kernels, kernel_width,
-                           motion_kernel,
-                           sample_kernels)
+                           motion_kernel, sample_kernels)
 
 
 def second_moments(k):

@@ -32,7 +32,8 @@ class IKCConfig(SFTMDConfig):
     Attributes:
         t: correction steps per iteration (paper: 7). 0 is a predictor-only stage: C and G are
             neither run nor updated, so a step costs only P's forward and backward pass.
-        predictor / corrector: PredictorConfig / CorrectorConfig presets ('tiny', 'small', 'default').
+        predictor / corrector: PredictorConfig / CorrectorConfig presets ('tiny', 'small', 'default';
+            the predictor also has 'medium').
         code_loss: 'l1' or 'l2' between estimated and true codes.
         freeze_generator: do not update G (IKC's recipe after an SFTMD stage).
         g_code: code G is trained with in step 3: 'true' (h_true) or 'estimated' (C's last h).
@@ -73,6 +74,9 @@ class IKCConfig(SFTMDConfig):
             raise ValueError(f"IKCConfig needs t >= 0, code_loss 'l1'/'l2', g_code 'true'/'estimated', "
                              f"start_jitter in [0, 1]: t={self.t}, code_loss={self.code_loss!r}, "
                              f"g_code={self.g_code!r}, start_jitter={self.start_jitter!r}")
+        if self.t == 0 and (self.freeze_predictor or not self.freeze_generator):
+            raise ValueError("IKCConfig: t = 0 is a predictor-only stage; it needs freeze_generator=True and "
+                             f"freeze_predictor=False (got {self.freeze_generator}, {self.freeze_predictor})")
 
 
 class IKCTrainer(GeneratorStage):
@@ -90,12 +94,8 @@ class IKCTrainer(GeneratorStage):
         p = mods.get("predictor") or Predictor(PredictorConfig.preset(cfg.predictor, code_len=b))
         c = mods.get("corrector") or Corrector(CorrectorConfig.preset(cfg.corrector, scale=cfg.scale, code_len=b))
         self.modules.update(predictor=p.to(self.device), corrector=c.to(self.device))
-        if cfg.t == 0 and cfg.freeze_predictor:
-            raise ValueError("IKCConfig: t = 0 trains only the predictor; freeze_predictor would train nothing")
         if cfg.t == 0:
             self.c = frozen(c)
-            if not cfg.freeze_generator:
-                raise ValueError("IKCConfig: t = 0 (predictor-only stage) needs freeze_generator=True")
         else:
             self.c = dist.wrap(c, self.device)
             self.adam("corrector", c.parameters())
@@ -127,7 +127,7 @@ class IKCTrainer(GeneratorStage):
     def train_step(self, batch: dict) -> dict[str, float]:
         cfg = self.cfg
         lr, code = batch["lr"], batch["code"]
-        seg = self.seg(lr) if cfg.t or not cfg.freeze_generator else None  # t = 0: no G, no ψ
+        seg = self.seg(lr) if cfg.t else None  # t = 0 runs neither C nor G, so needs no ψ
         g_raw = dist.unwrap(self.modules["generator"])
         # 1. predictor
         h0 = self.p(lr)
