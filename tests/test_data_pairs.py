@@ -123,3 +123,49 @@ def test_report():
     assert rep["splits"] == {"train": 2, "val": 1, "test": 0}
     assert sum(rep["kernel_width_hist"]["counts"]) == 256 and rep["kernel_width_hist"]["edges"][0] == 0.2
     assert "kernel width" in format_report(rep)
+
+
+def test_hr_soften_blurs_the_chosen_share_and_keeps_the_code():
+    from srkit.data.pairs import make_batch, soften_hr
+    from srkit.degrade import blur
+    from srkit.kernels import gaussian_kernel, kernel_width
+    rng = np.random.default_rng(0)
+    hr_u8 = rng.integers(0, 256, (32, 48, 48, 3), np.uint8)
+    hr = torch.from_numpy(hr_u8).permute(0, 3, 1, 2).float() / 255
+    soft, sigma = soften_hr(hr, 0.5, (0.4, 0.9), torch.Generator().manual_seed(1))
+    picked = sigma > 0
+    assert 8 <= int(picked.sum()) <= 24                                       # about half
+    assert ((sigma[picked] >= 0.4) & (sigma[picked] <= 0.9)).all()
+    assert torch.equal(soft[~picked], hr[~picked])                            # the rest untouched
+    i = int(picked.nonzero()[0])
+    want = blur(hr[i:i + 1], gaussian_kernel(float(sigma[i]), size=7))
+    assert torch.allclose(soft[i:i + 1], want, atol=1e-6)
+    assert float(soft[picked].std()) < float(hr[picked].std())               # blur lowers the contrast of noise
+    # In a training batch: the softened HR is the target, the code stays that of eq. 7's kernel.
+    pca = KernelPCA.fit(2, n=2000, seed=0)
+    cfg = DegradationConfig(scale=2, hr_soften=1.0, hr_soften_range=(0.5, 0.5))
+    b = make_batch(hr_u8[:4], cfg, pca, torch.Generator().manual_seed(2))
+    assert torch.allclose(b["hr_soften"], torch.full((4,), 0.5))
+    assert not torch.allclose(b["hr"], hr[:4])
+    est = kernel_width(pca.decode(b["code"]))
+    assert torch.allclose(est, b["sigma"], atol=0.1)                          # eq. 7's σ, not σ ⊕ 0.5
+    # Off (the default) draws nothing: batches are those of a run without the field.
+    plain = make_batch(hr_u8[:4], DegradationConfig(scale=2), pca, torch.Generator().manual_seed(2))
+    off = make_batch(hr_u8[:4], DegradationConfig(scale=2, hr_soften=0.0), pca, torch.Generator().manual_seed(2))
+    assert "hr_soften" not in off and torch.equal(plain["lr"], off["lr"]) and torch.equal(plain["code"], off["code"])
+
+
+@pytest.mark.parametrize("share, rng_", [(-0.1, (0.3, 1.0)), (1.5, (0.3, 1.0)), (0.5, (0.0, 1.0)), (0.5, (1.0, 0.5))])
+def test_hr_soften_bad_settings_are_named(share, rng_):
+    with pytest.raises(ValueError, match="hr_soften"):
+        DegradationConfig(scale=2, hr_soften=share, hr_soften_range=rng_)
+
+
+def test_trainer_configs_pass_hr_soften_to_the_degradation():
+    from srkit.train.data import degradation_of
+    from srkit.train.ikc import IKCConfig
+    cfg = IKCConfig(scale=2, patch=48, hr_soften=0.25, hr_soften_range=[0.2, 0.6])  # JSON gives a list
+    deg = degradation_of(cfg)
+    assert (deg.hr_soften, deg.hr_soften_range) == (0.25, (0.2, 0.6))
+    with pytest.raises(ValueError, match="hr_soften"):
+        IKCConfig(scale=2, patch=48, hr_soften=2.0)

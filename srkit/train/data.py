@@ -37,7 +37,8 @@ def resolve_refs(data: str | None, log=print) -> list[str]:
 
 
 def degradation_of(cfg) -> DegradationConfig:
-    return DegradationConfig(scale=cfg.scale, aniso_prob=cfg.aniso_prob, noise=cfg.noise, jpeg=cfg.jpeg)
+    return DegradationConfig(scale=cfg.scale, aniso_prob=cfg.aniso_prob, noise=cfg.noise, jpeg=cfg.jpeg,
+                             hr_soften=cfg.hr_soften, hr_soften_range=cfg.hr_soften_range)
 
 
 def sr_data(cfg, pca: KernelPCA | None, device, out: Path, log=print):

@@ -50,7 +50,8 @@ class TrainConfig:
             (recursive; a data root holding T91/BSD200 uses those), 'skimage', a .npz from
             ``PatchDataset.pack``, or 'hf:NAME' (HuggingFace datasets).
         max_images: use at most this many training images (0 = all).
-        noise / aniso_prob / jpeg: degradation (see srkit.data.pairs.DegradationConfig).
+        noise / aniso_prob / jpeg / hr_soften / hr_soften_range: degradation (see
+            srkit.data.pairs.DegradationConfig).
         init_from: a srkit checkpoint to start the networks from (e.g. the sftmd stage).
         log_every / val_every / ckpt_every: intervals in steps (0 = only at the end).
         val_images / val_patch: size of the fixed validation set (cached LR, seed-determined).
@@ -75,6 +76,8 @@ class TrainConfig:
     noise: float | tuple[float, float] = 0.0
     aniso_prob: float = 0.0
     jpeg: int | tuple[int, int] = 0
+    hr_soften: float = 0.0
+    hr_soften_range: tuple[float, float] = (0.3, 1.0)
     init_from: str | None = None
     log_every: int = 10
     val_every: int = 500
@@ -98,6 +101,8 @@ class TrainConfig:
         for f in fields(self):  # JSON gives lists where the dataclass wants tuples
             if isinstance(getattr(self, f.name), list):
                 setattr(self, f.name, tuple(getattr(self, f.name)))
+        from srkit.train.data import degradation_of
+        degradation_of(self)  # names a bad noise / hr_soften setting now, not at the first batch
 
     @classmethod
     def from_preset(cls, name: str, **overrides):
