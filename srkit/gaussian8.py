@@ -8,6 +8,9 @@ collected in ``extra['code_error'][scale]`` and the mean signed error of the ker
 σ(decoded code) − σ (``srkit.kernels.kernel_width``; > 0: the estimate is too blurry), in
 ``extra['width_error'][scale]``. The code error also counts directions that change the kernel's
 shape but not its width; the width error says whether the estimate is too sharp or too blurry.
+``extra['iso_width_error'][scale]`` is the same for the σ of the nearest isotropic Gaussian code
+(``KernelPCA.isotropic_width``): a code with a narrow core and wide tails can have the right second
+moment and still act on the generator like a sharper kernel; this one shows it.
 """
 from __future__ import annotations
 
@@ -49,6 +52,9 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
         widths = kernel_width(pipeline.pca.decode(torch.cat(result.codes)))
         context["extra"].setdefault("width_error", {}).setdefault(str(scale), []).append(
             (widths - context["sigma"]).tolist())
+        iso = pipeline.pca.isotropic_width(torch.cat(result.codes))
+        context["extra"].setdefault("iso_width_error", {}).setdefault(str(scale), []).append(
+            (iso - context["sigma"]).tolist())
         return out
 
     return method

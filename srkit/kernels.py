@@ -259,6 +259,28 @@ class KernelPCA:
         self.matrix, self.mean = self.matrix.to(device), self.mean.to(device)
         return self
 
+    def isotropic_width(self, codes: torch.Tensor, step: float = 0.005) -> torch.Tensor:
+        """σ of the isotropic Gaussian whose code is nearest (L2) to each code.
+
+        A corrector can return a code whose kernel has a narrow core and wide, shallow tails: its
+        second moment (``kernel_width``) can match the true σ while a generator, which answers
+        mostly to the core, treats it as a sharper kernel. The nearest isotropic code is what such a
+        code looks like to a network trained on Gaussian codes. Searched on a grid of ``step`` over
+        [0.1, 1.25 × the fit range's top]; codes of isotropic Gaussians come back to within ``step``.
+
+        Args:
+            codes: N×b codes.
+            step: grid spacing in pixels (default 0.005).
+
+        Returns:
+            N widths in pixels (float32).
+        """
+        if codes.dim() != 2 or codes.shape[-1] != self.b:
+            raise ValueError(f"expected N×{self.b} codes, got shape {tuple(codes.shape)}")
+        grid = torch.arange(0.1, 1.25 * self.meta.sigma_range[1] + step / 2, step)
+        ref = self.encode(gaussian_kernels(grid, grid, torch.zeros_like(grid), self.meta.kernel_size))
+        return grid[torch.cdist(codes.to(ref), ref).argmin(1).cpu()].float()
+
     def reconstruction_error(self, kernels: torch.Tensor) -> torch.Tensor:
         """Per-kernel max absolute error of decode(encode(k)) (kernel values sum to 1)."""
         rec = self.decode(self.encode(kernels))

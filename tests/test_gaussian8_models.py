@@ -34,6 +34,8 @@ def test_pipeline_method_reports_every_step():
     assert len(errors) == 8 and all(e >= 0 for e in errors)
     widths = ctx["extra"]["width_error"]["2"][0]  # signed: estimated width − 1.2
     assert len(widths) == 8 and all(-1.2 <= w < 10 for w in widths)
+    iso = ctx["extra"]["iso_width_error"]["2"][0]  # signed: nearest isotropic σ − 1.2
+    assert len(iso) == 8 and all(-1.2 < w <= 1.25 * 2.0 - 1.2 + 1e-6 for w in iso)
     with pytest.raises(ValueError, match="x2"):
         method(lr, 4, ctx)
 
@@ -49,6 +51,7 @@ def test_bench_with_weights(data_dir, tmp_path):
     for method in ("bicubic", "true_kernel", "ikc", "ikc_t0", "ikc_t7"):
         assert res["results"][method]["Set5"]["2"]["n"] == 8
     assert len(res["extra"]["code_error"]["2"]) == 8 and len(res["extra"]["width_error"]["2"]) == 8
+    assert len(res["extra"]["iso_width_error"]["2"]) == 8
     # a checkpoint of another scale is refused with a clear message
     assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "4",
                  "--weights", str(ckpt)]) == 2

@@ -127,3 +127,15 @@ def test_kernel_width_of_shifted_anisotropic_and_decoded_kernels():
         kernel_width(-gaussian_kernel(1.0))
     with pytest.raises(ValueError, match="odd size"):
         kernel_width(torch.ones(4, 4))
+
+
+def test_isotropic_width_finds_gaussians_and_reads_a_heavy_tailed_code_by_its_core():
+    pca = KernelPCA.fit(2, n=2000)
+    codes = pca.encode(gaussian_kernels(torch.tensor([0.9, 1.5]), torch.tensor([0.9, 1.5]), torch.zeros(2)))
+    assert pca.isotropic_width(codes).tolist() == pytest.approx([0.9, 1.5], abs=0.005)
+    # A narrow core with wide tails: its second moment says 1.27, its nearest Gaussian is 1.025.
+    mix = pca.encode((0.75 * gaussian_kernel(0.9) + 0.25 * gaussian_kernel(2.0))[None])
+    assert float(kernel_width(pca.decode(mix))) == pytest.approx(1.268, abs=2e-3)
+    assert float(pca.isotropic_width(mix)) == pytest.approx(1.025, abs=0.005)
+    with pytest.raises(ValueError, match="codes"):
+        pca.isotropic_width(codes[:, :5])
