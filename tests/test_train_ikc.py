@@ -95,3 +95,28 @@ def test_predictor_only_stage_trains_only_p_and_never_runs_g(tmp_path):
 def test_predictor_only_stage_rejects_what_it_cannot_do(tmp_path, bad):
     with pytest.raises(ValueError, match="t >= 0|t = 0"):
         IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path), steps=1, **{**bad, **QUIET}), **QUIETLOG)
+
+
+def test_corrector_sr_loss_trains_c_through_the_frozen_generator(tmp_path):
+    i = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "i"), steps=2, **QUIET), **QUIETLOG)
+    i.fit()
+    kw = dict(steps=2, freeze_generator=True, freeze_predictor=True, init_from=str(tmp_path / "i" / "model.safetensors"))
+    t = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "c"), corrector_sr_loss=1.0, **kw, **QUIET),
+                   **QUIETLOG)
+    assert set(t.optimizers) == {"corrector"}
+    batch = t.sampler.batch_at(0)
+    before = {n: {k: v.clone() for k, v in t.modules[n].state_dict().items()} for n in ("generator", "corrector")}
+    out = t.train_step(batch)
+    assert out["corrector_sr"] > 0 and out["corrector_code"] > 0
+    assert state_equal(before["generator"], t.modules["generator"].state_dict())       # G frozen
+    assert not state_equal(before["corrector"], t.modules["corrector"].state_dict())   # C trained
+    # The SR term changes C's update: the same step without it lands elsewhere.
+    plain = IKCTrainer(IKCConfig.from_preset("smoke", out=str(tmp_path / "p"), **kw, **QUIET), **QUIETLOG)
+    plain.train_step(batch)
+    assert not state_equal(plain.modules["corrector"].state_dict(), t.modules["corrector"].state_dict())
+
+
+@pytest.mark.parametrize("bad", [dict(corrector_sr_loss=-1.0, freeze_generator=True), dict(corrector_sr_loss=1.0)])
+def test_corrector_sr_loss_needs_a_frozen_generator(tmp_path, bad):
+    with pytest.raises(ValueError, match="corrector_sr_loss"):
+        IKCConfig.from_preset("smoke", out=str(tmp_path), **{**bad, **QUIET})

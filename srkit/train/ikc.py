@@ -44,6 +44,12 @@ class IKCConfig(SFTMDConfig):
             batch and u ~ U(0, 1). A good P leaves C only tiny errors to learn from, and the SR
             images then barely show them; large, realistic errors teach C what a too-sharp or
             too-blurry code looks like, and the later steps still train it on its own small errors.
+        corrector_sr_loss: weight of an SR term in C's loss (0 = IKC's code loss alone): the pixel
+            loss between G(LR | C's code) and HR, back-propagated through the frozen G into C. The
+            code loss weighs every code direction alike; G does not (a code with the right width
+            but a narrow core and wide tails acts on G like a sharper kernel), and for some images
+            G's best code is not the true one. Needs freeze_generator; one more G forward and
+            backward per corrector step.
     """
     t: int = 7
     predictor: str = "small"
@@ -54,6 +60,7 @@ class IKCConfig(SFTMDConfig):
     g_every: int = 1
     freeze_predictor: bool = False
     start_jitter: float = 0.0
+    corrector_sr_loss: float = 0.0
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "smoke": dict(out="runs/smoke-ikc", steps=40, batch=4, patch=48, t=2, generator="tiny", predictor="tiny",
@@ -74,6 +81,9 @@ class IKCConfig(SFTMDConfig):
             raise ValueError(f"IKCConfig needs t >= 0, code_loss 'l1'/'l2', g_code 'true'/'estimated', "
                              f"start_jitter in [0, 1]: t={self.t}, code_loss={self.code_loss!r}, "
                              f"g_code={self.g_code!r}, start_jitter={self.start_jitter!r}")
+        if self.corrector_sr_loss < 0 or (self.corrector_sr_loss and not self.freeze_generator):
+            raise ValueError("IKCConfig: corrector_sr_loss must be >= 0 and needs freeze_generator=True "
+                             f"(got {self.corrector_sr_loss!r}, freeze_generator={self.freeze_generator})")
         if self.t == 0 and (self.freeze_predictor or not self.freeze_generator):
             raise ValueError("IKCConfig: t = 0 is a predictor-only stage; it needs freeze_generator=True and "
                              f"freeze_predictor=False (got {self.freeze_generator}, {self.freeze_predictor})")
@@ -136,16 +146,25 @@ class IKCTrainer(GeneratorStage):
         else:
             out = {"predictor_code": self.optimize("predictor_code", self.code_loss(h0, code), "predictor")}
         # 2. corrector over the t steps, G fixed, graph cut between steps
-        h, c_losses = self.jitter(h0.detach(), code), []
+        h, c_losses, sr_losses = self.jitter(h0.detach(), code), [], []
         for _ in range(cfg.t):
             with torch.no_grad():
                 sr = g_raw(lr, h, seg)
             h_next = self.c(sr, h)
-            c_losses.append(self.optimize("corrector_code", self.code_loss(h_next, code), "corrector"))
+            loss = self.code_loss(h_next, code)
+            if cfg.corrector_sr_loss:  # G is frozen: the gradient reaches only C, through the code
+                sr_term = pixel_loss(g_raw(lr, h_next, seg), batch["hr"], cfg.pixel)
+                sr_losses.append(float(sr_term.detach()))
+                c_losses.append(float(loss.detach()))
+                self.optimize("corrector", loss + cfg.corrector_sr_loss * sr_term)
+            else:
+                c_losses.append(self.optimize("corrector_code", loss, "corrector"))
             h = h_next.detach()
         if c_losses:
             out["corrector_code"] = sum(c_losses) / len(c_losses)
             out["corrector_code_last"] = c_losses[-1]
+        if sr_losses:
+            out["corrector_sr"] = sum(sr_losses) / len(sr_losses)
         # 3. generator
         if not cfg.freeze_generator and self.step % cfg.g_every == 0:
             sr = self.g(lr, code if cfg.g_code == "true" else h, seg)
