@@ -13,10 +13,7 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-import torch
 
 
 def image_rows(method, images, scale: int) -> list[dict[str, float]]:
@@ -40,20 +37,10 @@ def image_rows(method, images, scale: int) -> list[dict[str, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True, help="data root holding the benchmark sets")
-    ap.add_argument("--weights", default="x2", help="bundled name or pipeline checkpoint")
-    ap.add_argument("--sets", default="Set5")
-    ap.add_argument("--limit", type=int, default=None, help="first N images of each set")
-    ap.add_argument("--steps", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=1)
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
-    import srkit
+    from width_bias import pipeline_from_args  # a sibling script: bench/ is on sys.path when run as one
+    args, pipe = pipeline_from_args(__doc__.split("\n")[0], "Set5", argv)
     from srkit.data.benchmarks import load_benchmark
     from srkit.gaussian8 import pipeline_method
-    pipe = srkit.load(args.weights).eval()
     s = pipe.scale
     method = pipeline_method(pipe, args.steps)
     t = args.steps

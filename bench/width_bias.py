@@ -53,22 +53,27 @@ def predictor_width_error(pipe, images: list[np.ndarray], scale: int) -> float:
                           for sigma in gaussian8_sigmas(scale) for hr in images]))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def pipeline_from_args(description: str, default_sets: str, argv: list[str] | None):
+    """(arguments, loaded pipeline) for the bench scripts that study a pipeline on the benchmark
+    sets: --data, --weights, --sets, --limit, --steps, --threads."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--data", required=True, help="data root holding the benchmark sets")
     ap.add_argument("--weights", default="x2", help="bundled name or pipeline checkpoint")
-    ap.add_argument("--sets", default="Set5,Set14")
+    ap.add_argument("--sets", default=default_sets)
     ap.add_argument("--limit", type=int, default=None, help="first N images of each set")
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-
     import srkit
+    return args, srkit.load(args.weights).eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, pipe = pipeline_from_args(__doc__.split("\n")[0], "Set5,Set14", argv)
     from srkit.data.benchmarks import load_benchmark
     from srkit.imageio import modcrop
     from srkit.resize import imresize_np
-    pipe = srkit.load(args.weights).eval()
     s = pipe.scale
     print(f"weights {args.weights} (x{s}), t = {args.steps}; widths in pixels of the HR grid")
     for name in args.sets.split(","):

@@ -1,29 +1,15 @@
 """bench/upper_bound_gap.py with the bundled x2 pipeline on 96×96 crops of two Set5 images: a row per
 image and a mean row that agrees with the rows."""
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-import srkit.data.benchmarks as benchmarks
-
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "upper_bound_gap.py"
+from tests._benchscripts import crop_benchmarks, load_script
 
 
 def test_upper_bound_gap_prints_a_row_per_image_and_their_mean(data_dir, capsys, monkeypatch):
-    spec = importlib.util.spec_from_file_location("upper_bound_gap", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    real = benchmarks.load_benchmark
-
-    def two_crops(data, name, scale):
-        ims = real(data, name, scale)[:2]
-        for im in ims:
-            im.hr = im.hr[:96, :96]
-        return ims
-
-    monkeypatch.setattr(benchmarks, "load_benchmark", two_crops)
+    mod = load_script("upper_bound_gap", monkeypatch)
+    crop_benchmarks(monkeypatch, images=2)
     assert mod.main(["--data", str(data_dir), "--weights", "x2", "--sets", "Set5", "--steps", "1"]) == 0
     out = capsys.readouterr().out
     num = r"([+-]\d+\.\d+)"

@@ -1,28 +1,15 @@
 """bench/width_bias.py with the bundled x2 pipeline on a 96×96 crop of a Set5 image: one table row per
 Gaussian8 width and both predictor errors."""
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
 
-import srkit.data.benchmarks as benchmarks
-
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "width_bias.py"
+from tests._benchscripts import crop_benchmarks, load_script
 
 
 def test_width_bias_prints_a_row_per_width_and_both_predictor_errors(data_dir, capsys, monkeypatch):
-    spec = importlib.util.spec_from_file_location("width_bias", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    real = benchmarks.load_benchmark
-
-    def one_crop(data, name, scale):
-        im = real(data, name, scale)[0]
-        im.hr = im.hr[:96, :96]
-        return [im]
-
-    monkeypatch.setattr(benchmarks, "load_benchmark", one_crop)
+    mod = load_script("width_bias", monkeypatch)
+    crop_benchmarks(monkeypatch, images=1)
     assert mod.main(["--data", str(data_dir), "--weights", "x2", "--sets", "Set5", "--steps", "1"]) == 0
     out = capsys.readouterr().out
     rows = re.findall(r"^\| (\d\.\d\d) \| (\d\.\d{3}) \| (\d\.\d{3}) \|$", out, re.M)
