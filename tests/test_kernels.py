@@ -139,3 +139,17 @@ def test_isotropic_width_finds_gaussians_and_reads_a_heavy_tailed_code_by_its_co
     assert float(pca.isotropic_width(mix)) == pytest.approx(1.025, abs=0.005)
     with pytest.raises(ValueError, match="codes"):
         pca.isotropic_width(codes[:, :5])
+
+
+def test_isotropic_width_builds_its_reference_grid_once_per_step_and_device(monkeypatch):
+    pca = KernelPCA.fit(2, n=2000)
+    codes = pca.encode(gaussian_kernels(torch.tensor([0.9, 1.5]), torch.tensor([0.9, 1.5]), torch.zeros(2)))
+    calls = []
+    encode = pca.encode
+    monkeypatch.setattr(pca, "encode", lambda k: calls.append(k.shape[0]) or encode(k))
+    first = pca.isotropic_width(codes)
+    assert pca.isotropic_width(codes).tolist() == first.tolist() and len(calls) == 1
+    pca.isotropic_width(codes, step=0.01)
+    assert len(calls) == 2
+    pca.to("cpu")  # a move drops the grids: they must live on the matrix's device
+    assert pca.isotropic_width(codes).tolist() == first.tolist() and len(calls) == 3
