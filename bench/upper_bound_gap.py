@@ -7,13 +7,34 @@ t), and the mean signed width error of the estimated kernel at t0 and t: by its 
 > 0 meaning too blurry. Same protocol as ``srkit bench gaussian8`` (it runs the same method), so
 the last row's mean equals that bench's ``ikc`` − ``true_kernel``.
 
+``--project-isotropic`` replaces every corrector output by the code of its nearest isotropic
+Gaussian (a test of whether C's errors in the kernel's *shape* cost PSNR; the Gaussian8 kernels
+are isotropic, so this is an oracle on the kernel family, not a method).
+
 Usage::
 
     PYTHONPATH=. python bench/upper_bound_gap.py --data ../shared/data --weights x2 --sets Set5
+    PYTHONPATH=. python bench/upper_bound_gap.py --data ../shared/data --weights x2 --project-isotropic
 """
 from __future__ import annotations
 
 import numpy as np
+import torch
+from torch import nn
+
+
+class IsotropicProjection(nn.Module):
+    """A corrector whose every output is moved to the code of its nearest isotropic Gaussian."""
+
+    def __init__(self, corrector: nn.Module, pca):
+        super().__init__()
+        self.corrector, self.pca = corrector, pca
+
+    def forward(self, sr: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        from srkit.kernels import gaussian_kernels
+        sigma = self.pca.isotropic_width(self.corrector(sr, code)).to(code)  # N
+        kernels = gaussian_kernels(sigma, sigma, torch.zeros_like(sigma), self.pca.meta.kernel_size)
+        return self.pca.encode(kernels).to(code)  # N×b
 
 
 def image_rows(method, images, scale: int) -> list[dict[str, float]]:
@@ -38,13 +59,17 @@ def image_rows(method, images, scale: int) -> list[dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     from width_bias import pipeline_from_args  # a sibling script: bench/ is on sys.path when run as one
-    args, pipe = pipeline_from_args(__doc__.split("\n")[0], "Set5", argv)
+    args, pipe = pipeline_from_args(__doc__.split("\n")[0], "Set5", argv, flags={
+        "--project-isotropic": "move every corrector output to its nearest isotropic Gaussian code"})
+    project = args.project_isotropic
+    if project:
+        pipe.corrector = IsotropicProjection(pipe.corrector, pipe.pca)
     from srkit.data.benchmarks import load_benchmark
     from srkit.gaussian8 import pipeline_method
     s = pipe.scale
     method = pipeline_method(pipe, args.steps)
     t = args.steps
-    print(f"weights {args.weights} (x{s}), t = {t}; PSNR in dB (Y), widths in pixels of the HR grid, "
+    print(f"weights {args.weights} (x{s}), t = {t}{', corrector outputs projected onto isotropic Gaussians' if project else ''}; PSNR in dB (Y), widths in pixels of the HR grid, "
           "means over the 8 Gaussian8 widths")
     for name in args.sets.split(","):
         images = load_benchmark(args.data, name, s)[:args.limit]

@@ -53,9 +53,11 @@ def predictor_width_error(pipe, images: list[np.ndarray], scale: int) -> float:
                           for sigma in gaussian8_sigmas(scale) for hr in images]))
 
 
-def pipeline_from_args(description: str, default_sets: str, argv: list[str] | None):
+def pipeline_from_args(description: str, default_sets: str, argv: list[str] | None,
+                       flags: dict[str, str] | None = None):
     """(arguments, loaded pipeline) for the bench scripts that study a pipeline on the benchmark
-    sets: --data, --weights, --sets, --limit, --steps, --threads."""
+    sets: --data, --weights, --sets, --limit, --steps, --threads, plus the on/off ``flags``
+    ({"--name": help})."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--data", required=True, help="data root holding the benchmark sets")
     ap.add_argument("--weights", default="x2", help="bundled name or pipeline checkpoint")
@@ -63,6 +65,8 @@ def pipeline_from_args(description: str, default_sets: str, argv: list[str] | No
     ap.add_argument("--limit", type=int, default=None, help="first N images of each set")
     ap.add_argument("--steps", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1)
+    for flag, help_text in (flags or {}).items():
+        ap.add_argument(flag, action="store_true", help=help_text)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     import srkit
