@@ -131,11 +131,12 @@ def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | No
     return pipe
 
 
-def load_bundled(scale: int, device: str | torch.device | None = None):
-    """The bundled ``x<scale>`` pipeline (``srkit.load``), or None when the checkout has none."""
+def load_bundled(scale: int, device: str | torch.device | None = None, variant: str = ""):
+    """The bundled ``x<scale><variant>`` pipeline (``srkit.load``; variant '' or e.g. '_noise'), or
+    None when the checkout has none."""
     import srkit
     try:
-        pipe = srkit.load(f"x{scale}", device=device if device is not None else default_device())
+        pipe = srkit.load(f"x{scale}{variant}", device=device if device is not None else default_device())
     except FileNotFoundError:
         return None
     pipe.meta["source"] = "bundled"

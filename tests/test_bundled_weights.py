@@ -1,4 +1,4 @@
-"""Golden values of the shipped pipelines (assets/weights x2, x4) on one Gaussian8 image.
+"""Golden values of the shipped pipelines (assets/weights x2, x4, x2_noise) on one Set5 image.
 
 The full tables are in the README and the model cards (``srkit bench gaussian8 --weights x2``);
 this pins the shipped weights and the inference path on Set5 'butterfly' at two widths per scale,
@@ -34,3 +34,18 @@ def test_bundled_pipeline_matches_its_golden_values(data_dir, scale, index, psnr
     err = context["extra"]["code_error"][str(scale)][0]
     np.testing.assert_allclose([err[0], err[7]], errors, atol=2e-4)
     assert got[3] > got[0] + 5.0  # the trained pipeline is far above bicubic on this image
+
+
+# Set5 'butterfly', x2, sigma 1.2, noise sigma_n 15 (the paper's Table 1 degradation, seed 0): PSNR (dB) of
+# the bicubic-upsampled LR, of x2 (trained noise-free) and of x2_noise (trained with sigma_n in [0, 20]).
+GOLDEN_NOISE = (23.210, 23.378, 25.847)
+
+
+def test_noise_bundle_matches_its_golden_values_and_beats_the_lr_at_sigma_n_15(data_dir):
+    from srkit.nbtools import compare, degrade_u8
+    image = next(im for im in load_benchmark(data_dir, "Set5", 2) if im.name.startswith("butterfly"))
+    lr = degrade_u8(image.hr, 2, sigma=1.2, noise=15.0, seed=0)
+    _, metrics = compare(image.hr, lr, {"x2": srkit.load("x2"), "x2_noise": srkit.load("x2_noise")}, 2)
+    got = [metrics[m]["psnr"] for m in ("bicubic", "x2", "x2_noise")]
+    np.testing.assert_allclose(got, GOLDEN_NOISE, atol=0.05)
+    assert got[2] > got[0] + 2.0 and got[2] > got[1] + 2.0  # the denoising the noise-free bundle lacks
