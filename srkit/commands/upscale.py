@@ -26,7 +26,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--scale", type=int, choices=SCALES, default=None,
                         help=f"upscaling factor (default: the checkpoint's, or {DEFAULT_SCALE})")
     parser.add_argument("--weights", default=None,
-                        help="bundled model name (x2, x3, x4) or a .safetensors path (default: x<scale>)")
+                        help="bundled model name (x2, x4, x2_gan, x4_gan; x2_noise for noisy input) or a "
+                             ".safetensors path (default: x<scale>)")
     parser.add_argument("--tile", type=int, default=None,
                         help="LR tile size in pixels; 0 = no tiling (default: from size and device)")
     parser.add_argument("--overlap", type=int, default=16, help="LR context per tile side (default 16)")
