@@ -61,15 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     from width_bias import pipeline_from_args  # a sibling script: bench/ is on sys.path when run as one
     args, pipe = pipeline_from_args(__doc__.split("\n")[0], "Set5", argv, flags={
         "--project-isotropic": "move every corrector output to its nearest isotropic Gaussian code"})
-    project = args.project_isotropic
-    if project:
+    if args.project_isotropic:
         pipe.corrector = IsotropicProjection(pipe.corrector, pipe.pca)
     from srkit.data.benchmarks import load_benchmark
     from srkit.gaussian8 import pipeline_method
     s = pipe.scale
     method = pipeline_method(pipe, args.steps)
     t = args.steps
-    print(f"weights {args.weights} (x{s}), t = {t}{', corrector outputs projected onto isotropic Gaussians' if project else ''}; PSNR in dB (Y), widths in pixels of the HR grid, "
+    projected = ", corrector outputs projected onto isotropic Gaussians" if args.project_isotropic else ""
+    print(f"weights {args.weights} (x{s}), t = {t}{projected}; PSNR in dB (Y), widths in pixels of the HR grid, "
           "means over the 8 Gaussian8 widths")
     for name in args.sets.split(","):
         images = load_benchmark(args.data, name, s)[:args.limit]

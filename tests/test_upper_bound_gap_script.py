@@ -36,9 +36,19 @@ def test_isotropic_projection_returns_codes_of_isotropic_gaussians(monkeypatch):
     assert 0.6 < float(sigma) < 1.3  # between the anisotropic kernel's two widths
 
 
-def test_project_isotropic_flag_is_reported(data_dir, capsys, monkeypatch):
+def test_project_isotropic_flag_makes_the_last_codes_isotropic(data_dir, capsys, monkeypatch):
     mod = load_script("upper_bound_gap", monkeypatch)
     crop_benchmarks(monkeypatch, images=1)
-    assert mod.main(["--data", str(data_dir), "--weights", "x2", "--sets", "Set5", "--steps", "1",
-                     "--project-isotropic"]) == 0
-    assert "projected onto isotropic Gaussians" in capsys.readouterr().out
+    num = r"([+-]\d+\.\d+)"
+    row = rf"^\| mean \| [\d.]+ \| {num} \| {num} \| {num} / {num} \| {num} / {num} \|$"
+    args = ["--data", str(data_dir), "--weights", "x2", "--sets", "Set5", "--steps", "1"]
+    assert mod.main(args) == 0
+    plain = [float(v) for v in re.search(row, capsys.readouterr().out, re.M).groups()]
+    assert mod.main(args + ["--project-isotropic"]) == 0
+    out = capsys.readouterr().out
+    assert "projected onto isotropic Gaussians" in out
+    proj = [float(v) for v in re.search(row, out, re.M).groups()]
+    assert proj[0] == plain[0] and proj[1] != plain[1]  # same predictor; the corrected code changed
+    # the code at t is an isotropic Gaussian's: its second moment and its nearest Gaussian agree
+    # (without the projection they differ here by 0.007)
+    assert proj[3] == pytest.approx(proj[5], abs=0.002)
