@@ -10,7 +10,8 @@ while Chinese characters lag. The test set is built from ground truth srkit know
   :mod:`srkit.data.label_maps` (sky, water, grass, mountain, building, plant, animal, background).
 
 Each HR image (uint8) is degraded with a fixed 21×21 isotropic Gaussian (σ = the middle of the
-Gaussian8 range for the scale; σ = 0 means no blur) and MATLAB bicubic ↓s, stored as uint8, then
+Gaussian8 range for the scale; σ = 0 means no blur) and MATLAB bicubic ↓s, optionally given Gaussian
+noise σn (archive footage is noisy; the paper's Table 1 uses 15), stored as uint8, then
 upscaled by every method. A method is any callable ``LR uint8 H×W×3 → SR uint8 sH×sW×3``.
 """
 from __future__ import annotations
@@ -62,11 +63,35 @@ def model_upscaler(weights: str, scale: int, device: str = "cpu", steps: int = 7
     return lambda lr: srkit.upscale(lr, model, scale=scale, steps=steps, device=device)
 
 
-def make_lr(hr: np.ndarray, scale: int, sigma: float) -> np.ndarray:
-    """uint8 HR → uint8 LR: Gaussian blur σ (21×21, reflect; skipped when σ = 0), bicubic ↓s."""
+def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    """uint8 HR → uint8 LR: Gaussian blur σ (21×21, reflect; skipped when σ = 0), bicubic ↓s.
+
+    Args:
+        hr: uint8 H×W×3, H and W multiples of ``scale``.
+        scale: 2, 3 or 4.
+        sigma: blur width in HR pixels (0 = no blur).
+        noise: Gaussian noise σn on the 0–255 scale, added before rounding (default 0; the paper's
+            Table 1 uses 15). Noise-free LR is the Gaussian8 one, bit for bit.
+        seed: seed of the noise (the same seed gives the same LR).
+    """
     from srkit.data.benchmarks import bicubic_lr, gaussian8_lr
 
-    return gaussian8_lr(hr, scale, sigma) if sigma > 0 else bicubic_lr(hr, scale)
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0 (0–255 scale), got {noise!r}")
+    if noise == 0:
+        return gaussian8_lr(hr, scale, sigma) if sigma > 0 else bicubic_lr(hr, scale)
+    import torch
+
+    from srkit.degrade import degrade
+    from srkit.kernels import gaussian_kernel
+    if sigma > 0:
+        kernel = gaussian_kernel(sigma)
+    else:  # a centred delta: no blur, same code path
+        kernel = torch.zeros(21, 21)
+        kernel[10, 10] = 1.0
+    x = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1)[None].float() / 255
+    lr = degrade(x, scale, kernels=kernel, noise_sigma=float(noise), seed=seed).lr[0]
+    return (lr * 255).round().byte().permute(1, 2, 0).numpy()
 
 
 def build_text_cards(scale: int, scripts=SCRIPTS, sizes=TEXT_SIZES, per_size: int = 4, seed: int = 0,
@@ -137,7 +162,7 @@ def _mean(values: list[float]) -> float | None:
 
 
 def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | None = None, scale: int = 2,
-                        sigma: float | None = None, *, scripts=SCRIPTS, sizes=TEXT_SIZES, per_size: int = 4,
+                        sigma: float | None = None, *, noise: float = 0.0, scripts=SCRIPTS, sizes=TEXT_SIZES, per_size: int = 4,
                         face_limit: int | None = None, camvid_limit: int | None = None, ocr: bool = True,
                         seed: int = 0, progress: bool = False) -> dict:
     """Run the category benchmark.
@@ -149,6 +174,9 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
         scale: 2, 3 or 4.
         sigma: Gaussian blur width of the degradation; None = middle of the Gaussian8 range
             (×2 1.2, ×3 1.875, ×4 2.5); 0 = bicubic ↓ only.
+        noise: Gaussian noise σn on the 0–255 scale added to every LR before rounding (default 0;
+            the paper's Table 1 level is 15); image i's noise is seeded with ``seed + i``, so every
+            method sees the same noisy LR.
         scripts / sizes / per_size: the text cards (default: all scripts, sizes 12-48 px, 4 each).
         face_limit / camvid_limit: use only the first N faces / CamVid frames (None = all).
         ocr: run Tesseract (needs ``tesseract-ocr`` + eng/chi-sim data and ``pytesseract``).
@@ -166,6 +194,8 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
     from srkit.ocr import SCRIPT_LANG, char_accuracy, ocr_text, require_tesseract
 
     sigma = GAUSSIAN8_MIDDLE[scale] if sigma is None else float(sigma)
+    if not noise >= 0:  # checked before the slow part, not at the first image
+        raise ValueError(f"noise must be >= 0 (sigma_n on the 0-255 scale), got {noise!r}")
     if ocr:
         for script in scripts:
             require_tesseract(SCRIPT_LANG[script])
@@ -176,8 +206,8 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
 
     ocr_scores: dict = {}  # (script, size, method) → accuracies
     region_scores: dict = {}  # (category, method) → list of (psnr, ssim)
-    for sample in tqdm(samples, desc=f"categories x{scale}", disable=not progress):
-        lr = make_lr(sample.hr, scale, sigma)
+    for i, sample in enumerate(tqdm(samples, desc=f"categories x{scale}", disable=not progress)):
+        lr = make_lr(sample.hr, scale, sigma, noise, seed + i)
         outputs = {"gt": sample.hr} if sample.text is not None else {}
         for name, method in methods.items():
             sr = np.asarray(method(lr))
@@ -212,8 +242,10 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
     protocol = dict(PROTOCOL)
     protocol.update({
         "scale": scale,
-        "degradation": (f"21x21 isotropic Gaussian blur sigma={sigma:g} (reflect padding), MATLAB bicubic "
-                        f"down x{scale}, uint8; no noise" if sigma > 0 else f"MATLAB bicubic down x{scale}, uint8"),
+        "degradation": ((f"21x21 isotropic Gaussian blur sigma={sigma:g} (reflect padding), MATLAB bicubic "
+                         f"down x{scale}" if sigma > 0 else f"MATLAB bicubic down x{scale}")
+                        + (f", Gaussian noise sigma_n={noise:g} (0-255, image i seeded with seed + i)"
+                           if noise > 0 else "; no noise") + ", uint8"),
         "text_cards": (f"srkit.data.synth banner cards, scripts {list(scripts)}, em sizes {list(sizes)} px, "
                        f"{per_size} per script and size, seed {seed}; text mask = glyph and outline pixels"),
         "faces": f"{FACE_FOLDERS} crops pasted into {FACE_SCENE}x{FACE_SCENE} scikit-image photo crops; "

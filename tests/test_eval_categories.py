@@ -56,6 +56,20 @@ def test_make_lr_shapes():
         assert lr.shape == (24, 20, 3) and lr.dtype == np.uint8
 
 
+def test_make_lr_noise_is_seeded_zero_mean_and_leaves_the_clean_lr_alone():
+    hr = np.random.default_rng(0).integers(40, 216, (96, 96, 3), dtype=np.uint8)  # no clipping at 0/255
+    for sigma in (0.0, 1.2):
+        clean = make_lr(hr, 2, sigma)
+        np.testing.assert_array_equal(make_lr(hr, 2, sigma, noise=0.0, seed=5), clean)
+        noisy = make_lr(hr, 2, sigma, noise=15.0, seed=3)
+        np.testing.assert_array_equal(make_lr(hr, 2, sigma, noise=15.0, seed=3), noisy)
+        assert not np.array_equal(make_lr(hr, 2, sigma, noise=15.0, seed=4), noisy)
+        diff = noisy.astype(float) - clean.astype(float)
+        assert abs(diff.mean()) < 0.5 and 14.0 < diff.std() < 16.0   # σn = 15 on the 0–255 scale
+    with pytest.raises(ValueError, match="noise"):
+        make_lr(hr, 2, 1.2, noise=-1.0)
+
+
 def test_face_composites_from_arrays():
     face = np.full((100, 100, 3), 128, np.uint8)
     samples = build_face_composites([face, face], scale=4, seed=0)
@@ -76,6 +90,22 @@ def test_tiny_bench_is_json_and_formats(monkeypatch):
     if ocr:
         assert 0.0 <= result["ocr"]["digits"]["32"]["gt"]["char_accuracy"] <= 1.0
         assert "| digits | 32 | 1 |" in table
+
+
+@pytest.mark.skipif(not fonts_available("latin"), reason="DejaVu fonts missing: apt-get install fonts-dejavu-core")
+def test_noise_reaches_every_method_and_the_protocol():
+    seen = []
+    def spy(lr):  # records the LR each method gets
+        seen.append(lr.astype(float))
+        return bicubic_upscaler(2)(lr)
+    kw = dict(scripts=("digits",), sizes=(32,), per_size=1, ocr=False)
+    clean = evaluate_categories({"spy": spy}, None, 2, **kw)
+    noisy = evaluate_categories({"bicubic": bicubic_upscaler(2), "spy": spy}, None, 2, noise=15.0, **kw)
+    assert "no noise" in clean["protocol"]["degradation"]
+    assert "sigma_n=15" in noisy["protocol"]["degradation"]
+    assert 12 < (seen[1] - seen[0]).std() < 18            # σn = 15 (less where the clean LR clips at 0/255)
+    assert noisy["categories"]["text"]["spy"] == noisy["categories"]["text"]["bicubic"]  # the same noisy LR
+    assert noisy["categories"]["text"]["spy"]["psnr"] < clean["categories"]["text"]["spy"]["psnr"]
 
 
 def test_method_with_wrong_output_is_reported(monkeypatch):
@@ -110,3 +140,19 @@ def test_model_upscaler_runs_a_srkit_model(monkeypatch):
     sr = upscale(lr)
     assert sr.dtype == np.uint8 and sr.shape == (20, 24, 3)
     np.testing.assert_array_equal(sr, lr.repeat(2, 0).repeat(2, 1))
+
+
+@pytest.mark.skipif(not all(fonts_available(s) for s in ("latin", "chinese")),
+                    reason="DejaVu / Noto CJK fonts missing: apt-get install fonts-dejavu-core fonts-noto-cjk")
+def test_cli_noise_option_reaches_the_json(data_dir, tmp_path, capsys):
+    from srkit.cli import main
+    out = tmp_path / "n15.json"
+    args = ["bench", "categories", "--data", str(data_dir), "--no-ocr", "--per-size", "1", "--faces", "1",
+            "--camvid", "1", "--no-progress", "--json", str(out)]
+    assert main(args + ["--noise", "15"]) == 0
+    result = json.loads(out.read_text())
+    assert "sigma_n=15" in result["protocol"]["degradation"]
+    assert result["categories"]["face"]["bicubic"]["n"] == 1
+    capsys.readouterr()
+    assert main(args + ["--noise", "-2"]) != 0
+    assert "noise must be >= 0" in capsys.readouterr().err

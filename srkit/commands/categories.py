@@ -19,6 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sigma", type=float, default=None,
                         help="Gaussian blur width of the degradation (default: middle of the Gaussian8 "
                              "range: x2 1.2, x3 1.875, x4 2.5; 0 = bicubic down only)")
+    parser.add_argument("--noise", type=float, default=0.0,
+                        help="Gaussian noise sigma_n (0-255) added to the LR before rounding (default 0; "
+                             "the paper's Table 1 uses 15)")
     parser.add_argument("--per-size", type=int, default=4, help="text cards per script and size (default 4)")
     parser.add_argument("--faces", type=int, default=None, help="use the first N faces (default all)")
     parser.add_argument("--camvid", type=int, default=None, help="use the first N CamVid frames (default all)")
@@ -52,7 +55,8 @@ def run(args) -> int:
     methods = {"bicubic": bicubic_upscaler(args.scale)}
     for w in args.weights:
         methods[_method_name(w)] = model_upscaler(w, args.scale, device=args.device, steps=args.steps)
-    result = evaluate_categories(methods, data, args.scale, args.sigma, per_size=args.per_size,
+    result = evaluate_categories(methods, data, args.scale, args.sigma, noise=args.noise,
+                                 per_size=args.per_size,
                                  face_limit=args.faces, camvid_limit=args.camvid, ocr=not args.no_ocr,
                                  seed=args.seed, progress=not args.no_progress)
     tables = format_tables(result)
