@@ -76,8 +76,8 @@ def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: 
     """
     from srkit.data.benchmarks import bicubic_lr, gaussian8_lr
 
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0 (0–255 scale), got {noise!r}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0 (sigma_n on the 0-255 scale), got {noise!r}")
     if noise == 0:
         return gaussian8_lr(hr, scale, sigma) if sigma > 0 else bicubic_lr(hr, scale)
     import torch
@@ -162,7 +162,8 @@ def _mean(values: list[float]) -> float | None:
 
 
 def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | None = None, scale: int = 2,
-                        sigma: float | None = None, *, noise: float = 0.0, scripts=SCRIPTS, sizes=TEXT_SIZES, per_size: int = 4,
+                        sigma: float | None = None, *, noise: float = 0.0, scripts=SCRIPTS, sizes=TEXT_SIZES,
+                        per_size: int = 4,
                         face_limit: int | None = None, camvid_limit: int | None = None, ocr: bool = True,
                         seed: int = 0, progress: bool = False) -> dict:
     """Run the category benchmark.
@@ -244,8 +245,8 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
         "scale": scale,
         "degradation": ((f"21x21 isotropic Gaussian blur sigma={sigma:g} (reflect padding), MATLAB bicubic "
                          f"down x{scale}" if sigma > 0 else f"MATLAB bicubic down x{scale}")
-                        + (f", Gaussian noise sigma_n={noise:g} (0-255, image i seeded with seed + i)"
-                           if noise > 0 else "; no noise") + ", uint8"),
+                        + (f", Gaussian noise sigma_n={noise:g} (0-255, image i seeded with seed + i), uint8"
+                           if noise > 0 else ", uint8; no noise")),
         "text_cards": (f"srkit.data.synth banner cards, scripts {list(scripts)}, em sizes {list(sizes)} px, "
                        f"{per_size} per script and size, seed {seed}; text mask = glyph and outline pixels"),
         "faces": f"{FACE_FOLDERS} crops pasted into {FACE_SCENE}x{FACE_SCENE} scikit-image photo crops; "
