@@ -82,16 +82,12 @@ def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: 
         return gaussian8_lr(hr, scale, sigma) if sigma > 0 else bicubic_lr(hr, scale)
     import torch
 
-    from srkit.degrade import degrade
-    from srkit.kernels import gaussian_kernel
-    if sigma > 0:
-        kernel = gaussian_kernel(sigma)
-    else:  # a centred delta: no blur, same code path
-        kernel = torch.zeros(21, 21)
-        kernel[10, 10] = 1.0
-    x = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1)[None].float() / 255
-    lr = degrade(x, scale, kernels=kernel, noise_sigma=float(noise), seed=seed).lr[0]
-    return (lr * 255).round().byte().permute(1, 2, 0).numpy()
+    from srkit.nbtools import degrade_u8
+    delta = None  # σ > 0: degrade_u8's Gaussian of width σ
+    if sigma <= 0:  # a centred delta: no blur, same code path
+        delta = torch.zeros(21, 21)
+        delta[10, 10] = 1.0
+    return degrade_u8(hr, scale, sigma=sigma, noise=float(noise), seed=seed, kernel=delta)
 
 
 def build_text_cards(scale: int, scripts=SCRIPTS, sizes=TEXT_SIZES, per_size: int = 4, seed: int = 0,
