@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +109,11 @@ def save_checkpoint(path: str | Path, modules: dict[str, nn.Module], meta: dict 
     except TypeError as e:
         raise ValueError(f"checkpoint metadata for {path} is not JSON-serialisable: {e}") from e
     with atomic_path(path) as tmp:
+        mode = stat.S_IMODE(tmp.stat().st_mode)  # atomic_path's choice: 0666 less the umask
         save_file(tensors, str(tmp), metadata={"srkit": text})
+        # safetensors puts a new file in place of tmp, made 0600: the checkpoint would be unreadable
+        # by the group and others (a shared model folder, a web server) under the usual umask 022.
+        os.chmod(tmp, mode)
     return Path(path)
 
 
@@ -129,6 +135,7 @@ def read_header(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    _check_readable(path)
     try:
         with safe_open(str(path), "pt") as f:
             raw = (f.metadata() or {}).get("srkit")
@@ -150,6 +157,17 @@ def read_header(path: str | Path) -> dict:
     if not isinstance(header.get("modules"), dict):
         raise ValueError(f"{path}: srkit metadata lacks a 'modules' table")
     return header
+
+
+def _check_readable(path: Path) -> None:
+    """Raise PermissionError naming the file when this user may not read it: safetensors would
+    report that like a damaged file, and "corrupt" sends people looking in the wrong place."""
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except PermissionError as e:
+        raise PermissionError(f"cannot read checkpoint {path}: permission denied "
+                              "(the file's permissions, not its contents)") from e
 
 
 def _build(path: Path, name: str, spec: dict, reg: dict) -> nn.Module:
@@ -194,6 +212,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
 
     Raises:
         FileNotFoundError: no such file.
+        PermissionError: the file exists but this user may not read it.
         ValueError: truncated/corrupt file, no srkit metadata, unknown class, or tensors that do
             not match the stored configuration; the message names the file and the problem.
     """
@@ -229,6 +248,8 @@ def resolve(name_or_path: str | Path) -> Path:
     p = Path(name_or_path)
     looks_like_path = p.suffix == ".safetensors" or len(p.parts) > 1 or p.is_file()
     if looks_like_path:
+        if p.is_dir():
+            raise FileNotFoundError(f"checkpoint {p} is a folder, not a .safetensors file")
         if not p.is_file():
             raise FileNotFoundError(f"checkpoint not found: {p}")
         return p

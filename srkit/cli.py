@@ -1,11 +1,20 @@
 """The ``srkit`` console script. Each subcommand lives in ``srkit/commands/<name>.py`` with
 ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when their command
-runs, so a missing optional dependency breaks only its own command."""
+runs, so a missing optional dependency breaks only its own command.
+
+While a command runs, SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt) like Ctrl-C
+does, so temporary files are removed by the ``finally`` blocks that own them; the process then exits
+with 128 + the signal number (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP) after one line on stderr."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
+import threading
+import time
 
 # command → (module, help). ``bench`` has its own sub-subcommands.
 COMMANDS = {
@@ -14,6 +23,9 @@ COMMANDS = {
     "upscale": ("srkit.commands.upscale", "upscale an image, a folder of images or a video"),
     "train": ("srkit.commands.train", "train seg | sftmd | ikc | sftgan"),
 }
+
+# After a first SIGTERM/SIGHUP, repeats are ignored this long, so the cleanup it started can finish.
+CLEANUP_GRACE_S = 5.0
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
@@ -27,19 +39,89 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    module = importlib.import_module(COMMANDS[args.command][0])
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so that every ``finally`` runs (temporary
+    output files are removed there). A KeyboardInterrupt: code that already cleans up after Ctrl-C
+    does so for these too, and ``except Exception`` does not swallow them."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@contextlib.contextmanager
+def signals_as_exceptions():
+    """While a command runs, SIGTERM and SIGHUP raise ``Terminated`` (the default would kill the
+    process on the spot, leaving its temporary files). Installed here, by the CLI, never on import of
+    the library: a program embedding srkit keeps its own handlers.
+
+    A signal the caller set to be ignored (``nohup`` ignores SIGHUP) stays ignored. Only the first
+    signal raises. Repeats within ``CLEANUP_GRACE_S`` are dropped so that the cleanup completes (a
+    closed terminal can deliver SIGHUP twice: the kernel's and the shell's); a later one has the
+    default effect, ending the process at once, in case the first was swallowed somewhere. The
+    previous handlers come back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal.signal works in the main thread only; the caller's handlers stay
+        return
+    first: list[float] = []
+
+    def raise_terminated(signum, frame):
+        if not first:
+            first.append(time.monotonic())
+            raise Terminated(signum)
+        if time.monotonic() - first[0] > CLEANUP_GRACE_S:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)  # Windows has no SIGHUP
+        if signum is None:
+            continue
+        current = signal.getsignal(signum)
+        if current == signal.SIG_IGN:
+            continue
+        previous[signum] = signal.SIG_DFL if current is None else current  # None: set outside Python
+        signal.signal(signum, raise_terminated)
     try:
-        return int(module.run(args) or 0)
-    except (FileNotFoundError, ValueError, OSError) as e:
-        print(f"srkit {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def interrupted_exit_code(interrupt: KeyboardInterrupt) -> int:
+    """128 + the signal number, the shell's convention: 130 for Ctrl-C, 143 SIGTERM, 129 SIGHUP."""
+    return 128 + getattr(interrupt, "signum", signal.SIGINT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one ``srkit`` command; returns its exit code (2: usage error, 128+N: signal N)."""
+    argv = sys.argv[1:] if argv is None else argv
+    command = "srkit"
+    try:
+        with signals_as_exceptions():
+            parser = build_parser(argv)
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help()
+                return 2
+            command = f"srkit {args.command}"
+            module = importlib.import_module(COMMANDS[args.command][0])
+            try:
+                return int(module.run(args) or 0)
+            except (FileNotFoundError, ValueError, OSError) as e:
+                print(f"{command}: error: {e}", file=sys.stderr)
+                return 2
+    except KeyboardInterrupt as interrupt:  # commands that do not report interruptions themselves
+        signum = getattr(interrupt, "signum", signal.SIGINT)
+        how = "interrupted" if signum == signal.SIGINT else f"interrupted by {signal.Signals(signum).name}"
+        print(f"{command}: {how}", file=sys.stderr)
+        return interrupted_exit_code(interrupt)
 
 
 if __name__ == "__main__":

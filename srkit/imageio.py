@@ -1,19 +1,53 @@
 """Reading and writing images under srkit's conventions (float32 RGB in [0, 1]).
 
-Gray, gray+alpha, RGBA, palette and 16-bit files are converted on load; anything that cannot be
-converted safely raises an error that names the file and the problem. Writes are atomic.
+Every input is either converted exactly or refused with an error that names the file (or the
+array / tensor) and the shape or value at fault:
+
+* 8-bit files (gray, gray+alpha, RGB, RGBA, palette, CMYK, ...) are divided by 255.
+* 16-bit files (PIL modes I;16 / I;16B / I;16L, 16-bit gray, gray+alpha, RGB and RGBA PNG,
+  16-bit RGB TIFF) keep all 16 bits and are divided by 65535. PIL decodes 16-bit colour PNG and
+  TIFF to 8 bits, so those are decoded here (PNG) or by ``tifffile`` (TIFF) instead.
+* 32-bit integer files (PIL mode I) must hold 16-bit data, in [0, 65535]; they are divided by
+  65535.
+* Float files (PIL mode F, float16/32/64 gray or RGB TIFF) must hold finite values in [0, 1]
+  (within 1e-3, which is clipped) and keep their values exactly.
+* 1-bit files map 0 → 0.0 and 1 → 1.0.
+* Alpha is dropped; EXIF orientation is applied; an embedded ICC profile other than sRGB is
+  converted to sRGB (8-bit images) or ignored with a ``UserWarning`` naming the file.
+* Images with more pixels than :func:`max_image_pixels` (PIL's ``MAX_IMAGE_PIXELS``, 89,478,485
+  by default, or the environment variable ``SRKIT_MAX_PIXELS``) are refused as possible
+  decompression bombs.
+
+Writes are atomic.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import os
+import re
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+#: Environment variable overriding the largest pixel count :func:`read_image` accepts.
+MAX_PIXELS_ENV = "SRKIT_MAX_PIXELS"
+
+# Tolerance for float data slightly outside [0, 1] (rounding in the tools that wrote it).
+_FLOAT_TOL = 1e-3
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
+_HIGH_PRECISION_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+# PIL keeps only the high byte of 16-bit colour PNG samples (rawmode → the rawmode that yields
+# the low bytes of the same decoded, unfiltered stream).
+_PNG16_LOW_RAWMODE = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L"}
+_PIL_LIMIT_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -42,14 +76,33 @@ def atomic_path(path: str | Path):
 def to_float_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
     """Convert an H×W, H×W×1/2/3/4 array of uint8, uint16, bool or float to float32 RGB in [0, 1].
 
-    Alpha is dropped (composited on black would invent content; dropping keeps the colours).
-    Floats must already be in [0, 1] (values within 1e-3 outside are clipped) and finite.
+    Args:
+        arr: uint8 (divided by 255), uint16 (divided by 65535, either byte order), bool
+            (False → 0.0, True → 1.0) or float (must be finite and in [0, 1]; values within 1e-3
+            outside are clipped). Height and width must be at least 1.
+        name: what to call the array in error messages (read_image passes the file path).
+            Default: "image".
+
+    Returns:
+        float32 H×W×3 array in [0, 1], C-contiguous. Gray is repeated to 3 channels; alpha is
+        dropped (compositing on black would invent content; dropping keeps the colours).
+
+    Raises:
+        ValueError: wrong shape, empty, unsupported dtype (including int32/int64, whose scale is
+            ambiguous), NaN/inf, or floats outside [0, 1]; the message names ``name`` and the
+            shape, dtype or range.
     """
     a = np.asarray(arr)
+    if a.ndim not in (2, 3):
+        raise ValueError(f"{name}: expected H×W or H×W×C with C in 1..4, got shape {a.shape}")
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"{name}: empty image of shape {a.shape}; height and width must be at least 1")
     if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 2, 3, 4):
         raise ValueError(f"{name}: shape {a.shape} looks channel-first; srkit expects H×W×C arrays")
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4)):
+    if a.ndim == 3 and a.shape[2] not in (1, 2, 3, 4):
         raise ValueError(f"{name}: expected H×W or H×W×C with C in 1..4, got shape {a.shape}")
+    if a.dtype.byteorder not in ("=", "|"):  # big-endian 16-bit data from TIFF / PIL mode I;16B
+        a = a.astype(a.dtype.newbyteorder("="))
     if a.dtype == np.uint8:
         f = a.astype(np.float32) / 255.0
     elif a.dtype == np.uint16:
@@ -58,15 +111,25 @@ def to_float_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
         f = a.astype(np.float32)
     elif np.issubdtype(a.dtype, np.floating):
         f = a.astype(np.float32)
-        if not np.isfinite(f).all():
-            raise ValueError(f"{name}: contains NaN or inf values")
+        finite = np.isfinite(f)
+        if not finite.all():
+            bad = int(f.size - np.count_nonzero(finite))
+            raise ValueError(f"{name}: contains {bad} NaN or inf values (of {f.size}); "
+                             "float images must be finite and in [0, 1]")
         lo, hi = float(f.min()), float(f.max())
-        if lo < -1e-3 or hi > 1 + 1e-3:
+        if lo < -_FLOAT_TOL or hi > 1 + _FLOAT_TOL:
             raise ValueError(f"{name}: float values must be in [0, 1], got range [{lo:.4g}, {hi:.4g}]"
                              " (divide 0-255 data by 255)")
         f = np.clip(f, 0.0, 1.0)
+    elif np.issubdtype(a.dtype, np.integer):
+        # int32/int64 arrays are usually 0-255 data that went through arithmetic; guessing the
+        # scale (255? 65535? max?) would silently change brightness, so the caller must say.
+        lo, hi = int(a.min()), int(a.max())
+        raise ValueError(f"{name}: unsupported dtype {a.dtype} (values in [{lo}, {hi}]); the scale of "
+                         "integer data other than uint8/uint16 is ambiguous: use .astype(np.uint8) "
+                         "for 0-255 data, .astype(np.uint16) for 0-65535 data, or float in [0, 1]")
     else:
-        raise ValueError(f"{name}: unsupported dtype {a.dtype}; use uint8, uint16 or float in [0, 1]")
+        raise ValueError(f"{name}: unsupported dtype {a.dtype}; use uint8, uint16, bool or float in [0, 1]")
     if f.ndim == 2:
         f = f[..., None]
     if f.shape[2] in (2, 4):  # drop alpha
@@ -76,33 +139,362 @@ def to_float_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
     return np.ascontiguousarray(f)
 
 
+def max_image_pixels() -> int | None:
+    """The largest pixel count (height × width) :func:`read_image` accepts; None = no limit.
+
+    ``SRKIT_MAX_PIXELS`` when set (a positive integer; ``0`` or ``none`` = no limit), otherwise
+    PIL's ``Image.MAX_IMAGE_PIXELS`` (89,478,485 by default; None = no limit).
+
+    Raises:
+        ValueError: ``SRKIT_MAX_PIXELS`` is set to something that is not an integer >= 0.
+    """
+    from PIL import Image
+    env = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not env:
+        return Image.MAX_IMAGE_PIXELS
+    if env.lower() == "none":
+        return None
+    try:
+        limit = int(env.replace("_", ""))
+    except ValueError:
+        limit = -1
+    if limit < 0:
+        raise ValueError(f"environment variable {MAX_PIXELS_ENV}={env!r} must be a pixel count "
+                         "(an integer >= 0, 0 or 'none' for no limit)")
+    return limit or None
+
+
+def _too_many_pixels(path: Path, pixels: int | None, limit: int | None, size: str = "") -> ValueError:
+    count = f"{pixels:,} pixels{size}" if pixels is not None else "too many pixels"
+    hint = pixels if pixels is not None else 4 * (limit or 0)
+    return ValueError(
+        f"{path} has {count}, more than the limit of {limit or 0:,} pixels, so it was refused as a "
+        f"possible decompression bomb; if you trust this file, raise the limit with the environment "
+        f"variable {MAX_PIXELS_ENV} (e.g. {MAX_PIXELS_ENV}={hint}, or 0 for no limit).")
+
+
+def _check_pixels(path: Path, width: int, height: int, limit: int | None) -> None:
+    if limit is not None and width * height > limit:
+        raise _too_many_pixels(path, width * height, limit, f" ({height}×{width})")
+
+
+@contextlib.contextmanager
+def _pil_limit(limit: int | None):
+    """Let PIL open files up to ``limit`` pixels (srkit checks the limit itself).
+
+    PIL refuses files over ``2 × Image.MAX_IMAGE_PIXELS`` inside ``Image.open``, before srkit can
+    apply a larger limit the user asked for with SRKIT_MAX_PIXELS, so PIL's global limit is raised
+    while such a file is read. The lock keeps concurrent srkit reads from restoring it early; PIL
+    users outside srkit in other threads see the raised limit meanwhile, which only admits what
+    the user declared trusted.
+    """
+    from PIL import Image
+    pil = Image.MAX_IMAGE_PIXELS
+    if pil is None or (limit is not None and limit <= pil):
+        yield
+        return
+    with _PIL_LIMIT_LOCK:
+        pil = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = limit
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = pil
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as float32 RGB H×W×3 in [0, 1].
 
+    See the module docstring for how each kind of file is converted: 8-bit data / 255, 16-bit
+    data / 65535 (all 16 bits kept), float data kept exactly (must be in [0, 1]), 1-bit data as
+    0.0 / 1.0; EXIF orientation applied; non-sRGB ICC profiles converted to sRGB (or ignored with
+    a ``UserWarning`` naming the file when they cannot be); alpha dropped.
+
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a readable image (the message names the file).
+        ValueError: the file is not a readable image, holds values that cannot be converted
+            exactly (floats outside [0, 1], NaN/inf, integers outside [0, 65535]) or has more
+            pixels than :func:`max_image_pixels`; the message names the file and the value.
     """
     from PIL import Image, UnidentifiedImageError
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}")
+    limit = max_image_pixels()
+    pil_error: Exception | None = None
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode == "P":
-                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-            elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(im).astype(np.uint16 if im.mode.startswith("I;16") else np.int64)
-                if arr.dtype != np.uint16:  # 32-bit int mode: PNG 16-bit gray lands here in some Pillows
-                    arr = np.clip(arr, 0, 65535).astype(np.uint16)
-                return to_float_rgb(arr, str(path))
-            elif im.mode in ("CMYK", "YCbCr", "LAB", "HSV", "1", "F"):
-                im = im.convert("RGB")
-            arr = np.asarray(im)
+        with _pil_limit(limit), Image.open(path) as im:
+            _check_pixels(path, im.width, im.height, limit)
+            arr = _pil_to_array(im, path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # PIL refused before srkit saw the size (DecompressionBombWarning arrives here only
+        # under a warnings "error" filter); its message carries the pixel count.
+        m = re.search(r"\((\d+) pixels\)", str(e))
+        raise _too_many_pixels(path, int(m.group(1)) if m else None, limit) from e
+    except _NeedsTifffile:
+        arr = None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"cannot read image {path}: {e}") from e
+        if not _looks_like_tiff(path):
+            raise ValueError(f"cannot read image {path}: {e}") from e
+        arr, pil_error = None, e
+    if arr is None:  # a TIFF PIL cannot open (float RGB, float64, ...) or would reduce to 8 bits
+        arr = _read_tiff(path, limit, pil_error)
     return to_float_rgb(arr, str(path))
+
+
+class _NeedsTifffile(Exception):
+    """PIL can open the TIFF but would lose precision (16-bit RGB → 8 bits)."""
+
+
+def _looks_like_tiff(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(4) in _TIFF_MAGIC
+
+
+def _pil_to_array(im, path: Path) -> np.ndarray:
+    """The pixels of an open PIL image as a uint8 / uint16 / bool / float32 H×W(×C) array."""
+    from PIL import ImageOps
+    icc = im.info.get("icc_profile")
+    if _png16_rawmode(im):
+        return _read_png16(im, path, icc)
+    if _pil_reduces_tiff(im):
+        raise _NeedsTifffile
+    im.load()
+    try:
+        ImageOps.exif_transpose(im, in_place=True)
+    except Exception as e:  # a damaged EXIF block should not cost the (intact) pixels
+        warnings.warn(f"{path}: cannot apply its EXIF orientation ({e}); the image was read as "
+                      "stored", UserWarning, stacklevel=2)
+    mode = im.mode
+    if mode in ("P", "PA"):
+        im = im.convert("RGBA" if mode == "PA" or "transparency" in im.info else "RGB")
+    elif mode.startswith("I;16"):
+        arr = np.asarray(im)  # uint16 in either byte order; to_float_rgb divides by 65535
+        _warn_unconverted_icc(path, icc, "L", "16-bit")
+        return arr if arr.dtype.kind == "u" else _int_to_uint16(arr, path)
+    elif mode == "I":
+        _warn_unconverted_icc(path, icc, "L", "32-bit integer")
+        return _int_to_uint16(np.asarray(im), path)
+    elif mode == "F":
+        _warn_unconverted_icc(path, icc, "L", "float")
+        return np.asarray(im, dtype=np.float32)  # range checked by to_float_rgb with the path
+    elif mode == "1":
+        return np.asarray(im)  # bool: exactly 0.0 / 1.0
+    if icc and im.mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        im = _icc_to_srgb(im, icc, path)
+    if im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        try:
+            im = im.convert("RGB")
+        except ValueError as e:  # PIL's message names neither the file nor the mode
+            raise ValueError(f"{path}: cannot convert PIL mode {im.mode} to RGB: {e}") from e
+    return np.asarray(im)
+
+
+def _png16_rawmode(im) -> str | None:
+    """PIL's rawmode for a 16-bit gray+alpha / RGB / RGBA PNG (decoded to 8 bits by PIL), else None."""
+    if im.format != "PNG" or len(im.tile) != 1 or im.tile[0][0] != "zip":
+        return None
+    rawmode = im.tile[0][3]
+    return rawmode if rawmode in ("RGB;16B", "RGBA;16B", "LA;16B") else None
+
+
+def _pil_reduces_tiff(im) -> bool:
+    """True for a TIFF whose samples PIL would reduce to 8 bits (16-bit RGB(A), gray+alpha) or
+    whose sample format (signed, float) it opens in an 8-bit mode."""
+    if im.format != "TIFF" or im.mode in _HIGH_PRECISION_MODES:
+        return False
+    bits, fmt = im.tag_v2.get(258, 1), im.tag_v2.get(339, 1)  # BitsPerSample, SampleFormat
+    bits, fmt = (v if isinstance(v, tuple) else (v,) for v in (bits, fmt))
+    return max(bits) > 8 or any(f != 1 for f in fmt)
+
+
+def _exif_orientation(im, path: Path) -> int:
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception as e:  # see _pil_to_array: keep the pixels, say what was lost
+        warnings.warn(f"{path}: cannot apply its EXIF orientation ({e}); the image was read as "
+                      "stored", UserWarning, stacklevel=2)
+        return 1
+
+
+def _int_to_uint16(arr: np.ndarray, path: Path) -> np.ndarray:
+    """32-bit integer pixels holding 16-bit data → uint16; anything outside [0, 65535] is refused."""
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < 0 or hi > 65535:
+        raise ValueError(f"{path}: {arr.dtype} integer pixels range over [{lo}, {hi}], outside the "
+                         "16-bit range [0, 65535] that srkit reads integer images in (as value / "
+                         "65535); convert the file to 8- or 16-bit or to float in [0, 1]")
+    return arr.astype(np.uint16)
+
+
+def _read_png16(im, path: Path, icc: bytes | None) -> np.ndarray:
+    """All 16 bits of a 16-bit gray+alpha, RGB or RGBA PNG (PIL's decode keeps 8).
+
+    PIL's zip decoder undoes the PNG filters for the full 16-bit pixels and only then keeps the
+    high byte of each sample, so a second decode of the same stream, unpacked with the matching
+    little-endian rawmode, yields the low bytes exactly.
+    """
+    from PIL import Image
+    rawmode = im.tile[0][3]
+
+    def decode(image, args):
+        image.tile = [t._replace(args=args) if hasattr(t, "_replace") else (*t[:3], args)
+                      for t in image.tile]
+        image.load()
+        return np.asarray(image).astype(np.uint16)
+
+    if rawmode == "LA;16B":
+        # mode RGBA unpacked raw takes the 4 bytes per pixel as they are: gray hi, gray lo, alpha
+        # hi, alpha lo (alpha is dropped, as for every image)
+        b = decode(im, "RGBA")
+        arr = b[..., 0] << 8 | b[..., 1]
+        channels = "L"
+    else:
+        hi = decode(im, rawmode)
+        with Image.open(path) as again:
+            lo = decode(again, _PNG16_LOW_RAWMODE[rawmode])
+        arr = hi << 8 | lo
+        channels = "RGB"
+    _warn_unconverted_icc(path, icc, channels, "16-bit")
+    return _orient(arr, _exif_orientation(im, path))
+
+
+def _orient(a: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF / TIFF orientation (1..8) to an H×W(×C) array, as ImageOps.exif_transpose."""
+    if orientation == 2:
+        return a[:, ::-1]
+    if orientation == 3:
+        return a[::-1, ::-1]
+    if orientation == 4:
+        return a[::-1]
+    if orientation == 5:
+        return a.swapaxes(0, 1)
+    if orientation == 6:
+        return np.rot90(a, -1)
+    if orientation == 7:
+        return a[::-1, ::-1].swapaxes(0, 1)
+    if orientation == 8:
+        return np.rot90(a, 1)
+    return a
+
+
+def _read_tiff(path: Path, limit: int | None, pil_error: Exception | None) -> np.ndarray:
+    """Read a TIFF with tifffile: float (gray or RGB, 16/32/64-bit) and 16-bit RGB(A) samples."""
+    why = f" (PIL: {pil_error})" if pil_error else ""
+    try:
+        import tifffile
+    except ImportError as e:
+        raise ValueError(f"cannot read image {path}: PIL cannot decode it exactly and tifffile "
+                         f"is not installed{why}") from e
+    # tifffile raises many exception types for damaged files; all become one ValueError naming it
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception as e:
+        raise ValueError(f"cannot read image {path}: {e}{why}") from e
+    with tif:
+        try:
+            page = tif.pages[0]
+            width, height = int(page.imagewidth), int(page.imagelength)
+            photometric, axes, shape = int(page.photometric), page.axes, page.shape
+            tag = page.tags.get("Orientation")
+            orientation = int(tag.value) if tag is not None else 1
+            tag = page.tags.get("InterColorProfile")  # tag values are read lazily: read them now
+            icc = bytes(tag.value) if tag is not None else None
+        except Exception as e:
+            raise ValueError(f"cannot read image {path}: {e}{why}") from e
+        _check_pixels(path, width, height, limit)
+        try:
+            arr = page.asarray()
+        except Exception as e:
+            raise ValueError(f"cannot read image {path}: {e}{why}") from e
+    if photometric not in (1, 2):  # MINISBLACK, RGB; others need colour conversion tifffile lacks
+        name = getattr(tifffile.PHOTOMETRIC(photometric), "name", photometric)
+        raise ValueError(f"{path}: TIFF with photometric interpretation {name} and {arr.dtype} "
+                         f"samples of shape {shape} is not supported; save it as gray or RGB")
+    if axes == "SYX":  # planar configuration "separate"
+        arr = np.moveaxis(arr, 0, -1)
+    elif axes not in ("YX", "YXS"):
+        raise ValueError(f"{path}: unsupported TIFF layout {axes} of shape {shape}; expected one "
+                         "gray or RGB image (axes YX, YXS or SYX)")
+    if arr.dtype.kind in "iu" and arr.dtype.itemsize > 1 and arr.dtype.newbyteorder("=") != np.uint16:
+        arr = _int_to_uint16(arr, path)  # 32-bit and signed integers: 16-bit data or refused
+    _warn_unconverted_icc(path, icc, "L" if arr.ndim == 2 else "RGB", str(arr.dtype))
+    return _orient(arr, orientation)
+
+
+# --- ICC profiles ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def _srgb_transform(icc: bytes, mode: str):
+    """(ImageCms transform from ``icc`` in ``mode`` to sRGB, or None if the profile is sRGB already,
+    profile description). Raises ImageCms.PyCMSError / OSError when the profile is unusable.
+
+    Cached: a data set's files usually share one profile and building a transform costs ~ms.
+    """
+    from PIL import Image, ImageCms
+    src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    desc = (ImageCms.getProfileDescription(src) or "").strip() or "unnamed"
+    if mode == "RGB" and "srgb" in desc.lower() and src.profile.xcolor_space.strip() == "RGB":
+        return None, desc
+    srgb = ImageCms.createProfile("sRGB")
+    # Cached transforms are shared by threads and Pillow releases the GIL while applying them;
+    # LittleCMS's 1-pixel cache is not safe for that, so it is switched off (cmsFLAGS_NOCACHE).
+    nocache = getattr(getattr(ImageCms, "Flags", None), "NOCACHE", 0x0040)
+    transform = ImageCms.buildTransform(src, srgb, mode, "RGB", flags=nocache)
+    # Profiles equivalent to sRGB under another name must not change pixels by their round-off:
+    # map a grid of colours (a gray ramp for L) and skip the conversion if it moves none by > 1.
+    if mode == "RGB":
+        g = np.linspace(0, 255, 16).round().astype(np.uint8)
+        probe = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(64, 64, 3)
+    elif mode == "L":
+        probe = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    else:
+        return transform, desc
+    out = np.asarray(ImageCms.applyTransform(Image.fromarray(probe), transform)).astype(int)
+    expected = probe.astype(int) if probe.ndim == 3 else np.repeat(probe[..., None].astype(int), 3, 2)
+    if np.abs(out - expected).max() <= 1:
+        return None, desc
+    return transform, desc
+
+
+def _icc_to_srgb(im, icc: bytes, path: Path):
+    """Convert an 8-bit L/LA/RGB/RGBA/CMYK image carrying ``icc`` to sRGB (alpha dropped).
+
+    An sRGB profile leaves the image unchanged; a profile that cannot be used (corrupt, or not
+    matching the image's colour space) is ignored with a UserWarning naming the file.
+    """
+    from PIL import ImageCms
+    if im.mode in ("RGBA", "LA"):  # alpha is dropped anyway; ImageCms wants plain modes
+        im = im.convert(im.mode[:-1])
+    try:
+        transform, _ = _srgb_transform(bytes(icc), im.mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as e:
+        warnings.warn(f"{path}: its embedded ICC profile cannot be converted to sRGB ({e}); the "
+                      "profile was ignored and the pixels read as they are", UserWarning, stacklevel=2)
+        return im
+    return im if transform is None else ImageCms.applyTransform(im, transform)
+
+
+def _warn_unconverted_icc(path: Path, icc: bytes | None, mode: str, depth: str) -> None:
+    """Warn (naming the file) when a non-8-bit image carries a profile other than sRGB.
+
+    PIL's ImageCms converts 8-bit images only; rounding 16-bit or float data to 8 bits to convert
+    it would lose the precision these files exist for, so the profile is ignored instead.
+    """
+    if not icc:
+        return
+    from PIL import ImageCms
+    try:
+        transform, desc = _srgb_transform(bytes(icc), mode)
+        if transform is None:
+            return
+        what = f"ICC profile {desc!r} is not sRGB"
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError) as e:
+        what = f"ICC profile cannot be used ({e})"
+    warnings.warn(f"{path}: its embedded {what}, and srkit converts profiles of 8-bit images only; "
+                  f"the profile was ignored and the {depth} pixels read as if sRGB", UserWarning,
+                  stacklevel=2)
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -158,6 +550,56 @@ def as_numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
+def check_tensor_image(t: torch.Tensor, name: str = "tensor") -> None:
+    """Raise ValueError unless ``t`` is a valid image tensor for srkit's Python API.
+
+    Valid: 3×H×W or N×3×H×W (N, H, W >= 1), dtype uint8 (0-255, any value) or floating point
+    (float16, bfloat16, float32, float64) with finite values in [0, 1] (1e-3 tolerance).
+
+    Args:
+        t: the tensor to check (any device; a float check reads its min/max, which synchronises
+            a GPU tensor).
+        name: what to call it in error messages. Default: "tensor".
+
+    Raises:
+        TypeError: ``t`` is not a torch.Tensor.
+        ValueError: wrong number of dimensions or channels (shape named, with a hint when the
+            layout looks like H×W×C), empty (zero batch, height or width), unsupported dtype
+            (named), NaN/inf values (counted) or float values outside [0, 1] (range named).
+    """
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(t).__name__}")
+    shape = tuple(t.shape)
+    if t.dim() not in (3, 4):
+        raise ValueError(f"{name}: expected a 3×H×W or N×3×H×W tensor, got {t.dim()}-D shape {shape}")
+    if shape[-3] != 3:
+        hint = ""
+        if shape[-1] == 3:
+            perm = "t.permute(2, 0, 1)" if t.dim() == 3 else "t.permute(0, 3, 1, 2)"
+            hint = f"; the last dimension is 3, so this looks like H×W×C layout: use {perm}"
+        elif shape[-3] == 1:
+            expand = "t.expand(3, -1, -1)" if t.dim() == 3 else "t.expand(-1, 3, -1, -1)"
+            hint = f"; for gray images repeat the channel: {expand}"
+        raise ValueError(f"{name}: expected 3 channels in dimension {t.dim() - 3} (C×H×W), "
+                         f"got {shape[-3]} in shape {shape}{hint}")
+    if t.numel() == 0:
+        raise ValueError(f"{name}: empty tensor of shape {shape}; batch, height and width must be at least 1")
+    if t.dtype != torch.uint8 and not t.dtype.is_floating_point:
+        raise ValueError(f"{name}: unsupported dtype {t.dtype}; use torch.uint8 (0-255) or a float "
+                         "dtype with values in [0, 1]")
+    if t.dtype == torch.uint8:
+        return  # every uint8 value is a valid 0-255 level
+    finite = torch.isfinite(t)
+    if not bool(finite.all()):
+        bad = int(t.numel() - int(finite.sum()))
+        raise ValueError(f"{name}: contains {bad} NaN or inf values (of {t.numel()}); float images "
+                         "must be finite and in [0, 1]")
+    lo, hi = float(t.min()), float(t.max())
+    if lo < -_FLOAT_TOL or hi > 1 + _FLOAT_TOL:
+        raise ValueError(f"{name}: float values must be in [0, 1], got range [{lo:.4g}, {hi:.4g}] "
+                         "(divide 0-255 data by 255)")
+
+
 def list_images(folder: str | Path) -> list[Path]:
     """Sorted image files in a folder (non-recursive)."""
     folder = Path(folder)
@@ -167,8 +609,19 @@ def list_images(folder: str | Path) -> list[Path]:
 
 
 def is_gray_file(path: str | Path) -> bool:
-    """True when the file stores a single channel (L, LA, 16-bit gray, 1-bit); RGB files with
-    equal channels are not gray files (the published protocol tells them apart)."""
-    from PIL import Image
-    with Image.open(path) as im:
-        return im.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
+    """True when the file stores a single channel (L, LA, 16-bit gray and gray+alpha, 1-bit, float
+    or 32-bit integer gray); RGB files with equal channels are not gray files (the published
+    protocol tells them apart)."""
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            if _png16_rawmode(im) == "LA;16B":
+                return True  # PIL opens 16-bit gray+alpha PNG as RGBA
+            if not _pil_reduces_tiff(im):
+                return im.mode in ("1", "L", "LA", *_HIGH_PRECISION_MODES)
+    except UnidentifiedImageError:
+        if not _looks_like_tiff(Path(path)):
+            raise
+    import tifffile  # TIFFs PIL cannot open or would reduce (float, 16-bit colour)
+    with tifffile.TiffFile(path) as tif:
+        return int(tif.pages[0].photometric) in (0, 1)  # MINISWHITE, MINISBLACK

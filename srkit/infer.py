@@ -154,6 +154,8 @@ def _image_to_tensor(image) -> tuple[torch.Tensor, str, bool]:
     uint8 stays uint8 (converted per tile); other inputs become float32 [0, 1].
     """
     if isinstance(image, torch.Tensor):
+        from .imageio import check_tensor_image  # dims, channels, empty, dtype, NaN/inf, range
+        check_tensor_image(image, "input tensor")
         if image.dim() == 3:
             return image.unsqueeze(0), "tensor3", image.dtype == torch.uint8
         return image, "tensor4", image.dtype == torch.uint8
@@ -186,7 +188,7 @@ def _tensor_to_kind(out: torch.Tensor, kind: str):
 
 def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | None = None,
             overlap: int = 16, device: str | torch.device | None = None, half: bool = False,
-            compile: bool = False):
+            compile: bool = False, name: str | None = None):
     """Upscale one image (or a batch tensor) with a srkit model.
 
     Args:
@@ -202,10 +204,17 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
         device: "cpu", "cuda", … (default: CUDA when available, else CPU).
         half: bf16/fp16 autocast (default False).
         compile: wrap the network in ``torch.compile`` (GPU; default False).
+        name: what to call the image in warnings (a file name); default "image".
 
     Returns:
         The upscaled image in the input's kind: uint8 numpy/PIL for uint8 input, float32 numpy
         (clipped to [0, 1]) for float numpy, a float (unclipped) or uint8 tensor for tensors.
+
+    Every image of a batch gets its own kernel estimate (``srkit.pipeline.estimate_kernel``: the
+    guarded IKC loop on its centre crop). What the networks return is checked (``srkit.guard``):
+    implausible SR pixels are replaced by the bicubic upscale, and a ``GuardWarning`` naming the
+    image says so, as it does when the kernel estimate had to be stopped or clipped, or when the
+    output's mean intensity moved by more than 10/255 from the input's.
     """
     from .runner import ModelRunner
     runner = ModelRunner.wrap(model, steps=steps, device=device, half=half, compile=compile,
@@ -213,11 +222,17 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
     runner.check_scale(scale)
     lr, kind, is_uint8 = _image_to_tensor(image)
     tile = auto_tile(lr.shape[2], lr.shape[3], runner.device) if tile is None else tile
-    code = runner.estimate_code(lr)
-    out = tiled_upscale(lr, runner.tile_fn(code), runner.scale, tile=tile, overlap=overlap,
+    estimate = runner.estimate(lr, name, emit=False)
+    fn = runner.tile_fn(estimate.code)
+    out = tiled_upscale(lr, fn, runner.scale, tile=tile, overlap=overlap,
                         device=runner.device, half=half, channels_last=runner.channels_last,
                         out_dtype=torch.uint8 if is_uint8 else torch.float32)
     if kind == "numpy_float":
         out.clamp_(0, 1)
+    from srkit.guard import check_output, image_labels, join_messages
+    name = name or "image"
+    # the tile function counts over the batch: its share is reported on every image of it
+    found = [join_messages(m, fn.message(label))
+             for m, label in zip(estimate.messages, image_labels(name, lr.shape[0]))]
+    check_output(out, lr, runner.scale, name, found)
     return _tensor_to_kind(out, kind)
-

@@ -2,9 +2,10 @@
 
 Three kinds of model are accepted:
 
-* a ``Pipeline`` (segmentation net + generator + IKC predictor/corrector): the IKC loop runs once on
-  a native-resolution crop of the whole image (or shot) to get one kernel code, and every tile is then
-  a single generator pass with that fixed code and its own segmentation;
+* a ``Pipeline`` (segmentation net + generator + IKC predictor/corrector): the guarded IKC loop
+  (``srkit.guard``) runs on a native-resolution crop of each image to get that image's kernel code
+  (one per image of a batch; video calls it once per shot), and every tile is then a single
+  generator pass with that fixed code and its own segmentation;
 * an ``SFTGenerator`` (or anything with ``cfg.use_kernel`` / ``cfg.use_seg``): a kernel code must be
   given, since a generator alone cannot estimate one;
 * any other module or callable mapping N×3×h×w LR → N×3×sh×sw SR (e.g. a bicubic function).
@@ -17,22 +18,12 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-# The IKC estimate runs on a centre crop of at most this many LR pixels per side. A crop at native
-# resolution is used, not a downsized image: downsizing would narrow the very blur being estimated.
-ESTIMATE_CROP = 256
-
+from srkit.guard import replaced_message, sanitize_sr
+from srkit.pipeline import KernelEstimate, estimate_kernel
 
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def centre_crop(image: torch.Tensor, size: int) -> torch.Tensor:
-    """The central ≤ size×size window of an N×C×H×W tensor (a view)."""
-    height, width = image.shape[-2:]
-    ch, cw = min(size, height), min(size, width)
-    top, left = (height - ch) // 2, (width - cw) // 2
-    return image[..., top:top + ch, left:left + cw]
 
 
 def receptive_radius(module: nn.Module) -> int:
@@ -119,34 +110,39 @@ class ModelRunner:
         return bool(getattr(getattr(self.generator, "cfg", None), "use_seg", False))
 
     @torch.no_grad()
-    def estimate_code(self, lr: torch.Tensor) -> torch.Tensor | None:
-        """One kernel code (1×b) for the whole image or shot; None when the model needs none.
+    def estimate(self, lr: torch.Tensor, name: str | None = None, emit: bool = True) -> KernelEstimate:
+        """Each image's kernel code: ``srkit.pipeline.estimate_kernel`` (guarded IKC, crop rule).
 
         Args:
-            lr: N×3×H×W uint8 or float [0, 1] on the CPU; only a centre crop of frame 0 is used,
-                so the IKC cost does not grow with the image.
+            lr: N×3×H×W uint8 or float [0, 1] on the CPU; each image gets its own code.
+            name: what to call the image(s) in warnings (a file name, "clip.mkv shot 3 (frame
+                120)"); default "image".
+            emit: warn now when the guard acted (False: the caller reports ``messages``).
         """
         if not (is_pipeline(self.model) and self.uses_kernel):
-            return None
-        crop = centre_crop(lr[:1], ESTIMATE_CROP).to(self.device)
-        crop = crop.float() / 255.0 if crop.dtype == torch.uint8 else crop.float()
-        result = self.model.ikc(crop, steps=self.steps)
-        return _final_code(result)
+            return KernelEstimate(None, messages=[""] * lr.shape[0])
+        return estimate_kernel(self.model, lr, steps=self.steps, name=name, device=self.device,
+                               emit=emit)
 
-    def tile_fn(self, code: torch.Tensor | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
-        """LR tile → SR tile, with ``code`` (1×b or N×b) fixed for every tile."""
+    def estimate_code(self, lr: torch.Tensor, name: str | None = None) -> torch.Tensor | None:
+        """``estimate(lr, name).code``: N×b codes, or None when the model needs none."""
+        return self.estimate(lr, name).code
+
+    def tile_fn(self, code: torch.Tensor | None = None) -> "TileFunction":
+        """LR tile → SR tile, with ``code`` (1×b or N×b) fixed for every tile; implausible SR pixels
+        are replaced by the bicubic upscale and counted (``TileFunction.replaced``)."""
         if self.uses_kernel and code is None:
             raise ValueError("this generator is conditioned on the kernel code; use a Pipeline "
                              "(which estimates it) or pass a code")
         code = code.to(self.device) if code is not None else None
         if not (is_pipeline(self.model) or hasattr(self.generator, "cfg")):
-            return self.model  # a plain callable: LR → SR
+            return TileFunction(self.model, None, self.scale)  # a plain callable: LR → SR
 
         def run(tile: torch.Tensor) -> torch.Tensor:
-            tile_code = code.expand(tile.shape[0], -1) if code is not None else None
+            tile_code = code.expand(tile.shape[0], -1) if code is not None and code.shape[0] == 1 else code
             seg = self._segment(tile) if self.uses_seg else None
             return self.generator(tile, tile_code, seg)
-        return run
+        return TileFunction(run, self.scale if hasattr(self.generator, "cfg") else None, self.scale)
 
     def _segment(self, tile: torch.Tensor) -> torch.Tensor:
         """N×K×h×w class probabilities of an LR tile, from the pipeline's segmentation net."""
@@ -166,12 +162,32 @@ def _model_scale(model) -> int | None:
     return None
 
 
-def _final_code(result) -> torch.Tensor:
-    """The code after the last IKC step, whatever container ``Pipeline.ikc`` returns it in."""
-    if isinstance(result, torch.Tensor):
-        return result
-    for name in ("code", "codes"):
-        value = getattr(result, name, None) if not isinstance(result, dict) else result.get(name)
-        if value is not None:
-            return value[-1] if isinstance(value, (list, tuple)) else value
-    raise TypeError(f"cannot find the kernel code in the result of Pipeline.ikc: {type(result)}")
+class TileFunction:
+    """A tile function for ``tiled_upscale`` that checks what the network returns.
+
+    Args:
+        fn: LR tile (N×3×h×w float) → SR tile.
+        guard_scale: the factor to sanitize with (``srkit.guard.sanitize_sr``); None passes the
+            output through unchecked (plain callables such as a bicubic baseline).
+        scale: the factor of ``fn``.
+
+    Attributes:
+        replaced: SR pixels replaced so far, summed over tiles and images.
+        pixels: SR pixels produced so far.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], guard_scale: int | None, scale: int):
+        self.fn, self.guard_scale, self.scale = fn, guard_scale, scale
+        self.replaced = self.pixels = 0
+
+    def __call__(self, tile: torch.Tensor) -> torch.Tensor:
+        sr = self.fn(tile)
+        if self.guard_scale is not None:
+            sr, counts = sanitize_sr(sr, tile, self.guard_scale)
+            self.replaced += int(counts.sum())
+        self.pixels += sr.shape[0] * sr.shape[-2] * sr.shape[-1]
+        return sr
+
+    def message(self, name: str) -> str:
+        """The warning text when pixels were replaced ("" otherwise)."""
+        return replaced_message(name, self.replaced, self.pixels)

@@ -44,6 +44,8 @@ def test_h264_keeps_frames_rate_duration_and_audio(clip, tmp_path):
     assert after["duration"] == pytest.approx(before["duration"], abs=0.05)
     assert len(audio_in) > 0 and audio_out == audio_in                  # packets copied unchanged
     assert result.audio_packets == len(audio_in) and not temporary_files(target)
+    # An intact file: nothing damaged, the declared length met (damage: tests/test_hostile_video.py).
+    assert result.corrupt_packets == 0 and result.expected_frames == 12
 
 
 def test_ffv1_is_lossless_and_keeps_pcm_audio(tmp_path):

@@ -1,17 +1,59 @@
 """``srkit upscale INPUT -o OUTPUT``: upscale an image, a folder of images, or a video.
 
-Exit codes: 0 done, 2 a problem with the input, the options, the checkpoint or the output (the
-message names the file and the problem). Nothing is ever written under the final name unless it is
-complete, and the input is never overwritten.
+Every option, the output's name, folder and suffix are checked before the model is loaded, so a
+typo costs nothing. Nothing is ever written under the final name unless it is complete (outputs go
+through a temporary ``.NAME.*.part.EXT`` file beside it), and the input is never overwritten.
+
+Existing outputs:
+
+* a single image or video: an existing output is replaced (once the new one is complete) when it is
+  writable, without ``--overwrite``. A read-only one (e.g. chmod 0444) is refused, naming it: the
+  missing write bit is taken as "keep this file", although the folder would let it be replaced.
+* a folder: outputs that already exist are skipped (the count is printed), so running the same
+  command again after an interruption resumes where it stopped; ``--overwrite`` redoes them, and a
+  read-only one is then a failure of that file. Atomic writes make an existing output a complete one.
+
+A folder batch goes on past a file it cannot do (unreadable, corrupt, too small, read-only output
+...): one line per failure as it happens, the list of failures at the end, exit code 1. A full disk
+stops the batch (every following file would fail the same way).
+
+Ctrl-C, SIGTERM and SIGHUP remove the temporary file being written, print one line and exit with
+128 + the signal number; in a batch, the outputs already finished stay. Warnings (e.g. a kernel
+estimate that fell back) are printed as one line each: ``srkit upscale: warning: MESSAGE``.
+
+Exit codes:
+    0    done (in a batch: every image written or skipped)
+    1    a batch in which some files failed (each listed), or a truncated video without
+         ``--allow-partial`` (with it, what could be decoded is written and the exit code is 0)
+    2    a problem with the options, the input, the checkpoint or the output; the message names
+         the option, file and value (argparse's own errors exit 2 too)
+    130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM; 129 by SIGHUP
 """
 from __future__ import annotations
 
+import contextlib
 import errno
+import inspect
+import os
+import re
+import signal
+import stat
 import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 SCALES = (2, 3, 4)
 DEFAULT_SCALE = 4
+DEFAULT_OVERLAP = 16
+MIN_TILE = 8          # smaller tiles spend more time on their margins than on their pixels
+MAX_STEPS = 20        # IKC converges in ~7 steps; more only costs time
+CRF_RANGE = (0, 51)   # libx264's range
+NAME_MAX = 255        # bytes per file name on ext4, XFS, btrfs, ZFS, APFS
+# ``atomic_path`` first writes ".NAME.<8 random chars>.part.EXT": that name must fit too.
+TEMPORARY_NAME_EXTRA = len(".") + len(".") + 8 + len(".part")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
@@ -29,9 +71,13 @@ def add_arguments(parser) -> None:
                         help="bundled model name (x2, x4, x2_gan, x4_gan; x2_noise for noisy input) or a "
                              ".safetensors path (default: x<scale>)")
     parser.add_argument("--tile", type=int, default=None,
-                        help="LR tile size in pixels; 0 = no tiling (default: from size and device)")
-    parser.add_argument("--overlap", type=int, default=16, help="LR context per tile side (default 16)")
-    parser.add_argument("--steps", type=int, default=7, help="IKC correction steps (default 7)")
+                        help=f"LR tile size in pixels, 0 = no tiling, else at least {MIN_TILE} "
+                             "(default: from size and device)")
+    parser.add_argument("--overlap", type=int, default=None,
+                        help=f"LR context per tile side, smaller than --tile (default {DEFAULT_OVERLAP}, "
+                             "or tile-1 for smaller tiles)")
+    parser.add_argument("--steps", type=int, default=7,
+                        help=f"IKC correction steps, 0-{MAX_STEPS} (default 7)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available)")
     parser.add_argument("--half", action="store_true",
                         help="bf16/fp16 autocast (for GPUs; on most CPUs bf16 is slower)")
@@ -39,33 +85,115 @@ def add_arguments(parser) -> None:
     parser.add_argument("--codec", choices=("h264", "ffv1"), default="h264",
                         help="video codec: h264 (.mp4/.mkv/.mov) or lossless ffv1 (.mkv)")
     parser.add_argument("--crf", type=int, default=18, help="H.264 quality, 0-51 (default 18)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="folder input: redo outputs that already exist (default: skip them, so "
+                             "a rerun resumes an interrupted batch); a single file's writable output "
+                             "is always replaced")
+    parser.add_argument("--allow-partial", action="store_true",
+                        help="write what could be decoded from a truncated video and exit 0")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def run(args) -> int:
-    """Run ``srkit upscale``; returns the exit code (0 ok, 2 user-fixable error)."""
-    try:
-        source, target = Path(args.input), Path(args.output)
-        check_source(source)
-        runner = build_runner(args)
-        if source.is_dir():
-            upscale_folder(source, target, runner, args)
-        elif _is_image(source):
-            upscale_image_file(source, _image_target(source, target), runner, args)
+@dataclass
+class Job:
+    """What the command is doing, for the one-line message of an interruption."""
+    source: Path
+    target: Path
+    kind: str = "?"             # image | folder | video
+    existed: bool = False       # single file: the output existed before (it is left as it was)
+    done: int = 0               # folder: images finished in this run
+    total: int = 0              # folder: images to do in this run
+
+    def interrupted(self, interrupt: KeyboardInterrupt) -> int:
+        signum = getattr(interrupt, "signum", signal.SIGINT)  # SIGTERM/SIGHUP: srkit.cli.Terminated
+        how = "interrupted" if signum == signal.SIGINT else f"interrupted by {signal.Signals(signum).name}"
+        if self.kind == "folder":
+            message = (f"{how} after {self.done} of {self.total} images; the finished ones stay in "
+                       f"{self.target} and no partial file was left; run the same command to resume")
+        elif self.existed:
+            message = f"{how}; {self.target} was left as it was"
         else:
-            upscale_video_file(source, target, runner, args)
-    except UsageError as error:
-        return _fail(str(error))
-    except (FileNotFoundError, ValueError) as error:
-        return _fail(str(error))
-    except OSError as error:
-        return _fail(_describe_os_error(error, args.output))
-    return 0
+            message = f"{how}; nothing was left under {self.target}"
+        _say(message)
+        return 128 + signum
 
 
-def _fail(message: str) -> int:
-    print(f"srkit upscale: error: {message}", file=sys.stderr)
-    return 2
+def run(args) -> int:
+    """Run ``srkit upscale``; returns the exit code (see the module docstring)."""
+    job = Job(Path(args.input), Path(args.output))
+    with one_line_warnings():
+        try:
+            return _run(job, args)
+        except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM/SIGHUP turned into one by srkit.cli
+            return job.interrupted(interrupt)
+        except UsageError as error:
+            return _fail(str(error))
+        except (FileNotFoundError, ValueError) as error:
+            if _is_partial_video(error):
+                asked = getattr(args, "allow_partial", False) or "--allow-partial" in str(error)
+                hint = "" if asked else "; --allow-partial writes the frames that were decoded"
+                return _fail(f"{error}{hint}", EXIT_FAILED)
+            return _fail(str(error))
+        except OSError as error:
+            return _fail(_describe_os_error(error, job.target))
+
+
+def _run(job: Job, args) -> int:
+    source = job.source
+    check_source(source)
+    check_options(args)
+    check_path_names(job.target)  # before anything stats it: a too-long name makes stat() raise
+    if source.is_dir():
+        todo, skipped, total = plan_folder(source, job.target, args)
+        job.kind = "folder"
+        if skipped:
+            _say(f"skipped {skipped} of {total} images whose output already exists in {job.target} "
+                 "(--overwrite redoes them)")
+        if not todo:
+            return EXIT_OK  # nothing left to do: not even the model is loaded
+        job.total = len(todo)
+        runner = build_runner(args)
+        failures = upscale_folder(source, job.target, runner, args, files=todo, job=job)
+        return report_failures(failures, len(todo), job.target)
+    if _is_image(source):
+        job.kind, job.target = "image", _image_target(source, job.target)
+        check_image_output(source, job.target)
+    else:
+        job.kind, job.target = "video", _video_target(source, job.target, args.codec)
+        check_video_output(source, job.target, args)
+    job.existed = job.target.exists()
+    runner = build_runner(args)
+    if job.kind == "image":
+        upscale_image_file(source, job.target, runner, args)
+    else:
+        upscale_video_file(source, job.target, runner, args)
+    return EXIT_OK
+
+
+def _say(message: str) -> None:
+    _write_line(f"srkit upscale: {message}")
+
+
+def _write_line(line: str) -> None:
+    """One line on stderr; through tqdm when a progress bar is showing, so the bar stays intact."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        print(line, file=sys.stderr, flush=True)
+    else:
+        tqdm.write(line, file=sys.stderr)
+        sys.stderr.flush()
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    _say(f"error: {message}")
+    return code
+
+
+def _is_partial_video(error: Exception) -> bool:
+    """A truncated video (``srkit.video.PartialVideoError``, where that srkit version has it)."""
+    partial = getattr(sys.modules.get("srkit.video"), "PartialVideoError", None)
+    return isinstance(partial, type) and isinstance(error, partial)
 
 
 def _describe_os_error(error: OSError, output) -> str:
@@ -75,7 +203,35 @@ def _describe_os_error(error: OSError, output) -> str:
         return f"disk full while writing {where}; nothing was left under the output name"
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"cannot write {where}: {error.strerror or error}"
+    if error.errno == errno.ENAMETOOLONG:
+        return f"file name too long: {where}"
     return f"{where}: {error}"
+
+
+@contextlib.contextmanager
+def one_line_warnings(prog: str = "srkit upscale"):
+    """While the command runs, print each warning as one ``PROG: warning: MESSAGE`` line.
+
+    The default format (file:line: Category: message + source line) is for developers; the
+    library's messages already name the image, and a progress bar must not be broken by it.
+    The previous ``warnings.showwarning`` comes back afterwards.
+    """
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip()
+        if category is not UserWarning:  # the category says something only when it is not the usual one
+            text = f"{category.__name__}: {text}"
+        _write_line(f"{prog}: warning: {text}")
+
+    previous = warnings.showwarning  # only this is swapped: the filters stay the caller's
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
+# --------------------------------------------------------------------------------------------
+# Checks: all of them run before the model is loaded.
 
 
 def check_source(source: Path) -> None:
@@ -95,14 +251,158 @@ def _readable(path: Path) -> bool:
         return False
 
 
+def check_options(args) -> None:
+    """Range checks of the numeric options and the device; fills in the default ``--overlap``."""
+    tile, overlap = args.tile, args.overlap
+    if tile is not None and (tile < 0 or 0 < tile < MIN_TILE):
+        raise UsageError(f"--tile {tile}: use 0 (no tiling) or a tile of at least {MIN_TILE} LR pixels")
+    if overlap is None:
+        # The default margin must obey the same rule as an explicit one: below the tile size.
+        args.overlap = min(DEFAULT_OVERLAP, tile - 1) if tile else DEFAULT_OVERLAP
+    elif overlap < 0:
+        raise UsageError(f"--overlap {overlap}: must be >= 0 (LR pixels of context per tile side)")
+    elif tile and overlap >= tile:
+        raise UsageError(f"--overlap {overlap}: must be smaller than --tile {tile} "
+                         "(a wider margin computes every pixel several times over)")
+    elif tile is None:
+        from srkit.infer import AUTO_TILE
+        smallest = min(AUTO_TILE.values())
+        if overlap >= smallest:
+            raise UsageError(f"--overlap {overlap}: must be smaller than the tile, which may be "
+                             f"{smallest} when chosen automatically; give --tile too")
+    low, high = CRF_RANGE
+    if not low <= args.crf <= high:
+        raise UsageError(f"--crf {args.crf}: must be {low}-{high} "
+                         "(H.264 quality; lower is better, default 18)")
+    if not 0 <= args.steps <= MAX_STEPS:
+        raise UsageError(f"--steps {args.steps}: must be 0-{MAX_STEPS} (IKC correction steps, default 7)")
+    check_device(args.device)
+
+
+def check_device(value: str | None) -> None:
+    """``--device`` must name a device torch knows and that exists on this machine."""
+    if value is None:
+        return
+    import torch
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError, TypeError) as error:
+        raise UsageError(f"--device {value!r}: not a device name; use cpu, cuda or cuda:N") from error
+    if device.type == "cpu":
+        return
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            why = ("this torch was built without CUDA" if torch.version.cuda is None
+                   else "no usable NVIDIA GPU or driver was found")
+            raise UsageError(f"--device {value}: CUDA is not available ({why}); use --device cpu")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise UsageError(f"--device {value}: there is no GPU {device.index}; this machine has "
+                             f"{count} (cuda:0 to cuda:{count - 1})")
+        return
+    backend = getattr(torch.backends, device.type, None) or getattr(torch, device.type, None)
+    is_available = getattr(backend, "is_available", None)
+    if not callable(is_available) or not is_available():
+        raise UsageError(f"--device {value}: {device.type} is not available here; use cpu or cuda")
+
+
+def check_path_names(path: Path) -> None:
+    """No component of ``path`` may exceed the file-system limit (stat() itself would fail)."""
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise UsageError(f"output name {part!r} is {len(os.fsencode(part))} bytes; file systems "
+                             f"allow {NAME_MAX} bytes per name")
+
+
+def check_output_name(target: Path) -> None:
+    """The output's file name, and the longer temporary name written first, must fit."""
+    length = len(os.fsencode(target.name))
+    room = NAME_MAX - TEMPORARY_NAME_EXTRA - len(os.fsencode(target.suffix))
+    if length > room:
+        raise UsageError(f"output file name {target.name!r} is {length} bytes; at most {room} fit "
+                         f"(file systems allow {NAME_MAX}, and srkit first writes it as "
+                         f"'.NAME.XXXXXXXX.part{target.suffix}')")
+
+
 def check_writable_dir(folder: Path) -> None:
     """The output folder must exist (or be creatable) and accept new files."""
-    import os
     existing = folder
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"output folder {folder} is not writable")
+
+
+def check_replaceable(target: Path) -> None:
+    """An existing output is replaced only when writable; a read-only one means "keep it".
+
+    ``os.replace`` would succeed anyway in a writable folder (and root passes every
+    ``os.access`` test), so the write bits are looked at too.
+    """
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode):
+        raise UsageError(f"output {target} is a folder")
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+        raise UsageError(f"output {target} exists and is read-only; srkit does not replace it "
+                         "(make it writable, or remove it)")
+
+
+def check_image_output(source: Path, target: Path) -> None:
+    from srkit.imageio import IMAGE_SUFFIXES
+    _refuse_same(source, target)
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        raise UsageError(f"output {target}: unknown image suffix {target.suffix or '(none)'!r}; "
+                         f"use one of {', '.join(IMAGE_SUFFIXES)}")
+    check_output_name(target)
+    check_writable_dir(target.parent)
+    check_replaceable(target)
+
+
+def check_video_output(source: Path, target: Path, args) -> None:
+    from srkit.video import CODECS, VIDEO_SUFFIXES, upscale_video
+    _refuse_same(source, target)
+    suffix = target.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise UsageError(f"output {target}: unknown video suffix {target.suffix or '(none)'!r}; "
+                         f"for --codec {args.codec} use one of {', '.join(CODECS[args.codec][2])}")
+    if suffix not in CODECS[args.codec][2]:
+        raise UsageError(f"output {target}: --codec {args.codec} cannot be written to a {suffix} file; "
+                         f"use one of {', '.join(CODECS[args.codec][2])}")
+    if getattr(args, "allow_partial", False) and not _supports_partial(upscale_video):
+        raise UsageError("--allow-partial: this version of srkit.video cannot write partial videos")
+    check_output_name(target)
+    check_writable_dir(target.parent)
+    check_replaceable(target)
+
+
+def _supports_partial(upscale_video) -> bool:
+    # ``allow_partial`` is being added to srkit.video; this command works with and without it.
+    return "allow_partial" in inspect.signature(upscale_video).parameters
+
+
+def plan_folder(source: Path, target: Path, args) -> tuple[list[Path], int, int]:
+    """Images of ``source`` still to do, how many are skipped (existing output), and the total."""
+    from srkit.imageio import list_images
+    if target.exists() and target.resolve() == source.resolve():
+        raise UsageError(f"output folder {target} is the input folder; choose another folder")
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"output {target} must be a folder for a folder input")
+    files = list_images(source)
+    if not files:
+        raise UsageError(f"no images in {source}")
+    check_writable_dir(target)
+    if getattr(args, "overwrite", False):
+        return files, 0, len(files)
+    # An existing output is complete (atomic writes), so skipping it resumes a stopped batch.
+    todo = [path for path in files if not (target / path.name).is_file()]
+    return todo, len(files) - len(todo), len(files)
+
+
+# --------------------------------------------------------------------------------------------
+# The work.
 
 
 def build_runner(args):
@@ -112,6 +412,9 @@ def build_runner(args):
     weights = args.weights or f"x{args.scale or DEFAULT_SCALE}"
     try:
         model = checkpoint.load(weights)
+    except PermissionError as error:  # not "corrupt": the file may be fine, this user cannot read it
+        raise UsageError(f"cannot read weights {weights}: permission denied; check the file's "
+                         "permissions (its contents may well be fine)") from error
     except (FileNotFoundError, KeyError, ValueError) as error:
         raise UsageError(f"cannot load weights {weights!r}: {error}") from error
     runner = ModelRunner(model, steps=args.steps, device=args.device, half=args.half,
@@ -132,6 +435,13 @@ def _image_target(source: Path, target: Path) -> Path:
     return target / source.name if target.is_dir() else target
 
 
+def _video_target(source: Path, target: Path, codec: str) -> Path:
+    """An existing folder as output means 'the input's name inside it, in the codec's container'."""
+    if target.is_dir():
+        return target / (source.stem + (".mkv" if codec == "ffv1" else ".mp4"))
+    return target
+
+
 def _refuse_same(source: Path, target: Path) -> None:
     if target.resolve() == source.resolve():
         raise UsageError(f"output {target} is the input; srkit never overwrites its input")
@@ -139,38 +449,72 @@ def _refuse_same(source: Path, target: Path) -> None:
 
 def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     """Read, upscale, and atomically write one image."""
-    from srkit.imageio import IMAGE_SUFFIXES, read_image, to_uint8, write_image
-    from srkit.infer import upscale
-    _refuse_same(source, target)
-    if target.suffix.lower() not in IMAGE_SUFFIXES:  # fail before spending time on the model
-        raise UsageError(f"output {target}: unknown image suffix; use one of {', '.join(IMAGE_SUFFIXES)}")
-    check_writable_dir(target.parent)
+    import srkit.infer
+    from srkit.imageio import read_image, to_uint8, write_image
+    check_image_output(source, target)  # again: in a batch this is the only check of this file
     image = to_uint8(read_image(source))  # uint8 keeps an 8K result at 100 MB instead of 400 MB
-    result = upscale(image, runner, tile=args.tile, overlap=args.overlap, half=args.half)
+    # name=: the library's warnings (e.g. a kernel estimate that fell back) name the file
+    result = srkit.infer.upscale(image, runner, tile=args.tile, overlap=args.overlap, half=args.half,
+                                 name=str(source))
     write_image(target, result)
 
 
-def upscale_folder(source: Path, target: Path, runner, args) -> None:
-    """Upscale every image of a folder into another folder, same file names."""
-    from srkit.imageio import list_images
+def upscale_folder(source: Path, target: Path, runner, args, files: list[Path] | None = None,
+                   job: Job | None = None) -> list[tuple[Path, str]]:
+    """Upscale images of a folder into another folder, same file names, going on past failures.
+
+    Args:
+        files: the images to do (default: every image of ``source``, see ``plan_folder``).
+        job: updated with the count of finished images (for the interruption message).
+
+    Returns:
+        ``(image, message)`` for each image that failed; each was also printed as it happened.
+    """
+    import torch
     from tqdm import tqdm
-    if target.exists() and target.resolve() == source.resolve():
-        raise UsageError(f"output folder {target} is the input folder; choose another folder")
-    if target.exists() and not target.is_dir():
-        raise UsageError(f"output {target} must be a folder for a folder input")
-    files = list_images(source)
-    if not files:
-        raise UsageError(f"no images in {source}")
-    check_writable_dir(target)
-    for path in tqdm(files, unit="image", disable=args.quiet):
-        upscale_image_file(path, target / path.name, runner, args)
+    if files is None:
+        files, _, _ = plan_folder(source, target, args)
+    out_of_memory = (MemoryError, torch.cuda.OutOfMemoryError)
+    failures = []
+    with tqdm(files, unit="image", disable=args.quiet) as bar:
+        for path in bar:
+            output = target / path.name
+            message = None
+            try:
+                upscale_image_file(path, output, runner, args)
+            except OSError as error:
+                if error.errno == errno.ENOSPC:
+                    raise  # every following image would fail the same way: stop the batch
+                message = _describe_os_error(error, output)
+            except (UsageError, ValueError) as error:  # unreadable, corrupt, too small, read-only output
+                message = str(error)
+            except out_of_memory:  # one huge image among small ones
+                message = "out of memory; try a smaller --tile"
+            if message is None:
+                if job is not None:
+                    job.done += 1
+            else:
+                failures.append((path, message))
+                _say(f"failed {path.name}: {message}")
+    return failures
+
+
+def report_failures(failures: list[tuple[Path, str]], total: int, target: Path) -> int:
+    """The list of a batch's failures at its end; the exit code (1 when any)."""
+    if not failures:
+        return EXIT_OK
+    _say(f"{len(failures)} of {total} images failed ({total - len(failures)} written to {target}):")
+    for path, message in failures:
+        _say(f"  {path.name}: {message}")
+    return EXIT_FAILED
 
 
 def upscale_video_file(source: Path, target: Path, runner, args) -> None:
     """Upscale a video; the container must be one the codec fits (checked before work starts)."""
     from srkit.video import upscale_video
-    if target.is_dir():
-        target = target / (source.stem + (".mkv" if args.codec == "ffv1" else ".mp4"))
-    check_writable_dir(target.parent)
+    target = _video_target(source, target, args.codec)
+    check_video_output(source, target, args)
+    extra = ({"allow_partial": getattr(args, "allow_partial", False)}
+             if _supports_partial(upscale_video) else {})
     upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap, half=args.half,
-                  codec=args.codec, crf=args.crf, progress=not args.quiet)
+                  codec=args.codec, crf=args.crf, progress=not args.quiet, **extra)

@@ -21,6 +21,15 @@ def _preset(cls, name: str, overrides: dict):
     return replace(cls(), **{**cls.PRESETS[name], **overrides})
 
 
+def _pool(estimation_map: torch.Tensor, pool: str) -> torch.Tensor:
+    """N×b×h×w per-pixel estimates → N×b: their mean (IKC) or their per-component median."""
+    if pool == "mean":
+        return estimation_map.mean(dim=(2, 3))
+    if pool == "median":
+        return estimation_map.flatten(2).median(dim=2).values
+    raise ValueError(f"pool must be 'mean' or 'median', got {pool!r}")
+
+
 @dataclass
 class PredictorConfig:
     """Architecture of P.
@@ -62,11 +71,15 @@ class Predictor(nn.Module):
             nn.Conv2d(c.nf, c.nf, c.ksize, padding=p), act(),
             nn.Conv2d(c.nf, c.code_len, c.ksize, padding=p))  # the "estimation map" (no activation)
 
-    def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        """lr N×3×h×w in [0, 1] → code h0, N×b."""
+    def forward(self, lr: torch.Tensor, pool: str = "mean") -> torch.Tensor:
+        """lr N×3×h×w in [0, 1] → code h0, N×b.
+
+        ``pool`` reduces the per-pixel estimation map: "mean" (IKC, the trained default) or
+        "median" (robust to a minority of pixels unlike the training data; the guard's fallback).
+        """
         if lr.dim() != 4 or lr.shape[1] != 3:
             raise ValueError(f"predictor expects N×3×h×w, got {tuple(lr.shape)}")
-        return self.body(lr).mean(dim=(2, 3))  # N×b×h×w → N×b
+        return _pool(self.body(lr), pool)  # N×b×h×w → N×b
 
 
 @dataclass
@@ -123,8 +136,8 @@ class Corrector(nn.Module):
             self.fuse[-1].weight.mul_(0.1)
             self.fuse[-1].bias.zero_()
 
-    def forward(self, sr: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        """sr N×3×(s·h)×(s·w), code N×b → corrected code N×b."""
+    def forward(self, sr: torch.Tensor, code: torch.Tensor, pool: str = "mean") -> torch.Tensor:
+        """sr N×3×(s·h)×(s·w), code N×b → corrected code N×b (``pool`` as in ``Predictor``)."""
         s = self.cfg.scale
         if sr.dim() != 4 or sr.shape[1] != 3 or sr.shape[2] % s or sr.shape[3] % s:
             raise ValueError(f"corrector (scale {s}) expects N×3×H×W with H, W multiples of {s}, "
@@ -133,15 +146,32 @@ class Corrector(nn.Module):
             raise ValueError(f"code must be N×{self.cfg.code_len}, got {tuple(code.shape)}")
         f_sr = self.sr_features(sr)                                       # N×nf×h×w
         f_h = stretch(self.code_features(code.to(sr.dtype)), f_sr.shape[-2:])  # N×code_nf×h×w
-        delta = self.fuse(torch.cat([f_sr, f_h], 1)).mean(dim=(2, 3))     # N×b
+        delta = _pool(self.fuse(torch.cat([f_sr, f_h], 1)), pool)         # N×b
         return code + delta
 
 
 @dataclass
 class IKCResult:
-    """Every step of an IKC run: srs[i] was made with codes[i]; index 0 uses the predictor's code."""
+    """Every step of an IKC run: srs[i] was made with codes[i]; index 0 uses the predictor's code.
+
+    Attributes:
+        srs / codes: ``steps + 1`` SR images (N×3×sH×sW) and codes (N×b).
+        status: per image, what the guard did (``srkit.guard``): "ok" (nothing), "robust" (a code
+            outside the kernel region was re-estimated, inside it, with the median instead of the
+            mean of the network's per-pixel estimates), "projected" (the predictor's code lay
+            outside the region either way and was clipped into it), "stopped" (a
+            corrector step left the region: the last good code was kept from then on) or
+            "nonfinite" (a step gave inf/NaN: the last good code was kept). Empty when unguarded.
+        stop_step: per image, the step whose code was rejected (None when none was).
+        sr_replaced: per image, SR pixels of the final step that were implausible (non-finite or
+            further than the full intensity range from the bicubic upscale) and were replaced by
+            the bicubic upscale. Empty when unguarded.
+    """
     srs: list[torch.Tensor] = field(default_factory=list)
     codes: list[torch.Tensor] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    stop_step: list[int | None] = field(default_factory=list)
+    sr_replaced: list[int] = field(default_factory=list)
 
     @property
     def sr(self) -> torch.Tensor:
@@ -152,9 +182,15 @@ class IKCResult:
     def code(self) -> torch.Tensor:
         return self.codes[-1]
 
+    @property
+    def guarded(self) -> bool:
+        """Whether the guard acted on any image (a code rejected or projected, or SR pixels replaced)."""
+        return any(s != "ok" for s in self.status) or any(self.sr_replaced)
+
 
 def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, corrector: nn.Module | None,
-            seg: torch.Tensor | None = None, steps: int = 7, detach: bool = False) -> IKCResult:
+            seg: torch.Tensor | None = None, steps: int = 7, detach: bool = False,
+            region=None) -> IKCResult:
     """Run IKC: h0 = P(lr); SR_i = G(lr | h_i, ψ); h_{i+1} = C(SR_i, h_i), for ``steps`` corrections.
 
     Args:
@@ -165,13 +201,22 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
         seg: N×K×h×w probabilities if the generator uses segmentation.
         steps: number of corrections t (default 7, the paper's value); results hold steps+1 entries.
         detach: cut the graph between steps (IKC training trains C one step at a time).
+        region: a ``srkit.guard.CodeRegion`` to guard the loop with (inference; default None, the
+            plain loop that training differentiates through). Guarded, per image: h0 outside the
+            region is clipped into it; a step whose code is non-finite or outside the region is
+            rejected and that image keeps its last good code for the remaining steps; SR pixels that
+            are non-finite or implausibly far from the bicubic upscale are replaced by it, in every
+            step's SR (so the corrector never looks at an exploded image). Inside the region and on
+            plausible SR the guarded loop computes exactly what the plain one does.
 
     Returns:
-        IKCResult with ``steps + 1`` SR images and codes. Gradients flow unless ``detach`` or the
-        caller runs under ``torch.no_grad()``.
+        IKCResult with ``steps + 1`` SR images and codes (and, guarded, the per-image status).
+        Gradients flow unless ``detach`` or the caller runs under ``torch.no_grad()``.
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
+    if region is not None:
+        return _run_guarded(lr, generator, predictor, corrector, seg, steps, region)
     code = predictor(lr)
     result = IKCResult()
     for i in range(steps + 1):
@@ -181,4 +226,60 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
         if i == steps or corrector is None:
             break
         code = corrector(sr.detach() if detach else sr, code.detach() if detach else code)
+    return result
+
+
+_SEVERITY = {"ok": 0, "robust": 1, "projected": 2, "stopped": 3, "nonfinite": 4}
+
+
+def _run_guarded(lr, generator, predictor, corrector, seg, steps: int, region) -> IKCResult:
+    """The IKC loop of ``run_ikc`` with the guard of ``srkit.guard`` (see ``run_ikc``)."""
+    from srkit.guard import NONFINITE, OK, PROJECTED, ROBUST, STOPPED, sanitize_sr
+    n, scale = lr.shape[0], generator.cfg.scale
+    status: list[str] = [OK] * n
+    stop_step: list[int | None] = [None] * n
+    code = predictor(lr)
+    bad = ~region.contains(code)
+    if bool(bad.any()):  # retry with the median of the estimation map, else clip into the region
+        robust = predictor(lr, pool="median")
+        fixed = region.contains(robust)
+        code = torch.where((bad & fixed)[:, None], robust, code)
+        code = torch.where((bad & ~fixed)[:, None], region.project(robust), code)
+        status = [(ROBUST if f else PROJECTED) if b else st
+                  for b, f, st in zip(bad.tolist(), fixed.tolist(), status)]
+    active = torch.ones(n, dtype=torch.bool, device=lr.device)  # images still being corrected
+    result = IKCResult()
+    replaced = torch.zeros(n, dtype=torch.long)
+    for i in range(steps + 1):
+        if i and not bool(active.any()):  # every image stopped: G would return the same SR again
+            sr = result.srs[-1]
+        else:
+            sr, replaced = sanitize_sr(generator(lr, code, seg), lr, scale)
+        result.srs.append(sr)
+        result.codes.append(code)
+        if i == steps or corrector is None:
+            break
+        if bool(active.any()):  # once every image is stopped, the remaining steps repeat its SR
+            proposal = corrector(sr, code)
+            rejected = active & ~region.contains(proposal)
+            if bool(rejected.any()):
+                # retry with the median of C's map; a result near the region is projected onto
+                # the nearest valid kernel and IKC goes on; anything further out stops the image
+                robust = corrector(sr, code, pool="median")
+                fixed = rejected & region.contains(robust)
+                near = rejected & ~fixed & region.near(robust)
+                proposal = torch.where(fixed[:, None], robust, proposal)
+                proposal = torch.where(near[:, None], region.project(robust), proposal)
+                for j in torch.nonzero(fixed | near).flatten().tolist():
+                    new = ROBUST if bool(fixed[j]) else PROJECTED
+                    status[j] = new if _SEVERITY[new] > _SEVERITY[status[j]] else status[j]
+                rejected = rejected & ~fixed & ~near
+            finite = torch.isfinite(proposal).all(1)
+            for j in torch.nonzero(rejected).flatten().tolist():
+                status[j] = STOPPED if bool(finite[j]) else NONFINITE
+                stop_step[j] = i + 1
+            active = active & ~rejected
+            code = torch.where(active[:, None], proposal, code)
+    result.status, result.stop_step = status, stop_step
+    result.sr_replaced = [int(c) for c in replaced]
     return result

@@ -1,0 +1,453 @@
+"""``srkit upscale`` under hostile conditions: signals, broken batches, existing and read-only
+outputs, bad options, unreadable weights, library warnings, truncated videos."""
+from __future__ import annotations
+
+import builtins
+import errno
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import srkit.checkpoint
+import srkit.infer
+import srkit.video
+from srkit.cli import main, signals_as_exceptions
+from srkit.imageio import read_image, write_image
+
+from _standins import make_video
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    """A tiny ×2 generator checkpoint (no kernel or segmentation condition): fast on 2 CPU cores."""
+    from srkit.checkpoint import save_checkpoint
+    path = tmp_path_factory.mktemp("weights") / "tiny_x2.safetensors"
+    return save_checkpoint(path, {"generator": _tiny_generator()})
+
+
+def _tiny_generator():
+    from srkit.models.sft import GeneratorConfig, SFTGenerator
+    torch.manual_seed(0)
+    return SFTGenerator(GeneratorConfig.preset("tiny", scale=2, use_kernel=False, use_seg=False))
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "in.png"
+    write_image(path, _pixels(24))
+    return path
+
+
+def _pixels(size: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+
+
+def _run(*args) -> int:
+    """``srkit upscale ARGS`` in this process (``--device cpu`` unless the test gives a device)."""
+    args = [str(a) for a in args]
+    if "--device" not in args:
+        args += ["--device", "cpu"]
+    return main(["upscale", *args, "--quiet"])
+
+
+def _temporary_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(".*.part.*"))
+
+
+def _errors(capsys) -> list[str]:
+    return capsys.readouterr().err.splitlines()
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Signals: a real process, a real signal, while the temporary output file exists.
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    """A clip long enough (minutes of CPU work) that the signal always lands mid-transcode."""
+    pytest.importorskip("av")
+    path = tmp_path_factory.mktemp("clip") / "long.mp4"
+    make_video(path, frames=1500, width=32, height=24, audio=None)
+    return path
+
+
+def _default_signal_dispositions():
+    # A shell without job control starts background jobs with SIGINT ignored, and the CLI keeps
+    # an inherited "ignore" (nohup): give the child the dispositions of an interactive terminal.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("signum,code,how", [
+    (signal.SIGINT, 130, "interrupted"),
+    (signal.SIGTERM, 143, "interrupted by SIGTERM"),
+    (signal.SIGHUP, 129, "interrupted by SIGHUP"),
+])
+def test_signal_leaves_nothing_behind(signum, code, how, long_clip, weights, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    target = out_dir / "big.mp4"
+    command = [sys.executable, "-m", "srkit.cli", "upscale", str(long_clip), "-o", str(target),
+               "--weights", str(weights), "--device", "cpu", "--quiet"]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=_default_signal_dispositions)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(out_dir.glob(".big.mp4.*.part.mp4")):
+            if process.poll() is not None:
+                pytest.fail(f"exited {process.returncode} before writing: {process.communicate()}")
+            assert time.monotonic() < deadline, "no temporary output file after 180 s"
+            time.sleep(0.02)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == code, stderr
+    assert stderr.splitlines() == [f"srkit upscale: {how}; nothing was left under {target}"]
+    assert "Traceback" not in stderr and stdout == ""
+    assert list(out_dir.iterdir()) == []  # neither the temporary file nor a final output
+
+
+def test_signal_handlers_only_while_running_keeping_an_inherited_ignore():
+    before_term = signal.getsignal(signal.SIGTERM)
+    before_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        with signals_as_exceptions():
+            assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        with signals_as_exceptions():
+            assert signal.getsignal(signal.SIGTERM) not in (before_term, signal.SIG_DFL)
+            with pytest.raises(KeyboardInterrupt) as caught:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(1)  # the handler runs at the next bytecode boundary
+            assert caught.value.signum == signal.SIGTERM
+            os.kill(os.getpid(), signal.SIGHUP)  # a repeat (a closed terminal sends two) is dropped
+            os.kill(os.getpid(), signal.SIGTERM)  # so that the cleanup it started can finish
+            time.sleep(0.2)
+        assert signal.getsignal(signal.SIGTERM) == before_term
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGHUP, before_hup)
+
+
+def test_interrupted_batch_keeps_finished_outputs(weights, tmp_path, monkeypatch, capsys):
+    source = _folder(tmp_path, ["a.png", "b.png", "c.png"])
+    real, calls = srkit.infer.upscale, []
+
+    def interrupt_second(image, model, **kwargs):
+        calls.append(kwargs["name"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(image, model, **kwargs)
+    monkeypatch.setattr(srkit.infer, "upscale", interrupt_second)
+    out = tmp_path / "up"
+    assert _run(source, "-o", out, "--weights", weights) == 130
+    assert _errors(capsys) == [f"srkit upscale: interrupted after 1 of 3 images; the finished ones "
+                               f"stay in {out} and no partial file was left; run the same command "
+                               "to resume"]
+    assert [p.name for p in out.iterdir()] == ["a.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Folder batches: past failures, resume, --overwrite.
+
+
+def _folder(tmp_path: Path, names: list[str], size: int = 12) -> Path:
+    folder = tmp_path / "frames"
+    folder.mkdir(exist_ok=True)
+    for i, name in enumerate(names):
+        write_image(folder / name, _pixels(size, seed=i))
+    return folder
+
+
+def test_batch_goes_on_past_bad_files(weights, tmp_path, monkeypatch, capsys):
+    long_name = "l" * 236 + ".png"  # fits, but its temporary ".NAME.XXXXXXXX.part.png" does not
+    source = _folder(tmp_path, ["a.png", "c.png"])
+    from PIL import Image
+    Image.fromarray(_pixels(12)).save(source / long_name)  # not write_image: its temporary name
+    (source / "b.png").write_bytes(b"\x89PNG but not really")   # corrupt
+    (source / "d.png").write_bytes(b"")                        # empty
+    real, seen = srkit.infer.upscale, {}
+
+    def spy(image, model, **kwargs):
+        if kwargs["name"].endswith("c.png"):  # b.png's failure must be reported before c.png runs
+            seen["err_before_c"] = capsys.readouterr().err
+        return real(image, model, **kwargs)
+    monkeypatch.setattr(srkit.infer, "upscale", spy)
+    out = tmp_path / "up"
+    assert _run(source, "-o", out, "--weights", weights) == 1
+    err = seen["err_before_c"] + capsys.readouterr().err
+    assert "srkit upscale: failed b.png: cannot read image" in seen["err_before_c"]
+    lines = err.splitlines()
+    assert sum(line.startswith("srkit upscale: failed ") for line in lines) == 3
+    summary = lines.index("srkit upscale: 3 of 5 images failed (2 written to " + f"{out}):")
+    listed = lines[summary + 1:]
+    assert [line.split(":")[1].strip() for line in listed] == ["b.png", "d.png", long_name]
+    assert long_name in listed[2] and "at most 236 fit" in listed[2]
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "c.png"]
+    assert read_image(out / "c.png").shape == (24, 24, 3)
+
+
+def test_batch_resumes_by_skipping_existing_outputs(weights, tmp_path, monkeypatch, capsys):
+    source = _folder(tmp_path, ["a.png", "b.png", "c.png"])
+    out = tmp_path / "up"
+    out.mkdir()
+    write_image(out / "a.png", np.zeros((4, 4, 3), np.uint8))  # finished by an earlier run
+    real, calls = srkit.infer.upscale, []
+
+    def counting(image, model, **kwargs):
+        calls.append(Path(kwargs["name"]).name)
+        return real(image, model, **kwargs)
+    monkeypatch.setattr(srkit.infer, "upscale", counting)
+    assert _run(source, "-o", out, "--weights", weights) == 0
+    assert calls == ["b.png", "c.png"]
+    assert f"skipped 1 of 3 images whose output already exists in {out}" in capsys.readouterr().err
+    assert read_image(out / "a.png").shape == (4, 4, 3)  # not redone
+
+    # Everything done: nothing to do, not even loading the model (here: a missing checkpoint).
+    assert _run(source, "-o", out, "--weights", tmp_path / "gone.safetensors") == 0
+    assert "skipped 3 of 3 images" in capsys.readouterr().err and len(calls) == 2
+
+    assert _run(source, "-o", out, "--weights", weights, "--overwrite") == 0
+    assert calls[2:] == ["a.png", "b.png", "c.png"]
+    assert "skipped" not in capsys.readouterr().err
+    assert read_image(out / "a.png").shape == (24, 24, 3)
+
+
+def test_batch_read_only_output_is_skipped_or_a_failure(weights, tmp_path, capsys):
+    source = _folder(tmp_path, ["a.png", "b.png"])
+    out = tmp_path / "up"
+    out.mkdir()
+    keep = out / "a.png"
+    write_image(keep, np.zeros((4, 4, 3), np.uint8))
+    keep.chmod(0o444)
+    assert _run(source, "-o", out, "--weights", weights) == 0           # resume: skipped
+    assert "skipped 1 of 2" in capsys.readouterr().err
+    (out / "b.png").unlink()
+    assert _run(source, "-o", out, "--weights", weights, "--overwrite") == 1
+    err = capsys.readouterr().err
+    assert f"failed a.png: output {keep} exists and is read-only" in err
+    assert "1 of 2 images failed" in err
+    assert read_image(keep).shape == (4, 4, 3) and read_image(out / "b.png").shape == (24, 24, 3)
+    assert _temporary_files(out) == []
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Existing single outputs: a writable one is replaced, a read-only one refused before any work.
+
+
+def test_single_writable_output_is_replaced(image, weights, tmp_path):
+    target = tmp_path / "o.png"
+    write_image(target, np.zeros((4, 4, 3), np.uint8))
+    assert _run(image, "-o", target, "--weights", weights) == 0
+    assert read_image(target).shape == (48, 48, 3)
+
+
+@pytest.mark.parametrize("kind", ["image", "video"])
+def test_single_read_only_output_is_refused(kind, image, weights, tmp_path, monkeypatch, capsys):
+    if kind == "video":
+        image = tmp_path / "in.mp4"
+        image.write_bytes(b"never read: the output is refused first")
+    target = tmp_path / f"o{image.suffix}"
+    target.write_bytes(b"keep me")
+    target.chmod(0o444)
+    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    assert _run(image, "-o", target, "--weights", weights) == 2
+    assert _errors(capsys) == [f"srkit upscale: error: output {target} exists and is read-only; "
+                               "srkit does not replace it (make it writable, or remove it)"]
+    assert target.read_bytes() == b"keep me" and _temporary_files(tmp_path) == []
+
+
+def _no_model(*args, **kwargs):
+    raise AssertionError("the model was loaded before the arguments were checked")
+
+
+# --------------------------------------------------------------------------------------------
+# 4. Every argument is checked before the model loads.
+
+LONG = "x" * 300 + ".png"
+BAD_ARGUMENTS = [
+    ("image", ["--tile", "-1"], "--tile -1: use 0 (no tiling) or a tile of at least 8"),
+    ("image", ["--tile", "4"], "--tile 4: use 0 (no tiling) or a tile of at least 8"),
+    ("image", ["--overlap", "-2"], "--overlap -2: must be >= 0"),
+    ("image", ["--tile", "16", "--overlap", "16"], "--overlap 16: must be smaller than --tile 16"),
+    ("image", ["--overlap", "300"], "--overlap 300: must be smaller than the tile"),
+    ("video", ["--crf", "52"], "--crf 52: must be 0-51"),
+    ("video", ["--crf", "-1"], "--crf -1: must be 0-51"),
+    ("image", ["--steps", "21"], "--steps 21: must be 0-20"),
+    ("image", ["--steps", "-1"], "--steps -1: must be 0-20"),
+    ("image", ["--device", "banana"], "--device 'banana': not a device name"),
+    ("image", ["--device", "cuda"], "--device cuda: CUDA is not available"),
+    ("image", ["--device", "cuda:1"], "--device cuda:1: CUDA is not available"),
+    ("image", ["--device", "meta"], "--device meta: meta is not available here"),
+    ("image", ["-o", LONG], f"output name {LONG!r} is 304 bytes; file systems allow 255"),
+    ("image", ["-o", "l" * 237 + ".png"], f"output file name {'l' * 237 + '.png'!r} is 241 bytes; "
+                                          "at most 236 fit"),
+    ("image", ["-o", "blocker/o.png"], "output folder {tmp}/blocker is not writable"),
+    ("image", ["-o", "o.xyz"], "output {tmp}/o.xyz: unknown image suffix '.xyz'"),
+    ("video", ["-o", "o.png"], "output {tmp}/o.png: unknown video suffix '.png'"),
+    ("video", ["-o", "o.avi"], "output {tmp}/o.avi: --codec h264 cannot be written to a .avi file"),
+    ("video", ["-o", "o.mp4", "--codec", "ffv1"], "--codec ffv1 cannot be written to a .mp4 file"),
+]
+
+
+@pytest.mark.parametrize("kind,extra,message", BAD_ARGUMENTS,
+                         ids=[" ".join(extra)[:40] for _, extra, _ in BAD_ARGUMENTS])
+def test_bad_argument_exits_2_before_the_model_loads(kind, extra, message, image, tmp_path,
+                                                     monkeypatch, capsys):
+    source = image if kind == "image" else tmp_path / "in.mp4"
+    if kind == "video":
+        source.write_bytes(b"never read: the arguments are refused first")
+    (tmp_path / "blocker").write_text("a file where a folder is needed")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # same answer on a GPU machine
+    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    if "-o" in extra:
+        at = extra.index("-o") + 1
+        extra = [*extra[:at], str(tmp_path / extra[at]), *extra[at + 1:]]
+    else:
+        extra = [*extra, "-o", str(tmp_path / f"o{source.suffix}")]
+    # A checkpoint that does not exist: an argument checked too late would report it instead.
+    assert _run(source, *extra, "--weights", tmp_path / "none.safetensors") == 2
+    lines = _errors(capsys)
+    assert len(lines) == 1 and lines[0].startswith("srkit upscale: error: "), lines
+    assert message.format(tmp=tmp_path) in lines[0]
+    assert list(tmp_path.glob("o*")) == []
+
+
+def test_default_overlap_fits_a_small_tile(image, weights, tmp_path, monkeypatch):
+    real, seen = srkit.infer.upscale, {}
+
+    def spy(img, model, **kwargs):
+        seen.update(kwargs)
+        return real(img, model, **kwargs)
+    monkeypatch.setattr(srkit.infer, "upscale", spy)
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 8) == 0
+    assert (seen["tile"], seen["overlap"]) == (8, 7)
+
+
+# --------------------------------------------------------------------------------------------
+# 5. Weights: unreadable is a permission problem; checkpoints get the usual permissions.
+
+
+def test_unreadable_weights_is_a_permission_problem(image, weights, tmp_path, monkeypatch, capsys):
+    locked = tmp_path / "locked.safetensors"
+    shutil.copy(weights, locked)
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads a mode-000 file anyway: let open() answer as for a user
+        real_open = builtins.open
+
+        def open_as_a_user(file, *args, **kwargs):
+            if isinstance(file, (str, os.PathLike)) and os.fspath(file) == str(locked):
+                raise PermissionError(errno.EACCES, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+        monkeypatch.setattr(builtins, "open", open_as_a_user)
+    with pytest.raises(PermissionError, match="locked.safetensors: permission denied"):
+        srkit.checkpoint.load_checkpoint(locked)
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", locked) == 2
+    [line] = _errors(capsys)
+    assert f"cannot read weights {locked}: permission denied" in line
+    assert "corrupt" not in line
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_checkpoint_permissions_follow_the_umask(umask, mode, tmp_path):
+    from srkit.checkpoint import save_checkpoint
+    previous = os.umask(umask)
+    try:
+        first = save_checkpoint(tmp_path / "c.safetensors", {"generator": _tiny_generator()})
+        again = save_checkpoint(first, {"generator": _tiny_generator()})  # replacing one, too
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(again.stat().st_mode) == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
+
+
+# --------------------------------------------------------------------------------------------
+# 6. Library warnings: one line each, the previous showwarning restored.
+
+
+def test_warnings_are_one_line_each(image, weights, tmp_path, monkeypatch, capsys):
+    real, seen = srkit.infer.upscale, {}
+
+    def warning_upscale(img, model, **kwargs):
+        seen["name"] = kwargs.get("name")
+        warnings.warn(f"{kwargs['name']}: kernel estimate did not converge;\n  fell back to the "
+                      "mean kernel", UserWarning)
+        warnings.warn("a second\nwarning", RuntimeWarning)
+        return real(img, model, **kwargs)
+    monkeypatch.setattr(srkit.infer, "upscale", warning_upscale)
+    before = warnings.showwarning
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights) == 0
+    assert warnings.showwarning is before
+    assert seen["name"] == str(image)
+    assert _errors(capsys) == [
+        f"srkit upscale: warning: {image}: kernel estimate did not converge; fell back to the mean kernel",
+        "srkit upscale: warning: RuntimeWarning: a second warning",
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# 7. Video: --allow-partial passed through when srkit.video has it; truncated videos exit 1.
+
+
+@pytest.fixture
+def fake_clip(tmp_path):
+    clip = tmp_path / "in.mp4"
+    clip.write_bytes(b"not decoded: upscale_video is replaced in these tests")
+    return clip
+
+
+def test_allow_partial_is_passed_when_supported(fake_clip, weights, tmp_path, monkeypatch):
+    calls = []
+
+    def upscale_video(source, target, model, *, allow_partial=False, **kwargs):
+        calls.append(allow_partial)
+    monkeypatch.setattr(srkit.video, "upscale_video", upscale_video)
+    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights, "--allow-partial") == 0
+    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 0
+    assert calls == [True, False]
+
+
+def test_allow_partial_with_an_older_video_module(fake_clip, weights, tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def upscale_video(source, target, model, *, tile=None, overlap=16, half=False, codec="h264",
+                      crf=18, progress=True):
+        calls.append(source)
+    monkeypatch.setattr(srkit.video, "upscale_video", upscale_video)
+    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 0  # no TypeError
+    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights, "--allow-partial") == 2
+    assert "--allow-partial" in capsys.readouterr().err and len(calls) == 1
+
+
+def test_truncated_video_exits_1(fake_clip, weights, tmp_path, monkeypatch, capsys):
+    class PartialVideoError(ValueError):
+        pass
+
+    def upscale_video(source, target, model, **kwargs):
+        raise PartialVideoError(f"{source}: decoded 40 of 100 frames; the file is truncated")
+    monkeypatch.setattr(srkit.video, "PartialVideoError", PartialVideoError, raising=False)
+    monkeypatch.setattr(srkit.video, "upscale_video", upscale_video)
+    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 1
+    [line] = _errors(capsys)
+    assert line.startswith(f"srkit upscale: error: {fake_clip}: decoded 40 of 100 frames")
+
+    def broken(source, target, model, **kwargs):
+        raise ValueError(f"cannot read video {source}: invalid data")
+    monkeypatch.setattr(srkit.video, "upscale_video", broken)
+    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 2  # not truncated
