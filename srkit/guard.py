@@ -249,7 +249,7 @@ def image_labels(name: str, n: int) -> list[str]:
 
 
 def check_output(sr: torch.Tensor, lr: torch.Tensor, scale: int, name: str,
-                 messages: list[str] | None = None) -> list[str]:
+                 messages: list[str] | None = None, emit: bool = True) -> list[str]:
     """Check each SR image against its LR and warn: one ``GuardWarning`` line per image the guards
     acted on, nothing for a clean result.
 
@@ -265,6 +265,7 @@ def check_output(sr: torch.Tensor, lr: torch.Tensor, scale: int, name: str,
         name: the image's name in warnings (``image_labels`` names the images of a batch).
         messages: per image, what the guards already found (kernel estimate, replaced pixels),
             each starting with the image's label; joined with this check's finding into one line.
+        emit: warn now (default True); False leaves reporting the returned lines to the caller.
 
     Returns:
         The per-image warning lines ("" for clean images).
@@ -287,5 +288,6 @@ def check_output(sr: torch.Tensor, lr: torch.Tensor, scale: int, name: str,
             sr[i:i + 1] = (fixed * 255).round().to(torch.uint8) if sr.dtype == torch.uint8 else fixed.to(sr.dtype)
             shift = shift.replace("the result is probably wrong", action)
         lines.append(join_messages(messages[i] if messages and i < len(messages) else "", shift))
-    warn(lines)
+    if emit:
+        warn(lines)
     return lines

@@ -39,8 +39,9 @@
   a header or index can show truncation (MP4/MOV, Matroska/WebM, AVI, MXF, NUT, ASF): MPEG-TS/PS
   and Ogg lengths are read from the last timestamps present, so a cut .ts is just a shorter video.
   A file of which no frame decodes raises ``ValueError``.
-* Kernel guard: each shot's estimate is named "clip.mp4 shot 3 (frame 120)", so the guard's
-  warnings say which file and shot; ``VideoResult.guard_events`` counts the shots it acted on.
+* Guards (``srkit.guard``): the kernel estimate of each shot and the output of each frame are
+  checked as for images; one warning line per shot, "clip.mp4 shot 3 (frame 120): …", says what was
+  done and in how many of its frames; ``VideoResult.guard_events`` counts the shots it acted on.
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ import numpy as np
 import torch
 
 from .imageio import atomic_path
+from .guard import check_output, join_messages, warn
 from .infer import auto_tile, tiled_upscale
 from .runner import ModelRunner
 
@@ -140,7 +142,7 @@ class VideoResult:
         expected_frames: frames the input declares (``stream.frames``, else duration × frame rate);
             None when it declares no length. ``frames`` may be up to ``TRUNCATION_TOLERANCE`` lower
             on an intact file.
-        guard_events: shots whose kernel estimate warned (the IKC guard acted on it).
+        guard_events: shots a guard acted on (kernel estimate or frame output; one warning each).
     """
     frames: int
     shots: int
@@ -286,7 +288,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
     width, height = output_size(video_in.width, video_in.height, runner.scale, codec)
     tile = auto_tile(video_in.height, video_in.width, runner.device) if tile is None else tile
     frames = shot_count = audio_packets = guard_events = 0
-    code = None
+    code, shot = None, None
     with av.open(str(temporary), "w", format=MUXERS.get(target.suffix.lower())) as dst, \
             _Damage(source_name, src, video_in) as damage:
         video_out = add_video_stream(dst, video_in, codec, width, height, crf, preset)
@@ -307,13 +309,17 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
                 for frame in damage.decode(packet):
                     lr = _frame_to_tensor(frame, video_in.width, video_in.height)
                     if shots.is_cut(frame):
+                        guard_events += shot.report() if shot is not None else 0
                         shot_count += 1
-                        name = f"{source_name} shot {shot_count} (frame {frames})"
-                        code, guarded = _estimate_code(runner, lr, name)
-                        guard_events += guarded
-                    sr = tiled_upscale(lr, runner.tile_fn(code), runner.scale, tile=tile,
+                        shot = _Shot(f"{source_name} shot {shot_count} (frame {frames})")
+                        estimate = runner.estimate(lr, shot.name, emit=False)
+                        code, shot.estimate_message = estimate.code, estimate.messages[0]
+                    tile_fn = runner.tile_fn(code)
+                    sr = tiled_upscale(lr, tile_fn, runner.scale, tile=tile,
                                        overlap=overlap, device=runner.device, half=half,
                                        channels_last=runner.channels_last)
+                    shot.add(check_output(sr, lr, runner.scale, shot.name,
+                                          [tile_fn.message(shot.name)], emit=False)[0])
                     out_frame = _tensor_to_frame(sr, codec, height)
                     out_frame.pts = _source_pts(frame, frames, video_in)
                     out_frame.time_base = video_in.time_base
@@ -322,6 +328,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
                         on_frame(frames)
                     frames += 1
                     bar.update(1)
+            guard_events += shot.report() if shot is not None else 0
             damage.finish(allow_partial)  # raises PartialVideoError: the temporary file goes
             dst.mux(video_out.encode(None))  # flush the encoder's delayed frames
     return VideoResult(frames, shot_count, width, height, audio_packets,
@@ -329,20 +336,27 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
                        guard_events=guard_events)
 
 
-def _estimate_code(runner: ModelRunner, lr: torch.Tensor, name: str):
-    """``runner.estimate_code(lr, name=name)``, and whether it warned about this shot.
+class _Shot:
+    """The guards' findings for one shot, reported as one warning line when the shot ends."""
 
-    The kernel guard warns with the name it is given, so a shot counts as a guard event when a
-    warning raised during its estimate contains ``name``. Every warning caught is re-emitted, so it
-    still reaches the user under their own filters ("always" applies only while recording, so that
-    the count does not depend on those filters). Like any ``catch_warnings``, not thread-safe.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        code = runner.estimate_code(lr, name=name)
-    for caught_warning in caught:
-        warnings.warn(caught_warning.message, stacklevel=2)
-    return code, any(name in str(w.message) for w in caught)
+    def __init__(self, name: str):
+        self.name, self.estimate_message = name, ""
+        self.frames, self.fixed, self.first = 0, 0, ""
+
+    def add(self, line: str) -> None:
+        """Record one frame's output check (``srkit.guard.check_output``; "" when clean)."""
+        self.frames += 1
+        if line:
+            self.fixed += 1
+            self.first = self.first or line.split(": ", 1)[1]
+
+    def report(self) -> int:
+        """Warn once for the shot if a guard acted; returns 1 if one did (a guard event), else 0."""
+        frames = (f"{self.name}: in {self.fixed} of {self.frames} frames, {self.first}"
+                  if self.fixed else "")
+        line = join_messages(self.estimate_message, frames)
+        warn([line])
+        return int(bool(line))
 
 
 def _demux(src, streams, damage: "_Damage"):

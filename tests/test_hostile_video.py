@@ -19,7 +19,10 @@ import pytest
 av = pytest.importorskip("av")
 
 import srkit.video as video
-from srkit.runner import ModelRunner
+import torch
+
+from srkit.guard import GuardWarning
+from srkit.runner import ModelRunner, TileFunction
 from srkit.video import PartialVideoError, temporary_files, upscale_video
 
 from _standins import NearestSR, _write_tone, frame_pattern, make_video
@@ -348,26 +351,49 @@ def test_a_demuxer_error_ends_the_input_there(tmp_path, monkeypatch, allow_parti
 # --- kernel guard events --------------------------------------------------------------------------
 
 def test_guard_warnings_name_the_file_and_shot_and_are_counted(tmp_path):
+    from srkit.pipeline import KernelEstimate
     source = tmp_path / "cut.mp4"
     make_video(source, frames=10, width=48, height=32, audio=None, cut_at=6)
     runner = ModelRunner(NearestSR(2), device="cpu")
     names = []
 
-    def estimate_code(lr, name=None):                # what the kernel guard does when it acts
+    def estimate(lr, name=None, emit=True):         # what the kernel guard reports when it acts
         names.append(name)
-        if "shot 2" in name:
-            warnings.warn(f"{name}: the kernel estimate left the trained kernel region",
-                          UserWarning)
-        warnings.warn("an unrelated library warning", DeprecationWarning)
-        return None
-    runner.estimate_code = estimate_code
+        message = f"{name}: the kernel estimate left the trained kernel region" if "shot 2" in name else ""
+        return KernelEstimate(None, status=["stopped" if message else "ok"], messages=[message])
+    runner.estimate = estimate
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = upscale_video(source, tmp_path / "out.mp4", runner, progress=False,
                                shots=video.ShotDetector(max_shot_frames=100))
     assert names == ["cut.mp4 shot 1 (frame 0)", "cut.mp4 shot 2 (frame 6)"]
     assert result.shots == 2 and result.guard_events == 1          # only shot 2's guard acted
-    messages = [(w.category, str(w.message)) for w in caught]       # all re-emitted to the user
-    assert (UserWarning, "cut.mp4 shot 2 (frame 6): the kernel estimate left the trained kernel "
-                         "region") in messages
-    assert messages.count((DeprecationWarning, "an unrelated library warning")) == 2
+    messages = [str(w.message) for w in caught if issubclass(w.category, GuardWarning)]
+    assert messages == ["cut.mp4 shot 2 (frame 6): the kernel estimate left the trained kernel region"]
+
+
+def test_a_black_model_is_caught_once_per_shot_naming_it(tmp_path):
+    """A model whose frames come out black: every frame is repaired (bicubic, since nothing can be
+    back-projected from black), and the user gets one line per shot, not one per frame."""
+    import av
+
+    class BlackSR(torch.nn.Module):
+        scale = 2
+
+        def forward(self, x):
+            return torch.zeros(x.shape[0], 3, x.shape[2] * 2, x.shape[3] * 2)
+    source = tmp_path / "cut.mp4"
+    make_video(source, frames=10, width=48, height=32, audio=None, cut_at=6)
+    runner = ModelRunner(BlackSR(), device="cpu")
+    runner.tile_fn = lambda code=None: TileFunction(BlackSR(), 2, 2)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = upscale_video(source, tmp_path / "out.mkv", runner, progress=False, codec="ffv1",
+                               shots=video.ShotDetector(max_shot_frames=100))
+    lines = [str(w.message) for w in caught if issubclass(w.category, GuardWarning)]
+    assert len(lines) == 2 and result.guard_events == 2
+    assert lines[0].startswith("cut.mp4 shot 1 (frame 0): in 6 of 6 frames, ")
+    assert lines[1].startswith("cut.mp4 shot 2 (frame 6): in 4 of 4 frames, ")
+    with av.open(str(tmp_path / "out.mkv")) as container:
+        means = [frame.to_ndarray(format="rgb24").mean() for frame in container.decode(video=0)]
+    assert len(means) == 10 and min(means) > 20                  # no black frame was written

@@ -218,7 +218,7 @@ def one_line_warnings(prog: str = "srkit upscale"):
     """
     def show(message, category, filename, lineno, file=None, line=None):
         text = re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip()
-        if category is not UserWarning:  # the category says something only when it is not the usual one
+        if not issubclass(category, UserWarning):  # srkit's own warnings (GuardWarning too) read as they are
             text = f"{category.__name__}: {text}"
         _write_line(f"{prog}: warning: {text}")
 
