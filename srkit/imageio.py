@@ -112,14 +112,9 @@ def to_float_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
     elif np.issubdtype(a.dtype, np.floating):
         f = a.astype(np.float32)
         finite = np.isfinite(f)
-        if not finite.all():
-            bad = int(f.size - np.count_nonzero(finite))
-            raise ValueError(f"{name}: contains {bad} NaN or inf values (of {f.size}); "
-                             "float images must be finite and in [0, 1]")
-        lo, hi = float(f.min()), float(f.max())
-        if lo < -_FLOAT_TOL or hi > 1 + _FLOAT_TOL:
-            raise ValueError(f"{name}: float values must be in [0, 1], got range [{lo:.4g}, {hi:.4g}]"
-                             " (divide 0-255 data by 255)")
+        nonfinite = int(f.size - np.count_nonzero(finite))
+        lo, hi = (float(f.min()), float(f.max())) if not nonfinite else (0.0, 0.0)
+        _check_float_values(name, f.size, nonfinite, lo, hi)
         f = np.clip(f, 0.0, 1.0)
     elif np.issubdtype(a.dtype, np.integer):
         # int32/int64 arrays are usually 0-255 data that went through arithmetic; guessing the
@@ -137,6 +132,16 @@ def to_float_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
     if f.shape[2] == 1:
         f = np.repeat(f, 3, axis=2)
     return np.ascontiguousarray(f)
+
+
+def _check_float_values(name: str, total: int, nonfinite: int, lo: float, hi: float) -> None:
+    """The float-image rule, for arrays and tensors alike: finite, and in [0, 1] within 1e-3."""
+    if nonfinite:
+        raise ValueError(f"{name}: contains {nonfinite} NaN or inf values (of {total}); "
+                         "float images must be finite and in [0, 1]")
+    if lo < -_FLOAT_TOL or hi > 1 + _FLOAT_TOL:
+        raise ValueError(f"{name}: float values must be in [0, 1], got range [{lo:.4g}, {hi:.4g}]"
+                         " (divide 0-255 data by 255)")
 
 
 def max_image_pixels() -> int | None:
@@ -589,15 +594,9 @@ def check_tensor_image(t: torch.Tensor, name: str = "tensor") -> None:
                          "dtype with values in [0, 1]")
     if t.dtype == torch.uint8:
         return  # every uint8 value is a valid 0-255 level
-    finite = torch.isfinite(t)
-    if not bool(finite.all()):
-        bad = int(t.numel() - int(finite.sum()))
-        raise ValueError(f"{name}: contains {bad} NaN or inf values (of {t.numel()}); float images "
-                         "must be finite and in [0, 1]")
-    lo, hi = float(t.min()), float(t.max())
-    if lo < -_FLOAT_TOL or hi > 1 + _FLOAT_TOL:
-        raise ValueError(f"{name}: float values must be in [0, 1], got range [{lo:.4g}, {hi:.4g}] "
-                         "(divide 0-255 data by 255)")
+    nonfinite = int(t.numel() - int(torch.isfinite(t).sum()))
+    lo, hi = (float(t.min()), float(t.max())) if not nonfinite else (0.0, 0.0)
+    _check_float_values(name, t.numel(), nonfinite, lo, hi)
 
 
 def list_images(folder: str | Path) -> list[Path]:

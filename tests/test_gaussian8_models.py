@@ -52,6 +52,10 @@ def test_bench_with_weights(data_dir, tmp_path):
         assert res["results"][method]["Set5"]["2"]["n"] == 8
     assert len(res["extra"]["code_error"]["2"]) == 8 and len(res["extra"]["width_error"]["2"]) == 8
     assert len(res["extra"]["iso_width_error"]["2"]) == 8
+    events = res["extra"]["guard_events"]["2"]  # counted per LR image (1 image × 8 widths)
+    assert events["images"] == 8 and set(events) == {"images", "robust", "projected", "stopped",
+                                                     "nonfinite", "sr_pixels_replaced"}
+    assert all(isinstance(v, int) and v >= 0 for v in events.values())
     # a checkpoint of another scale is refused with a clear message
     assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "4",
                  "--weights", str(ckpt)]) == 2

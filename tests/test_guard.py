@@ -17,6 +17,8 @@ import pytest
 import torch
 
 import srkit
+from srkit.data.patterns import PATTERNS as TEXTURES
+from srkit.data.patterns import periodic_pattern as texture
 from srkit.guard import (MEAN_SHIFT_LIMIT, CodeRegion, GuardWarning, back_project, check_output,
                          reproduction_psnr, sanitize_sr)
 from srkit.kernels import KernelSpec, gaussian_kernel, sample_kernels
@@ -24,21 +26,6 @@ from srkit.models.ikc import run_ikc
 from srkit.resize import imresize, imresize_np
 
 BUNDLES = ("x2", "x4", "x2_gan", "x4_gan", "x2_noise")
-TEXTURES = ("stripes", "checker", "halftone", "dither")
-
-
-def texture(name: str, size: int = 64) -> np.ndarray:
-    """A size×size uint8 RGB periodic texture at the Nyquist frequency, full contrast."""
-    yy, xx = np.mgrid[:size, :size]
-    if name == "stripes":
-        gray = xx % 2
-    elif name == "checker":
-        gray = (xx + yy) % 2
-    elif name == "halftone":
-        gray = np.hypot(xx % 4 - 1.5, yy % 4 - 1.5) < 1.2
-    else:  # 1-bit ordered-noise dither of a horizontal ramp
-        gray = np.linspace(0, 1, size)[None] > np.random.default_rng(0).random((size, size))
-    return np.repeat((gray * 255).astype(np.uint8)[..., None], 3, axis=2)
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +223,15 @@ def test_each_image_of_a_batch_gets_its_own_kernel(bundles, photo):
     out = srkit.upscale(batch, runner, tile=0)
     for i in range(2):
         assert torch.allclose(out[i:i + 1], srkit.upscale(batch[i:i + 1], runner, tile=0), atol=1e-5)
+
+
+def test_benchmarks_count_guard_warnings_and_pass_them_on():
+    from srkit.guard import counting_warnings, warn
+    with warnings.catch_warnings(record=True) as outer:
+        warnings.simplefilter("always")
+        with counting_warnings() as counts:
+            warn(["a.png: something the guard did", "", "b.png: another"])
+            warnings.warn("not a guard warning", UserWarning)
+    assert counts["guard_warnings"] == 2
+    assert [str(w.message) for w in outer] == ["a.png: something the guard did", "b.png: another",
+                                               "not a guard warning"]

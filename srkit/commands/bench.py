@@ -97,7 +97,9 @@ def _run_table1(args) -> int:
             raise ValueError(f"{w} is a x{m.scale} model, --scale is {args.scale}")
         models[w] = m
     images = {s: [b.hr for b in load_benchmark(args.data, s, args.scale)][:args.limit] for s in args.sets}
-    res = table1(models, images, scale=args.scale, noise=args.noise, steps=args.steps)
+    from srkit.guard import counting_warnings
+    with counting_warnings() as counts:
+        res = table1(models, images, scale=args.scale, noise=args.noise, steps=args.steps)
     names = list(next(iter(res.values())))
     print("| method | " + " | ".join(f"{s} PSNR/SSIM" for s in res) + " |")
     print("|---|" + "---|" * len(res))
@@ -106,5 +108,7 @@ def _run_table1(args) -> int:
     protocol = dict(PROTOCOL, degradation=f"x{args.scale}: isotropic Gaussian, width uniform in the training range "
                     f"(seed 0), bicubic down, Gaussian noise sigma_n={args.noise:g}, uint8 LR; IKC t={args.steps}")
     _print_protocol(protocol)
-    _write_json(args.json, {"results": res, "protocol": protocol})
+    print(f"guard warnings: {counts['guard_warnings']}")
+    _write_json(args.json, {"results": res, "protocol": protocol,
+                            "guard_warnings": counts["guard_warnings"]})
     return 0
