@@ -422,26 +422,13 @@ def test_allow_partial_is_passed_when_supported(fake_clip, weights, tmp_path, mo
     assert calls == [True, False]
 
 
-def test_allow_partial_with_an_older_video_module(fake_clip, weights, tmp_path, monkeypatch, capsys):
-    calls = []
-
-    def upscale_video(source, target, model, *, tile=None, overlap=16, half=False, codec="h264",
-                      crf=18, progress=True):
-        calls.append(source)
-    monkeypatch.setattr(srkit.video, "upscale_video", upscale_video)
-    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 0  # no TypeError
-    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
-    assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights, "--allow-partial") == 2
-    assert "--allow-partial" in capsys.readouterr().err and len(calls) == 1
-
-
 def test_truncated_video_exits_1(fake_clip, weights, tmp_path, monkeypatch, capsys):
     class PartialVideoError(ValueError):
         pass
 
     def upscale_video(source, target, model, **kwargs):
         raise PartialVideoError(f"{source}: decoded 40 of 100 frames; the file is truncated")
-    monkeypatch.setattr(srkit.video, "PartialVideoError", PartialVideoError, raising=False)
+    monkeypatch.setattr(srkit.video, "PartialVideoError", PartialVideoError)
     monkeypatch.setattr(srkit.video, "upscale_video", upscale_video)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 1
     [line] = _errors(capsys)

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import inspect
 import os
 import re
 import signal
@@ -130,7 +129,7 @@ def run(args) -> int:
             return _fail(str(error))
         except (FileNotFoundError, ValueError) as error:
             if _is_partial_video(error):
-                asked = getattr(args, "allow_partial", False) or "--allow-partial" in str(error)
+                asked = args.allow_partial or "--allow-partial" in str(error)
                 hint = "" if asked else "; --allow-partial writes the frames that were decoded"
                 return _fail(f"{error}{hint}", EXIT_FAILED)
             return _fail(str(error))
@@ -191,9 +190,9 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _is_partial_video(error: Exception) -> bool:
-    """A truncated video (``srkit.video.PartialVideoError``, where that srkit version has it)."""
-    partial = getattr(sys.modules.get("srkit.video"), "PartialVideoError", None)
-    return isinstance(partial, type) and isinstance(error, partial)
+    """A truncated video (``srkit.video.PartialVideoError``; the module is loaded only for videos)."""
+    video = sys.modules.get("srkit.video")
+    return video is not None and isinstance(error, video.PartialVideoError)
 
 
 def _describe_os_error(error: OSError, output) -> str:
@@ -371,16 +370,9 @@ def check_video_output(source: Path, target: Path, args) -> None:
     if suffix not in CODECS[args.codec][2]:
         raise UsageError(f"output {target}: --codec {args.codec} cannot be written to a {suffix} file; "
                          f"use one of {', '.join(CODECS[args.codec][2])}")
-    if getattr(args, "allow_partial", False) and not _supports_partial(upscale_video):
-        raise UsageError("--allow-partial: this version of srkit.video cannot write partial videos")
     check_output_name(target)
     check_writable_dir(target.parent)
     check_replaceable(target)
-
-
-def _supports_partial(upscale_video) -> bool:
-    # ``allow_partial`` is being added to srkit.video; this command works with and without it.
-    return "allow_partial" in inspect.signature(upscale_video).parameters
 
 
 def plan_folder(source: Path, target: Path, args) -> tuple[list[Path], int, int]:
@@ -514,7 +506,6 @@ def upscale_video_file(source: Path, target: Path, runner, args) -> None:
     from srkit.video import upscale_video
     target = _video_target(source, target, args.codec)
     check_video_output(source, target, args)
-    extra = ({"allow_partial": getattr(args, "allow_partial", False)}
-             if _supports_partial(upscale_video) else {})
     upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap, half=args.half,
-                  codec=args.codec, crf=args.crf, progress=not args.quiet, **extra)
+                  codec=args.codec, crf=args.crf, progress=not args.quiet,
+                  allow_partial=args.allow_partial)

@@ -71,9 +71,9 @@ class CategoryExplorer(Panel):
         self.update()
 
     def _sr(self, probs: torch.Tensor) -> np.ndarray:
-        with torch.no_grad():
-            sr = self.pipeline.generator(self._lr_t, self.code, probs if self.uses_seg else None)
-        return to_hwc(sr.clamp(0, 1))
+        # Pipeline.upscale with the code and ψ given: the generator pass, checked like every output
+        sr = self.pipeline.upscale(self._lr_t, code=self.code, seg=probs, name="category explorer")
+        return to_hwc(sr)
 
     def compute(self) -> None:
         p = self.params
