@@ -59,13 +59,15 @@ def atomic_path(path: str | Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; outputs should get the usual permissions
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    tmp = Path(name)
+    # Everything after mkstemp is inside try: a Ctrl-C or SIGTERM arriving the moment the temporary
+    # file exists must still remove it.
     try:
+        os.close(fd)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; outputs should get the usual permissions
         yield tmp
         os.replace(tmp, path)
     finally:
