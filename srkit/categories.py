@@ -1,4 +1,4 @@
-"""The 10 segmentation categories (DESIGN.md §2): SFT-GAN's outdoor (OST) order, then the
+"""The 10 segmentation categories (docs/DESIGN.md §2): SFT-GAN's outdoor (OST) order, then the
 paper's two broadcast classes."""
 
 CATEGORIES = ("background", "sky", "water", "grass", "mountain", "building", "plant", "animal", "face", "text")

@@ -9,7 +9,7 @@ header's ``__metadata__['srkit']`` is a JSON document::
      "scale": 4, "categories": [...], "pca": {...PCAMeta...} | null, "dtype": "float32" | "float16",
      "meta": {...free-form provenance and metrics...}, "sha256": "<digest of all tensors>"}
 
-Nothing is ever unpickled (DESIGN.md §2): a downloaded file can hold only tensors and text.
+Nothing is ever unpickled (docs/DESIGN.md §2): a downloaded file can hold only tensors and text.
 """
 from __future__ import annotations
 

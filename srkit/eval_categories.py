@@ -26,10 +26,10 @@ import numpy as np
 from srkit.categories import CATEGORIES, CATEGORY_INDEX
 from srkit.data.fonts import SCRIPTS
 from srkit.data.synth import TEXT_SIZES, composite_face, render_text_card
+from srkit.data.benchmarks import gaussian8_middle
 from srkit.imageio import list_images, modcrop, read_image_uint8, to_uint8
 
 Upscaler = Callable[[np.ndarray], np.ndarray]
-GAUSSIAN8_MIDDLE = {2: 1.2, 3: 1.875, 4: 2.5}  # middle of DESIGN.md §2's Gaussian8 width ranges
 FACE_FOLDERS = ("gfpgan/cropped_faces", "codeformer/cropped_faces")
 FACE_SCENE = 240  # face composites are 240×240 crops (a multiple of 2, 3 and 4)
 MIN_MASK_PIXELS = 64  # smaller category regions (after the border shave) say nothing reliable
@@ -190,7 +190,7 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
     from srkit.metrics import PROTOCOL, masked_psnr, masked_ssim
     from srkit.ocr import SCRIPT_LANG, char_accuracy, ocr_text, require_tesseract
 
-    sigma = GAUSSIAN8_MIDDLE[scale] if sigma is None else float(sigma)
+    sigma = gaussian8_middle(scale) if sigma is None else float(sigma)
     if not noise >= 0:  # checked before the slow part, not at the first image
         raise ValueError(f"noise must be >= 0 (sigma_n on the 0-255 scale), got {noise!r}")
     if ocr:

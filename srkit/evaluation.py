@@ -1,4 +1,4 @@
-"""Benchmark runs: the bicubic table and Gaussian8, keyed as DESIGN.md §6 says.
+"""Benchmark runs: the bicubic table and Gaussian8, keyed as docs/DESIGN.md §6 says.
 
 ``results[method][set][scale] = {"psnr": float, "ssim": float, "n": int}`` with the scale as a
 string, plus a ``protocol`` object. Averages are over images (and, for Gaussian8, over the 8
@@ -45,7 +45,7 @@ class _Accumulator:
 
 
 def run_bicubic_bench(data, sets=("Set5", "Set14", "B100"), scales=(2, 3, 4), progress: bool = True) -> dict:
-    """The no-blur bicubic table (DESIGN.md §3): HR → bicubic ↓s → uint8 → bicubic ↑s."""
+    """The no-blur bicubic table (docs/DESIGN.md §3): HR → bicubic ↓s → uint8 → bicubic ↑s."""
     acc = _Accumulator()
     for set_name in sets:
         for s in scales:

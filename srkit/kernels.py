@@ -14,7 +14,7 @@ import torch
 
 KERNEL_SIZE = 21
 
-# Isotropic width ranges per scale (DESIGN.md §1; IKC's training ranges).
+# Isotropic width ranges per scale (docs/DESIGN.md §1; IKC's training ranges).
 SIGMA_RANGES = {2: (0.2, 2.0), 3: (0.2, 3.0), 4: (0.2, 4.0)}
 
 

@@ -1,4 +1,4 @@
-"""PSNR and SSIM under the evaluation protocol of the published SR tables (DESIGN.md §2).
+"""PSNR and SSIM under the evaluation protocol of the published SR tables (docs/DESIGN.md §2).
 
 Protocol: both images are uint8 RGB (SR rounded to uint8); PSNR and SSIM are computed on the
 BT.601 luma ``Y = 16 + (65.481 R + 128.553 G + 24.966 B)`` (R, G, B in [0, 1]), rounded to

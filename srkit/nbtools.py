@@ -16,7 +16,6 @@ from matplotlib.figure import Figure
 from srkit.widgets._base import nearest_up, show_image, to_u8  # noqa: F401  (re-exported for notebooks)
 
 REPO = Path(__file__).resolve().parent.parent
-GAUSSIAN8_MIDDLE = {2: 1.2, 3: 1.875, 4: 2.5}
 
 
 def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | None = None) -> Figure:
@@ -134,8 +133,9 @@ def degrade_u8(hr: np.ndarray, scale: int, sigma: float | None = None, noise: fl
     import torch
 
     from srkit.degrade import degrade
+    from srkit.data.benchmarks import gaussian8_middle
     from srkit.kernels import gaussian_kernel
-    k = kernel if kernel is not None else gaussian_kernel(GAUSSIAN8_MIDDLE[scale] if sigma is None else sigma)
+    k = kernel if kernel is not None else gaussian_kernel(gaussian8_middle(scale) if sigma is None else sigma)
     x = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1)[None].float() / 255
     return to_u8(degrade(x, scale, kernels=k, noise_sigma=noise, seed=seed).lr)
 

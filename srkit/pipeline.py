@@ -1,4 +1,4 @@
-"""Pipeline: the whole system of DESIGN.md §1 behind one call, ``pipeline(lr) -> sr``.
+"""Pipeline: the whole system of docs/DESIGN.md §1 behind one call, ``pipeline(lr) -> sr``.
 
 LR → segnet → ψ (if the generator uses segmentation); LR → predictor → h0 → [G → corrector] × t
 (if it uses the kernel code); G(LR | h_t, ψ) → SR.

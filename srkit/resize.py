@@ -1,7 +1,7 @@
 """MATLAB-compatible bicubic resize (``imresize(x, s, 'bicubic')``) in torch.
 
 This is the only resize srkit uses to make LR images and the bicubic baseline, because the
-published tables (DESIGN.md §3) were made with MATLAB's imresize: cubic kernel a = −0.5, an
+published tables (docs/DESIGN.md §3) were made with MATLAB's imresize: cubic kernel a = −0.5, an
 antialiasing kernel stretched by 1/s when shrinking, and symmetric border padding. torch's own
 ``interpolate(mode='bicubic')`` uses a = −0.75 and no antialiasing on the same grid, which costs
 ~0.2–0.5 dB against the published numbers.

@@ -6,7 +6,7 @@ import pytest
 from srkit.cli import main
 from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas, load_benchmark
 
-# DESIGN.md §3 (published bicubic table, PSNR / SSIM)
+# docs/DESIGN.md §3 (published bicubic table, PSNR / SSIM)
 PUBLISHED = {
     "Set5": {"2": (33.66, 0.9299), "3": (30.39, 0.8682), "4": (28.42, 0.8104)},
     "Set14": {"2": (30.24, 0.8688), "3": (27.55, 0.7742), "4": (26.00, 0.7027)},

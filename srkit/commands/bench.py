@@ -15,7 +15,7 @@ def _csv(kind):
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="bench", metavar="BENCH", required=True)
-    for name, help_text in (("bicubic", "the no-blur bicubic table (DESIGN.md §3)"),
+    for name, help_text in (("bicubic", "the no-blur bicubic table (docs/DESIGN.md §3)"),
                             ("gaussian8", "the Gaussian8 blind-SR benchmark")):
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--data", required=True, help="folder laid out like ../shared/data")

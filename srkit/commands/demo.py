@@ -39,6 +39,7 @@ def run(args) -> int:
 
     from srkit.degrade import degrade
     from srkit.imageio import as_tensor, to_uint8, write_image
+    from srkit.data.benchmarks import gaussian8_middle
     from srkit.kernels import gaussian_kernel
     from srkit.metrics import evaluate_pair
     from srkit.resize import imresize_np
@@ -47,7 +48,7 @@ def run(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name, hr in sample_images().items():
-        d = degrade(as_tensor(hr), args.scale, kernels=gaussian_kernel(1.2 if args.scale == 2 else 2.4), seed=0)
+        d = degrade(as_tensor(hr), args.scale, kernels=gaussian_kernel(gaussian8_middle(args.scale)), seed=0)
         lr = to_uint8(d.lr[0].permute(1, 2, 0).numpy())
         bic = imresize_np(lr, args.scale)
         results = {"bicubic": bic}

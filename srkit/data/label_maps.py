@@ -1,4 +1,4 @@
-"""Label tables from public segmentation datasets to srkit's 10 categories (DESIGN.md §2).
+"""Label tables from public segmentation datasets to srkit's 10 categories (docs/DESIGN.md §2).
 
 srkit's categories: 0 background, 1 sky, 2 water, 3 grass, 4 mountain, 5 building, 6 plant,
 7 animal, 8 face, 9 text. Pixels a dataset leaves unlabelled map to ``IGNORE`` (-1): they count

@@ -1,6 +1,6 @@
 """Scene helpers for synthetic data: seeded generators, image conversion, default backgrounds, crops.
 
-Images are float32 HWC RGB in [0, 1] (DESIGN.md §2).
+Images are float32 HWC RGB in [0, 1] (docs/DESIGN.md §2).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Segmentation training data: CamVid / ADE20K label maps mapped to the 10 categories, and synthetic
 face/text composites for the broadcast classes (srkit.data.synth).
 
-Every loader returns ``SegSample``s: uint8 H×W×3 images with int16 H×W category maps (DESIGN.md §2
+Every loader returns ``SegSample``s: uint8 H×W×3 images with int16 H×W category maps (docs/DESIGN.md §2
 order; -1 = ignore). The mapping tables live in ``srkit.data.label_maps`` (documented there).
 """
 from __future__ import annotations

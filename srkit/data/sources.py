@@ -7,7 +7,7 @@ that a JSON manifest can store::
     skimage:astronaut               an image shipped inside scikit-image (``skimage_refs``)
     hf:<name or dir>:<split>:<i>    row i of a HuggingFace ``datasets`` split (``hf_refs``)
 
-``load_ref(ref)`` decodes any of them to uint8 H×W×3 (gray/RGBA converted, DESIGN.md §2).
+``load_ref(ref)`` decodes any of them to uint8 H×W×3 (gray/RGBA converted, docs/DESIGN.md §2).
 ``build_manifest`` filters by size, splits train/val/test 8:1:1 with a seed, and writes JSON.
 """
 from __future__ import annotations

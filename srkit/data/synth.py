@@ -1,6 +1,6 @@
 """Synthetic composites with exact labels: rendered text, pasted faces, segmentation samples.
 
-Everything here is float32 HWC RGB in [0, 1] (DESIGN.md §2) and seeded by a numpy Generator: the
+Everything here is float32 HWC RGB in [0, 1] (docs/DESIGN.md §2) and seeded by a numpy Generator: the
 same seed gives the same pixels. Text is drawn with PIL's FreeType renderer on a copy of the
 background; the mask is exactly the set of pixels the glyphs (and their outline) touched, so pixels
 outside the mask are bit-identical to the background.
@@ -280,7 +280,7 @@ def make_segmentation_sample(background: np.ndarray, rng: np.random.Generator | 
         sizes, scripts: caption sizes (px) and scripts to draw from.
 
     Returns:
-        (image, label): float32 HWC RGB in [0, 1], int64 HW categories (DESIGN.md §2 order).
+        (image, label): float32 HWC RGB in [0, 1], int64 HW categories (docs/DESIGN.md §2 order).
     """
     rng = as_rng(rng)
     image = to_float_rgb(background)

@@ -175,7 +175,7 @@ class IKCResult:
 
     @property
     def sr(self) -> torch.Tensor:
-        """The last step's SR image (the fixed-t result DESIGN.md §2 reports)."""
+        """The last step's SR image (the fixed-t result docs/DESIGN.md §2 reports)."""
         return self.srs[-1]
 
     @property

@@ -3,7 +3,7 @@
 Reading order: ``SFTConcat`` (one modulation layer) → ``ResBlock`` (SFT → conv → SFT → conv + skip)
 → ``Upsampler`` (pixel shuffle ×2/×3/×4) → ``GeneratorConfig`` → ``SFTGenerator``.
 
-The two conditions, and the variant each combination gives (DESIGN.md §1):
+The two conditions, and the variant each combination gives (docs/DESIGN.md §1):
 
 =========  =========  ==========================================
 use_kernel use_seg    variant
@@ -113,7 +113,7 @@ class GeneratorConfig:
         scale: SR factor, 2, 3 or 4.
         nf: feature channels (paper/IKC: 64).
         nb: residual blocks (paper/IKC: 16).
-        code_len: kernel code length b (DESIGN.md: 10).
+        code_len: kernel code length b (docs/DESIGN.md: 10).
         num_classes: segmentation categories K (10, srkit.categories).
         use_kernel: condition on the kernel code (SFTMD / SFTconcat).
         use_seg: condition on segmentation probabilities ψ (SFT-GAN / SFTconcat).

@@ -1,6 +1,6 @@
 """Segmentation network S: cross-entropy on LR images, per-class IoU on a held-out split.
 
-S runs on LR images at inference (DESIGN.md §1: ψ at LR resolution), so it is trained on them:
+S runs on LR images at inference (docs/DESIGN.md §1: ψ at LR resolution), so it is trained on them:
 HR crops are degraded exactly like the SR training data (random kernel, noise) and the label of an
 LR pixel is the label at the centre of its s×s HR block. Data: CamVid + ADE20K samples mapped to the
 10 categories, synthetic face/text composites, and optionally a HuggingFace dataset.

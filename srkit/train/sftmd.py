@@ -1,6 +1,6 @@
 """Generator stage 1: train G with the TRUE kernel code and a pixel loss (IKC's SFTMD stage).
 
-Works for every ablation variant of DESIGN.md §1 through ``use_kernel`` / ``use_seg``
+Works for every ablation variant of docs/DESIGN.md §1 through ``use_kernel`` / ``use_seg``
 (SRResNet, SFTMD, SFT-GAN-style seg-only, SFTconcat). Segmentation probabilities come from a
 frozen, srkit-trained SegNet (``seg_checkpoint``); a variant with ``use_seg`` needs one.
 

@@ -2,7 +2,7 @@
 
 Top row: each result whole, with the zoom window drawn on it; bottom row: the same crop of each
 (pixel replication, so the crops compare pixels, not display interpolation). Under the figure a
-table gives PSNR/SSIM on the whole image (the evaluation protocol of DESIGN.md §2) and PSNR on the
+table gives PSNR/SSIM on the whole image (the evaluation protocol of docs/DESIGN.md §2) and PSNR on the
 crop, which follows the zoom.
 """
 from __future__ import annotations
@@ -63,10 +63,11 @@ class AblationPanel(Panel):
 
         import srkit
         from srkit.degrade import degrade
+        from srkit.data.benchmarks import gaussian8_middle
         from srkit.kernels import gaussian_kernel
         from srkit.resize import imresize_np
         hr = to_u8(hr)
-        sigma = {2: 1.2, 3: 1.875, 4: 2.5}[scale] if sigma is None else sigma
+        sigma = gaussian8_middle(scale) if sigma is None else sigma
         d = degrade(torch.from_numpy(hr).permute(2, 0, 1)[None].float() / 255, scale,
                     kernels=gaussian_kernel(sigma), noise_sigma=noise, seed=0)
         lr = to_u8(d.lr)

@@ -2,7 +2,7 @@
 
 The LR image is made with a known kernel; the pipeline's predictor gives h0, the corrector refines it
 for t steps. The slider picks a step t: SR_t, the kernel decoded from h_t beside the true one, and the
-code-error and PSNR curves with step t marked. Results are reported at a fixed t (DESIGN.md §2);
+code-error and PSNR curves with step t marked. Results are reported at a fixed t (docs/DESIGN.md §2);
 nothing here picks a best step with the ground truth.
 """
 from __future__ import annotations
@@ -34,11 +34,12 @@ class IKCStepper(Panel):
     def __init__(self, pipeline, hr, kernel=None, steps: int = 7, noise: float = 0.0, crop: int = 96):
         super().__init__()
         from srkit.degrade import degrade
+        from srkit.data.benchmarks import gaussian8_middle
         from srkit.kernels import gaussian_kernel
         from srkit.metrics import evaluate_pair
         s = pipeline.scale
         if kernel is None:
-            kernel = gaussian_kernel({2: 1.2, 3: 1.875, 4: 2.5}[s])
+            kernel = gaussian_kernel(gaussian8_middle(s))
         self.hr = to_u8(hr)
         h, w = self.hr.shape[:2]
         self.hr = np.ascontiguousarray(self.hr[:h - h % s, :w - w % s])
