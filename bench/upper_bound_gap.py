@@ -13,8 +13,8 @@ are isotropic, so this is an oracle on the kernel family, not a method).
 
 Usage::
 
-    PYTHONPATH=. python bench/upper_bound_gap.py --data ../shared/data --weights x2 --sets Set5
-    PYTHONPATH=. python bench/upper_bound_gap.py --data ../shared/data --weights x2 --project-isotropic
+    PYTHONPATH=. python bench/upper_bound_gap.py --data $SRKIT_DATA --weights x2 --sets Set5
+    PYTHONPATH=. python bench/upper_bound_gap.py --data $SRKIT_DATA --weights x2 --project-isotropic
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ Prints, for each set:
 
 Usage::
 
-    PYTHONPATH=. python bench/width_bias.py --data ../shared/data --weights x2 --sets Set5,Set14 --limit 7
+    PYTHONPATH=. python bench/width_bias.py --data $SRKIT_DATA --weights x2 --sets Set5,Set14 --limit 7
 """
 from __future__ import annotations
 
