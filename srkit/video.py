@@ -1,11 +1,32 @@
-"""Upscale video files frame by frame, keeping timing and audio, never damaging the input.
+"""Upscale video files frame by frame, keeping timing, picture geometry, colour and every other
+stream, never damaging the input.
 
-* Reading: anything PyAV/FFmpeg decodes. Frames go through the model as RGB uint8.
+* Reading: anything PyAV/FFmpeg decodes. ``inspect_video`` reads what the stream declares (field
+  order, SAR, colour matrix/primaries/transfer/range, bit depth, rotation, timecode, streams,
+  chapters) and what the pictures show (FFmpeg's ``idet`` on the first ``IDET_FRAMES`` frames).
+  ``plan_video`` turns that and the options into what the job will do (``VideoPlan``): the same
+  table ``srkit probe`` prints.
+* Pictures before the model (one FFmpeg filter graph per job): interlaced input is deinterlaced
+  with ``bwdif`` (``deinterlace``: "auto", "off", "frame" keeps the frame rate, "field" doubles
+  it); BT.601 colour is converted to BT.709 with the ``colorspace`` filter when the output is HD
+  (height >= 720) unless ``keep_colour``. Frames reach the model as RGB: uint8 for 8-bit input
+  with nothing converted, else float from 16-bit RGB (10-bit input is never rounded to 8 bits).
+* Pictures after the model: ``square_pixels`` resamples to square pixels, ``fit=(W, H)`` scales
+  and pads to a delivery raster (``scale`` + ``pad``); otherwise the SAR is kept, so the display
+  aspect is the input's. On 720-sample SD with an analogue SAR (ITU-R BT.601: 12:11 / 16:11 at
+  625 lines, 10:11 / 40:33 at 525) the 704 active samples carry the display aspect and the 8 + 8
+  samples beside them are cut when resampling; with the "digital" SARs (16:15, 64:45, 8:9, 32:27)
+  all 720 carry it.
+* Writing (``CODECS``): H.264 and HEVC (crf), ProRes 422 HQ and DNxHR HQX (10-bit 4:2:2, .mov /
+  .mxf), FFV1 lossless RGB or 10-bit 4:2:2. ``available_codecs`` says which encoders this FFmpeg
+  has. The output keeps the source timestamps (field mode: twice the rate), is tagged with the
+  colour it holds, its SAR, its field order (progressive only when it is), rotation and start
+  timecode. Every audio and subtitle stream is copied packet for packet with its language and
+  title, and so are chapters and container metadata; what the output container cannot hold is
+  named in one warning line.
 * Kernel: the IKC loop runs once per shot (a cut detector on luma histograms of small thumbnails,
   plus a refresh every ``max_shot_frames``); frames of a shot reuse the code, so the IKC cost is paid
   per shot, not per frame.
-* Writing: H.264 (libx264, yuv420p, ``crf``) or lossless FFV1 (8-bit RGB, .mkv). Each frame keeps
-  its source timestamp; the stream keeps the source frame rate; audio packets are copied unchanged.
 * Safety: output == input is refused; output goes to a temporary file beside the final name and is
   renamed only when complete, so an interruption leaves nothing under the final name.
 * Damaged input never ends a job silently. Each damaged packet gets one ``UserWarning`` that starts
@@ -20,8 +41,8 @@
     back after), a packet the demuxer flags corrupt, a frame decoded with concealed errors
     (``frame.is_corrupt``): the frames are kept;
   - a video packet that silently gives no frame (no frame ever takes its timestamp), a frame the
-    decoder releases out of order after damage, an audio packet whose timestamp goes backwards
-    (the last two are dropped: the muxer needs rising timestamps);
+    decoder releases out of order after damage, an audio or subtitle packet whose timestamp goes
+    backwards (the last two are dropped: the muxer needs rising timestamps);
   - declared frames neither decoded nor accounted for above (one summary warning, "decoded 23 of
     30 frames; 7 are missing without any error (damaged data the demuxer skipped: 7 after
     0.44 s)"): always where the container indexes its frames (MP4/MOV, AVI); where the count is
@@ -45,8 +66,10 @@
 """
 from __future__ import annotations
 
+import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable
 
@@ -61,10 +84,56 @@ from .runner import ModelRunner
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts",
                   ".m2ts", ".mxf", ".nut", ".flv", ".wmv", ".y4m", ".dv", ".vob", ".ogv")
 MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi",
-          ".nut": "nut"}
-CODECS = {  # name → (encoder, pixel format, containers that can hold it)
-    "h264": ("libx264", "yuv420p", (".mp4", ".m4v", ".mov", ".mkv")),
-    "ffv1": ("ffv1", "bgr0", (".mkv", ".avi", ".nut")),  # 8-bit RGB: lossless to the model output
+          ".nut": "nut", ".mxf": "mxf"}
+# Muxers that store chapters (FFmpeg drops them silently elsewhere).
+CHAPTER_MUXERS = frozenset({"mp4", "mov", "matroska", "nut"})
+
+
+@dataclass(frozen=True)
+class Codec:
+    """An output codec of ``upscale_video``.
+
+    Attributes:
+        encoder: FFmpeg encoder name.
+        pix_fmt: pixel format for 8-bit input.
+        deep_pix_fmt: pixel format for input of more than 8 bits (the same for 10-bit codecs).
+        containers: file suffixes that can hold it (the first is the default).
+        options: encoder options always set (profile, …).
+        description: one line for ``--codec help`` and ``srkit probe``.
+    """
+    encoder: str
+    pix_fmt: str
+    deep_pix_fmt: str
+    containers: tuple[str, ...]
+    options: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+    def pixel_format(self, source_bits: int) -> str:
+        """The pixel format written for a source of ``source_bits`` bits per sample."""
+        return self.deep_pix_fmt if source_bits > 8 else self.pix_fmt
+
+    def __getitem__(self, index: int):  # (encoder, pixel format, containers), as tuples once were
+        return (self.encoder, self.pix_fmt, self.containers)[index]
+
+
+CODECS = {
+    "h264": Codec("libx264", "yuv420p", "yuv420p10le", (".mp4", ".m4v", ".mov", ".mkv"),
+                  description="H.264 4:2:0, 8-bit (10-bit for deeper input), --crf"),
+    "hevc": Codec("libx265", "yuv420p10le", "yuv420p10le", (".mp4", ".mov", ".mkv"),
+                  (("x265-params", "log-level=error"),),
+                  description="HEVC Main 10, 4:2:0 10-bit, --crf"),
+    "prores": Codec("prores_ks", "yuv422p10le", "yuv422p10le", (".mov",),
+                    (("profile", "3"), ("vendor", "apl0")),
+                    description="ProRes 422 HQ (prores_ks profile 3), 4:2:2 10-bit"),
+    "dnxhr": Codec("dnxhd", "yuv422p10le", "yuv422p10le", (".mov", ".mxf"),
+                   (("profile", "dnxhr_hqx"),),
+                   description="DNxHR HQX, 4:2:2 10-bit (frames of at least 256×120)"),
+    # 8-bit RGB is lossless to the model output; 10-bit RGB for deeper input.
+    "ffv1": Codec("ffv1", "bgr0", "gbrp10le", (".mkv", ".avi", ".nut"),
+                  description="FFV1 lossless RGB of the model output (8-bit, 10-bit for deeper input)"),
+    "ffv1-422": Codec("ffv1", "yuv422p10le", "yuv422p10le", (".mkv", ".nut"),
+                      (("level", "3"), ("slicecrc", "1")),
+                      description="FFV1 version 3, 4:2:2 10-bit with slice CRCs (archive master)"),
 }
 # Frame durations by which reading may stop short of the declared end without the file being
 # called truncated: container rounding (Matroska stores milliseconds; MP4 edit lists, B-frame delay
@@ -76,6 +145,39 @@ TRUNCATION_TOLERANCE = 2
 # (MPEG-TS/PS, Ogg: truncation cannot show) or from the bit rate (raw streams, FLV without metadata:
 # too rough to fail a job on).
 DECLARING_DEMUXERS = frozenset({"mov", "mp4", "matroska", "webm", "avi", "mxf", "nut", "asf"})
+
+# --- interlace ------------------------------------------------------------------------------------
+DEINTERLACE_MODES = ("auto", "off", "frame", "field")
+IDET_FRAMES = 50  # frames idet looks at: two seconds at 25 fps, a few ms of decoding for SD
+# Broadcast interlace exists from 480 lines up (480i, 486i, 576i, 1080i); idet's thresholds misfire
+# on small pictures (noise, synthetic gradients read as combing), so pictures below this many lines
+# are judged by the stream's flag alone.
+IDET_MIN_HEIGHT = 288
+FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "tff", 5: "bff"}  # AVFieldOrder → name
+# AVFieldOrder: 2 TT / 4 TB are coded and displayed top first; 3 BB / 5 BT bottom first.
+
+# --- colour (AVCOL_* codes) ---------------------------------------------------------------------
+MATRICES = {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
+            9: "bt2020nc", 10: "bt2020c"}
+PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020"}
+TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
+             13: "srgb", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
+RANGES = {1: "tv", 2: "pc"}
+BT601_MATRICES = (5, 6)
+HD_HEIGHT = 720  # from here up, BT.709 is the colour of the output
+# swscale's name for each matrix (``to_ndarray`` / ``reformat``)
+SWS_MATRICES = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240M", 9: "BT2020",
+                10: "BT2020"}
+
+# --- geometry -------------------------------------------------------------------------------------
+# ITU-R BT.601 "analogue" SARs: the 52 µs active line is 702 samples at 13.5 MHz, taken as 704
+# (MPEG's convention), and those 704 carry 4:3 or 16:9; a 720-sample line is slightly wider.
+ANALOGUE_SARS = {Fraction(12, 11), Fraction(16, 11), Fraction(10, 11), Fraction(40, 33)}
+SD_WIDTH, ACTIVE_WIDTH = 720, 704
+# Matroska and MXF write the SAR from the stream (AVStream), which PyAV leaves unset; they keep it
+# only when the encoder writes it into the bitstream the demuxer reads back (H.264/HEVC VUI).
+STREAM_SAR_MUXERS = frozenset({"matroska", "mxf"})
+BITSTREAM_SAR_ENCODERS = frozenset({"libx264", "libx265"})
 
 
 class PartialVideoError(ValueError):
@@ -136,6 +238,7 @@ class VideoResult:
     """What ``upscale_video`` did: frames written, shots (IKC estimates) and output size.
 
     Attributes:
+        frames: frames written (twice the decoded frames with ``deinterlace="field"``).
         corrupt_packets: damage found in the input, each also warned about (see the module
             docstring): packets the decoder rejected (skipped), packets FFmpeg logged an error
             about or decoded with concealed errors, frames lost silently, a demuxer read error.
@@ -143,6 +246,8 @@ class VideoResult:
             None when it declares no length. ``frames`` may be up to ``TRUNCATION_TOLERANCE`` lower
             on an intact file.
         guard_events: shots a guard acted on (kernel estimate or frame output; one warning each).
+        plan: what was decided (deinterlacing, geometry, colour, codec, streams).
+        copied_packets: packets copied per source stream index (audio, subtitles).
     """
     frames: int
     shots: int
@@ -152,20 +257,88 @@ class VideoResult:
     corrupt_packets: int = 0
     expected_frames: int | None = None
     guard_events: int = 0
+    plan: "VideoPlan | None" = None
+    copied_packets: dict[int, int] = field(default_factory=dict)
 
 
-def check_paths(source: Path, target: Path, codec: str) -> None:
-    """Refuse to overwrite the input and reject codec/container pairs that cannot work."""
-    if not source.is_file():
-        raise FileNotFoundError(f"video not found: {source}")
-    if target.resolve() == source.resolve() or (target.exists() and target.samefile(source)):
-        raise ValueError(f"output {target} is the input file; srkit never overwrites its input")
-    if codec not in CODECS:
-        raise ValueError(f"unknown codec {codec!r}; choose one of {sorted(CODECS)}")
-    suffix = target.suffix.lower()
-    if suffix not in CODECS[codec][2]:
-        raise ValueError(f"{target}: codec {codec} cannot be written to a {suffix or 'suffix-less'} "
-                         f"file; use one of {', '.join(CODECS[codec][2])}")
+# --- what the input is ----------------------------------------------------------------------------
+
+@dataclass
+class StreamInfo:
+    """One stream of the input: index, type (video/audio/subtitle/data/attachment), codec, and
+    the language and title tags (None when absent)."""
+    index: int
+    type: str
+    codec: str
+    language: str | None = None
+    title: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class SourceInfo:
+    """What a video file declares and what its first pictures show (``inspect_video``).
+
+    Attributes:
+        sar: sample aspect ratio (1 when the file declares none: FFmpeg's "unknown = square").
+        field_order: the stream's flag: "progressive", "tff", "bff" or "unknown".
+        idet: FFmpeg ``idet`` multi-frame counts on the first frames: keys "tff", "bff",
+            "progressive", "undetermined", and "frames" (frames looked at); empty when the
+            pictures are too small to judge (``IDET_MIN_HEIGHT``) or none decoded.
+        matrix, primaries, transfer, colour_range: AVCOL_* codes (2 / 0 = unspecified).
+        bits: bits per sample of the decoded pixel format.
+        rotation: display rotation in degrees (counter-clockwise, as FFmpeg's display matrix).
+        timecode: start timecode ("hh:mm:ss:ff"), from the stream, container or MPEG-2 GOP header.
+        cuts: shot cuts among the frames idet looked at (``ShotDetector``), a cheap hint.
+    """
+    path: Path
+    container: str
+    width: int
+    height: int
+    sar: Fraction
+    rate: Fraction
+    time_base: Fraction
+    codec: str
+    pix_fmt: str
+    bits: int
+    field_order: str
+    idet: dict[str, int]
+    matrix: int
+    primaries: int
+    transfer: int
+    colour_range: int
+    rotation: float
+    duration: float | None
+    frames: int | None
+    timecode: str | None
+    streams: list[StreamInfo]
+    chapters: int
+    cuts: int = 0
+
+    @property
+    def dar(self) -> Fraction:
+        """Display aspect ratio of the whole coded picture: width × SAR / height (1 when the size
+        is unknown)."""
+        return Fraction(self.width) * self.sar / self.height if self.height else Fraction(1)
+
+    @property
+    def stream_interlaced(self) -> bool:
+        return self.field_order in ("tff", "bff")
+
+    @property
+    def picture_order(self) -> str | None:
+        """"tff"/"bff" when idet's verdict is interlaced, "progressive", or None (no verdict)."""
+        counts = self.idet
+        decided = counts.get("tff", 0) + counts.get("bff", 0) + counts.get("progressive", 0)
+        if decided < 2:
+            return None
+        woven = counts.get("tff", 0) + counts.get("bff", 0)
+        # a clear majority either way; a mixed result (cuts, titles over film) is no verdict
+        if woven >= 2 * counts.get("progressive", 0) and woven >= 2:
+            return "tff" if counts.get("tff", 0) >= counts.get("bff", 0) else "bff"
+        if counts.get("progressive", 0) >= 2 * woven:
+            return "progressive"
+        return None
 
 
 def open_input(path: Path):
@@ -181,50 +354,511 @@ def open_input(path: Path):
     return container
 
 
+def _sar(value) -> Fraction | None:
+    """A SAR as a Fraction; None when absent or 0/0 (FFmpeg's "unknown")."""
+    try:
+        return Fraction(value.numerator, value.denominator) if value and value.numerator else None
+    except (AttributeError, ZeroDivisionError):
+        return None
+
+
+def _tag(metadata, key: str) -> str | None:
+    """A metadata value by case-insensitive key (Matroska writes TIMECODE, MOV timecode)."""
+    for name, value in metadata.items():
+        if name.lower() == key:
+            return value
+    return None
+
+
+def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
+    """Read what ``path`` declares and run ``idet`` on its first ``frames`` frames (>= 0).
+
+    Decodes at most ``frames`` frames (none are upscaled); damage met on the way is left to the
+    job itself to report. Raises ValueError for a file that does not open or has no video.
+    """
+    import av
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"video not found: {path}")
+    with open_input(path) as src:
+        stream = src.streams.video[0]
+        context = stream.codec_context
+        pix_fmt = context.format.name if context.format is not None else "yuv420p"
+        bits = max((c.bits for c in av.VideoFormat(pix_fmt).components), default=8)
+        sar = _sar(stream.sample_aspect_ratio) or _sar(context.sample_aspect_ratio) or Fraction(1)
+        streams = []
+        for s in src.streams:
+            detail = ""
+            if s.type == "audio":
+                detail = f"{s.codec_context.channels} ch, {s.codec_context.sample_rate} Hz"
+            name = s.codec_context.name if s.codec_context is not None else "?"
+            streams.append(StreamInfo(s.index, s.type, name, _tag(s.metadata, "language"),
+                                      _tag(s.metadata, "title"), detail))
+        timecode = _tag(stream.metadata, "timecode") or _tag(src.metadata, "timecode")
+        span = declared_span(src, stream)
+        rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+        expected = stream.frames or (round((span[1] - span[0]) * float(rate)) if span else None)
+        info = SourceInfo(
+            path, src.format.name, stream.width, stream.height, sar, Fraction(rate),
+            stream.time_base, context.name, pix_fmt, bits,
+            FIELD_ORDERS.get(context.field_order, "unknown"), {}, context.colorspace,
+            context.color_primaries, context.color_trc, context.color_range, 0.0,
+            (span[1] - span[0]) if span else None, expected, timecode, streams,
+            len(src.chapters()))
+        _look_at_pictures(src, stream, info, frames)
+    return info
+
+
+def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
+    """Fill ``info`` from the first ``frames`` frames: idet counts, rotation, colour tags the
+    stream left unspecified, the MPEG-2 GOP timecode, cuts."""
+    import av
+    if frames <= 0:
+        return
+    stream.thread_type = "SLICE"
+    graph = sink = None
+    if info.height >= IDET_MIN_HEIGHT:
+        graph = av.filter.Graph()
+        buffer = graph.add_buffer(template=stream)
+        idet, sink = graph.add("idet"), graph.add("buffersink")
+        buffer.link_to(idet)
+        idet.link_to(sink)
+        graph.configure()
+    shots, seen, last = ShotDetector(), 0, None
+    try:
+        for frame in src.decode(stream):
+            if seen == 0:
+                info.rotation = float(frame.rotation or 0)
+                info.matrix = info.matrix if info.matrix not in (2, None) else frame.colorspace
+                info.primaries = info.primaries if info.primaries not in (2, None) \
+                    else frame.color_primaries
+                info.transfer = info.transfer if info.transfer not in (2, None) else frame.color_trc
+                info.colour_range = info.colour_range or frame.color_range
+                info.timecode = info.timecode or frame.metadata.get("timecode")
+            info.cuts += shots.is_cut(frame) and seen > 0
+            seen += 1
+            if graph is not None:
+                if frame.width != info.width or frame.height != info.height:
+                    break  # a size change mid-way: idet judges the first stretch
+                graph.push(frame)
+                last = _pull(graph, last)
+            if seen >= frames:
+                break
+    except av.error.FFmpegError:
+        pass  # damage is the job's to report; what was seen so far is the verdict
+    if graph is not None and seen:
+        graph.push(None)
+        last = _pull(graph, last)
+    if last is not None:
+        counts = {key.rsplit(".", 1)[1]: int(float(value)) for key, value in last.metadata.items()
+                  if key.startswith("lavfi.idet.multiple.") and not key.endswith("current_frame")}
+        info.idet = {**counts, "frames": seen}
+
+
+def _pull(graph, last=None):
+    """Every frame the graph has ready; returns the last one (or ``last`` when none)."""
+    import av
+    while True:
+        try:
+            last = graph.pull()
+        except (av.BlockingIOError, av.EOFError):
+            return last
+
+
+# --- what the job will do --------------------------------------------------------------------------
+
+@dataclass
+class VideoPlan:
+    """What ``upscale_video`` does with one input (``plan_video``); ``srkit probe`` prints it.
+
+    Attributes:
+        deinterlace: None (frames as they are), "frame" (one frame per frame) or "field" (one per
+            field, twice the rate).
+        field_order: "tff"/"bff" given to bwdif (None when not deinterlacing).
+        progressive: the output is progressive (and flagged so); False only for interlaced input
+            with ``deinterlace="off"`` (flagged unknown).
+        rate, time_base: output frame rate and time base.
+        model_size: width, height of the model output (input × scale).
+        width, height: encoded size; sar: output SAR.
+        geometry: filter chain after the model (crop/scale/pad), "" when the model output is kept.
+        matrix, primaries, transfer: AVCOL_* codes the source is read with (its tags, or the
+            convention for its height where it has none).
+        colour_filter: the ``colorspace`` filter arguments that convert the source's colour to
+            the output's before the model, "" when the colour is kept.
+        out_matrix, out_primaries, out_transfer: AVCOL_* codes of the output.
+        codec, pix_fmt: output codec (key of ``CODECS``) and pixel format.
+        float_input: frames reach the model as float from 16-bit RGB (else uint8 RGB).
+        float_output: the model output stays float until the encoder's pixel format.
+        copy: indexes of the source streams copied packet for packet.
+        notes: one line per decision, for ``srkit probe``.
+        warnings: lines warned about when the job starts (each starts with the file name).
+    """
+    deinterlace: str | None
+    field_order: str | None
+    progressive: bool
+    rate: Fraction
+    time_base: Fraction
+    model_size: tuple[int, int]
+    width: int
+    height: int
+    sar: Fraction
+    geometry: str
+    matrix: int
+    primaries: int
+    transfer: int
+    colour_range: int
+    colour_filter: str
+    out_matrix: int
+    out_primaries: int
+    out_transfer: int
+    codec: str
+    pix_fmt: str
+    float_input: bool
+    float_output: bool
+    rotation: float
+    timecode: str | None
+    copy: list[int]
+    chapters: bool
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def dar(self) -> Fraction:
+        """Display aspect ratio of the output: width × SAR / height."""
+        return Fraction(self.width) * self.sar / self.height if self.height else Fraction(1)
+
+    @property
+    def bits(self) -> int:
+        import av
+        return max(c.bits for c in av.VideoFormat(self.pix_fmt).components)
+
+
+def _parse_fit(fit) -> tuple[int, int] | None:
+    if fit is None:
+        return None
+    if isinstance(fit, str):
+        try:
+            width, height = (int(v) for v in fit.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"fit {fit!r}: give WIDTHxHEIGHT, e.g. 1920x1080") from None
+    else:
+        width, height = fit
+    if width < 16 or height < 16 or width % 2 or height % 2:
+        raise ValueError(f"fit {width}x{height}: both sizes must be even and at least 16")
+    return width, height
+
+
+def _even(value: float) -> int:
+    return max(2, int(round(value / 2)) * 2)
+
+
+def active_width(width: int, height: int, sar: Fraction) -> int:
+    """Samples that carry the display aspect: 704 of a 720-sample SD line with an analogue
+    BT.601 SAR (12:11, 16:11, 10:11, 40:33), else the whole width."""
+    if width == SD_WIDTH and height in (480, 486, 576) and sar in ANALOGUE_SARS:
+        return ACTIVE_WIDTH
+    return width
+
+
+def colour_defaults(height: int, lines_625: bool) -> tuple[int, int, int]:
+    """(matrix, primaries, transfer) players assume for untagged video: BT.709 from 720 lines up;
+    below, BT.601 with EBU (625-line) or SMPTE-C (525-line) primaries."""
+    if height >= HD_HEIGHT:
+        return 1, 1, 1
+    return (5, 5, 6) if lines_625 else (6, 6, 6)
+
+
+def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale: int = 2,
+               deinterlace: str = "auto", square_pixels: bool = False, fit=None,
+               keep_colour: bool = False) -> VideoPlan:
+    """Decide what to do with ``info``'s file for an output ``target`` (its suffix picks the
+    container). See ``upscale_video`` for the options; raises ValueError for bad ones."""
+    import av
+    target = Path(target)
+    name = info.path.name
+    if deinterlace not in DEINTERLACE_MODES:
+        raise ValueError(f"deinterlace {deinterlace!r}: choose one of {', '.join(DEINTERLACE_MODES)}")
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    fit = _parse_fit(fit)
+    if fit and square_pixels:
+        raise ValueError("fit already gives square pixels; use square_pixels or fit, not both")
+    notes, warned = [], []
+
+    # Interlace: the stream's flag, checked against the pictures.
+    seen = info.picture_order
+    idet = (f"idet on {info.idet.get('frames', 0)} frames: {info.idet.get('tff', 0)} tff, "
+            f"{info.idet.get('bff', 0)} bff, {info.idet.get('progressive', 0)} progressive"
+            if info.idet else "idet not run (pictures under "
+            f"{IDET_MIN_HEIGHT} lines are judged by the stream flag)")
+    notes.append(f"interlace: stream flag {info.field_order}; {idet}")
+    interlaced = info.stream_interlaced or seen in ("tff", "bff")
+    order = info.field_order if info.stream_interlaced else None
+    if seen in ("tff", "bff") and order is not None and seen != order:
+        warned.append(f"{name}: the stream says {order} but the pictures are {seen} ({idet}); "
+                      f"deinterlacing as {seen}")
+        order = seen
+    elif seen in ("tff", "bff") and order is None:
+        if info.field_order == "progressive" and deinterlace == "auto":
+            warned.append(f"{name}: the stream is flagged progressive but its pictures are "
+                          f"interlaced, {seen} ({idet}); deinterlacing (--deinterlace off keeps "
+                          "the frames as they are)")
+        order = seen
+    mode = None
+    if deinterlace == "auto":
+        mode = "frame" if interlaced else None
+    elif deinterlace in ("frame", "field"):
+        mode = deinterlace
+        if order is None:
+            order = "tff"
+            notes.append("interlace: neither stream nor pictures give a field order; top field "
+                         "first, as bwdif assumes")
+    elif interlaced:
+        warned.append(f"{name}: the input is interlaced ({order or seen}) and --deinterlace off "
+                      "upscales its woven frames as they are (combing included); the output's "
+                      "field order is left unknown")
+    if info.stream_interlaced and seen == "progressive" and mode:
+        notes.append("interlace: flagged interlaced but the pictures look progressive "
+                      "(film-originated?); --deinterlace off keeps full vertical resolution")
+    progressive = mode is not None or not interlaced
+    rate, time_base = info.rate, info.time_base
+    if mode == "field":
+        rate, time_base = rate * 2, time_base / 2
+    notes.append(f"interlace: {'bwdif, ' + order + ', ' + mode + ' rate' if mode else 'none'}; "
+                 f"output {'progressive' if progressive else 'field order unknown'} at "
+                 f"{float(rate):g} fps")
+
+    # Geometry.
+    spec = CODECS[codec]
+    pix_fmt = spec.pixel_format(info.bits)
+    chroma = av.VideoFormat(pix_fmt)
+    model_w, model_h = info.width * scale, info.height * scale
+    geometry, sar = "", info.sar
+    active = active_width(info.width, info.height, info.sar)
+    crop = ""
+    if (square_pixels or fit) and active != info.width:
+        left = (info.width - active) // 2 * scale
+        crop = f"crop={active * scale}:{model_h}:{left}:0,"
+        notes.append(f"geometry: {active} of {info.width} samples carry the display aspect "
+                     f"(BT.601 analogue SAR {info.sar}); the {info.width - active} beside them "
+                     "are cut")
+    # display aspect of the active picture (a stream of unknown size, whose frames all fail to
+    # decode, is left to the job to report)
+    display = Fraction(active) * info.sar / info.height if info.height else Fraction(1)
+    if square_pixels:
+        width, height = _even(active * scale * info.sar), _even(model_h)
+        geometry, sar = f"{crop}scale={width}:{height}:flags=lanczos,setsar=1", Fraction(1)
+    elif fit:
+        width, height = fit
+        inner_w, inner_h = (width, _even(width / display)) if display >= Fraction(width, height) \
+            else (_even(height * display), height)
+        inner_w, inner_h = min(inner_w, width), min(inner_h, height)
+        geometry = (f"{crop}scale={inner_w}:{inner_h}:flags=lanczos,"
+                    f"pad={width}:{height}:{(width - inner_w) // 2}:{(height - inner_h) // 2}:"
+                    f"black,setsar=1")
+        sar = Fraction(1)
+    else:
+        # 4:2:x needs an even width (and 4:2:0 an even height): a last odd column/row goes.
+        width = model_w - model_w % (2 if chroma.name.startswith("yuv4") and "444" not in
+                                     chroma.name else 1)
+        height = model_h - model_h % (2 if "420" in chroma.name else 1)
+    out_dar = Fraction(width) * sar / height if height else Fraction(1)
+    notes.append(f"geometry: {info.width}x{info.height} SAR {info.sar} (DAR {_ratio(info.dar)}) → "
+                 f"{width}x{height} SAR {sar} (DAR {_ratio(out_dar)})"
+                 + (f", {'square pixels' if square_pixels else f'fit {fit[0]}x{fit[1]}'}"
+                    if geometry else ""))
+    muxer = MUXERS.get(target.suffix.lower())
+    if sar != 1 and muxer in STREAM_SAR_MUXERS and spec.encoder not in BITSTREAM_SAR_ENCODERS:
+        warned.append(f"{name}: {target.suffix} takes the sample aspect ratio from the stream "
+                      f"header, which PyAV cannot set, and {codec} does not carry it: {target.name} "
+                      f"will lose SAR {sar} (DAR {_ratio(out_dar)}); write .mov, or use "
+                      "square_pixels / fit")
+    if info.rotation:
+        notes.append(f"geometry: display rotation {info.rotation:g}° kept (display matrix)")
+
+    # Colour.
+    lines_625 = info.height in (288, 576, 608) or (info.rate == 25 and info.height < HD_HEIGHT)
+    guess = colour_defaults(info.height, lines_625)
+    matrix = info.matrix if info.matrix in SWS_MATRICES else guess[0]
+    primaries = info.primaries if info.primaries in PRIMARIES else guess[1]
+    transfer = info.transfer if info.transfer in TRANSFERS else guess[2]
+    colour_range = info.colour_range if info.colour_range in (1, 2) else 1
+    tagged = info.matrix in SWS_MATRICES
+    notes.append(f"colour: matrix {MATRICES.get(matrix)}, primaries {PRIMARIES.get(primaries)}, "
+                 f"transfer {TRANSFERS.get(transfer)}, range {RANGES[colour_range]}"
+                 + ("" if tagged else f" (untagged: the convention for {info.height} lines)"))
+    out = (matrix, primaries, transfer)
+    colour_filter = ""
+    if height >= HD_HEIGHT and matrix in BT601_MATRICES and not keep_colour:
+        out = (1, 1, 1)
+        colour_filter = (f"all=bt709:range=tv:format=yuv444p12:ispace={MATRICES[matrix]}:"
+                         f"iprimaries={PRIMARIES[primaries]}:itrc={TRANSFERS[transfer]}:"
+                         f"irange={RANGES[colour_range]}")
+        notes.append("colour: BT.601 → BT.709 (FFmpeg colorspace filter: matrix, primaries, "
+                     "transfer) for the HD output; --keep-colour keeps BT.601")
+    elif height >= HD_HEIGHT and matrix in BT601_MATRICES:
+        notes.append("colour: kept BT.601 on HD output (--keep-colour); tagged as such")
+    notes.append(f"colour: output tagged matrix {MATRICES[out[0]]}, primaries "
+                 f"{PRIMARIES[out[1]]}, transfer {TRANSFERS[out[2]]}, range tv")
+    bits_out = max(c.bits for c in chroma.components)
+    float_input = info.bits > 8 or bool(colour_filter)
+    float_output = float_input or bits_out > 8 or bool(geometry)
+    notes.append(f"bit depth: {info.pix_fmt} ({info.bits}-bit) → model as "
+                 f"{'float (16-bit RGB)' if float_input else 'RGB 8-bit'} → {pix_fmt} "
+                 f"({bits_out}-bit), {codec}: {spec.description}")
+
+    # Streams.
+    supported = _muxer_codecs(target.suffix.lower())
+    copy = []
+    for s in info.streams:
+        if s.type == "video":
+            if s.index != _first_video(info):
+                warned.append(f"{name}: stream #{s.index} (video, {s.codec}) is not carried: only "
+                              "the first video stream is upscaled")
+            continue
+        label = f"#{s.index} ({s.type}, {s.codec}{', ' + s.language if s.language else ''})"
+        if s.type in ("audio", "subtitle") and s.codec in supported:
+            copy.append(s.index)
+            notes.append(f"streams: {label} copied")
+        elif s.type == "data" and s.codec in ("none", "timecode", "bin_data") and info.timecode:
+            notes.append(f"streams: {label} timecode track: its start {info.timecode} is written "
+                         "anew")
+        else:
+            why = (f"{target.suffix} cannot hold {s.codec}" if s.type in ("audio", "subtitle")
+                   else f"{s.type} streams are not carried")
+            warned.append(f"{name}: stream {label} is not copied to {target.name}: {why}")
+    chapters = info.chapters > 0 and MUXERS.get(target.suffix.lower()) in CHAPTER_MUXERS
+    if info.chapters and not chapters:
+        warned.append(f"{name}: {info.chapters} chapters are not copied: {target.suffix} files "
+                      "cannot hold chapters")
+    elif info.chapters:
+        notes.append(f"streams: {info.chapters} chapters copied")
+    if info.timecode:
+        notes.append(f"streams: start timecode {info.timecode} kept")
+    return VideoPlan(mode, order if mode else None, progressive, rate, time_base, (model_w, model_h),
+                     width, height, sar, geometry, matrix, primaries, transfer, colour_range,
+                     colour_filter, *out, codec, pix_fmt, float_input, float_output,
+                     info.rotation, info.timecode, copy, chapters, notes, warned)
+
+
+def _first_video(info: SourceInfo) -> int:
+    return next(s.index for s in info.streams if s.type == "video")
+
+
+def _ratio(value: Fraction) -> str:
+    """16:9, 4:3, … or a decimal for anything else."""
+    value = value.limit_denominator(1000)
+    if value.denominator <= 100:
+        return f"{value.numerator}:{value.denominator}"
+    return f"{float(value):.4f}"
+
+
+def _muxer_codecs(suffix: str) -> set[str]:
+    """Codec names the muxer for ``suffix`` can hold (empty for an unknown suffix)."""
+    import av
+    muxer = MUXERS.get(suffix)
+    if muxer is None:
+        return set()
+    with av.open(io.BytesIO(), "w", format=muxer) as probe:
+        return set(probe.supported_codecs)
+
+
+def available_codecs() -> dict[str, str]:
+    """Each of ``CODECS`` → "" when this FFmpeg build can write it, else why not."""
+    import av
+    found = {}
+    for name, spec in CODECS.items():
+        try:
+            formats = {f.name for f in av.codec.Codec(spec.encoder, "w").video_formats or ()}
+        except (av.error.FFmpegError, ValueError) as error:
+            found[name] = f"no {spec.encoder} encoder in this FFmpeg ({error})"
+            continue
+        missing = [f for f in {spec.pix_fmt, spec.deep_pix_fmt} if f not in formats]
+        found[name] = f"{spec.encoder} cannot write {', '.join(missing)}" if missing else ""
+    return found
+
+
+def codec_table() -> str:
+    """The codecs, their containers and whether this build has them (``--codec help``)."""
+    available = available_codecs()
+    lines = []
+    for name, spec in CODECS.items():
+        state = "available" if not available[name] else f"NOT available: {available[name]}"
+        lines.append(f"{name:9} {spec.description}; {'/'.join(spec.containers)}; {state}")
+    return "\n".join(lines)
+
+
+def check_paths(source: Path, target: Path, codec: str) -> None:
+    """Refuse to overwrite the input and reject codec/container pairs that cannot work."""
+    if not source.is_file():
+        raise FileNotFoundError(f"video not found: {source}")
+    if target.resolve() == source.resolve() or (target.exists() and target.samefile(source)):
+        raise ValueError(f"output {target} is the input file; srkit never overwrites its input")
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    suffix = target.suffix.lower()
+    if suffix not in CODECS[codec].containers:
+        raise ValueError(f"{target}: codec {codec} cannot be written to a {suffix or 'suffix-less'} "
+                         f"file; use one of {', '.join(CODECS[codec].containers)}")
+    why = available_codecs()[codec]
+    if why:
+        raise ValueError(f"{target}: codec {codec} is not available: {why}")
+
+
 def colorspace_for(height: int, tagged: int | None = None) -> str:
-    """YUV↔RGB matrix: the stream's tag when known (1 = BT.709, 5/6 = BT.601), else the convention
-    players follow — BT.709 from 720 lines up, BT.601 below."""
-    if tagged == 1:
-        return "ITU709"
-    if tagged in (5, 6):
-        return "ITU601"
-    return "ITU709" if height >= 720 else "ITU601"
+    """swscale's YUV↔RGB matrix: the stream's tag when known, else the convention players follow
+    — BT.709 from 720 lines up, BT.601 below."""
+    if tagged in SWS_MATRICES:
+        return SWS_MATRICES[tagged]
+    return "ITU709" if height >= HD_HEIGHT else "ITU601"
 
 
-def add_video_stream(container, source_stream, codec: str, width: int, height: int, crf: int,
-                     preset: str):
-    """Output stream at the source frame rate and time base, tagged with the colour matrix used."""
-    encoder, pix_fmt, _ = CODECS[codec]
-    rate = source_stream.average_rate or source_stream.guessed_rate or 25
-    stream = container.add_stream(encoder, rate=rate)
-    stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-    # Same time base as the source, so every frame keeps its exact timestamp (VFR stays VFR).
-    stream.time_base = source_stream.time_base
-    stream.codec_context.time_base = source_stream.time_base
-    if codec == "h264":
-        stream.options = {"crf": str(crf), "preset": preset}
-        matrix = 1 if colorspace_for(height) == "ITU709" else 6
-        stream.codec_context.colorspace = matrix
-        stream.codec_context.color_primaries = matrix
-        stream.codec_context.color_trc = matrix
-        stream.codec_context.color_range = 1  # limited ("tv") range, what swscale produces
+def add_video_stream(container, plan: VideoPlan, source_stream, crf: int, preset: str):
+    """The output video stream: the plan's rate, time base, size, SAR, colour tags, field order,
+    rotation and timecode; the source stream's language and title."""
+    spec = CODECS[plan.codec]
+    stream = container.add_stream(spec.encoder, rate=plan.rate)
+    stream.width, stream.height, stream.pix_fmt = plan.width, plan.height, plan.pix_fmt
+    # The source's time base (halved for field rate), so every frame keeps its exact timestamp.
+    stream.time_base = plan.time_base
+    context = stream.codec_context
+    context.time_base = plan.time_base
+    options = dict(spec.options)
+    if spec.encoder in ("libx264", "libx265"):
+        options.update(crf=str(crf), preset=preset)
+    stream.options = options
+    # Both: MP4/MOV take the SAR from the codec parameters, Matroska and MXF from the stream.
+    context.sample_aspect_ratio = stream.sample_aspect_ratio = plan.sar
+    context.color_primaries, context.color_trc = plan.out_primaries, plan.out_transfer
+    if not _is_rgb(plan.pix_fmt):
+        context.colorspace, context.color_range = plan.out_matrix, 1  # limited ("tv") range
+    context.field_order = 1 if plan.progressive else 0  # AV_FIELD_PROGRESSIVE / UNKNOWN
+    if plan.rotation:
+        stream.set_display_rotation(plan.rotation)
+    for key in ("language", "title"):
+        value = _tag(source_stream.metadata, key)
+        if value:
+            stream.metadata[key] = value
+    if plan.timecode:
+        stream.metadata["timecode"] = plan.timecode  # MOV/MP4 write a tmcd track from it
     return stream
 
 
-def even_crop(image: np.ndarray, codec: str) -> np.ndarray:
-    """yuv420p needs even sizes: drop a last odd row/column (only ×3 of odd inputs hits this)."""
-    if CODECS[codec][1] != "yuv420p":
-        return image
-    height, width = image.shape[:2]
-    return np.ascontiguousarray(image[: height - height % 2, : width - width % 2])
+def _is_rgb(pix_fmt: str) -> bool:
+    import av
+    return av.VideoFormat(pix_fmt).is_rgb
 
 
-def output_size(width: int, height: int, scale: int, codec: str) -> tuple[int, int]:
-    """Encoded width, height after ×scale (and ``even_crop``)."""
-    width, height = width * scale, height * scale
-    if CODECS[codec][1] == "yuv420p":
-        width, height = width - width % 2, height - height % 2
-    return width, height
+# Tags the muxer writes itself or that describe the old encoding, not the programme.
+_MUXER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands",
+                         "duration", "handler_name", "vendor_id", "bps", "number_of_frames",
+                         "number_of_bytes", "timecode"})
+
+
+def _copy_tags(source, target) -> None:
+    for key, value in source.items():
+        if key.lower() not in _MUXER_TAGS and not key.startswith("_STATISTICS"):
+            target[key] = value
 
 
 def upscale_video(source: str | Path, target: str | Path, model, *, scale: int | None = None,
@@ -232,30 +866,41 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
                   half: bool = False, compile: bool = False, codec: str = "h264", crf: int = 18,
                   preset: str = "medium", shots: ShotDetector | None = None, progress: bool = True,
                   on_frame: Callable[[int], None] | None = None,
-                  allow_partial: bool = False) -> VideoResult:
+                  allow_partial: bool = False, deinterlace: str = "auto",
+                  square_pixels: bool = False, fit: str | tuple[int, int] | None = None,
+                  keep_colour: bool = False) -> VideoResult:
     """Upscale a video file with a srkit model.
 
     Args:
         source: input video (any container/codec FFmpeg decodes).
-        target: output path; .mp4/.mkv/.mov for h264, .mkv/.avi/.nut for ffv1. Must not be ``source``.
+        target: output path; its suffix must be one of the codec's containers (``CODECS``).
+            Must not be ``source``.
         model: Pipeline, generator, callable (LR → SR) or name/path for ``srkit.load``.
         scale: expected factor (checked against the model; required for a plain callable).
         steps: IKC correction steps per shot (default 7).
         tile: LR tile size; None picks one from the frame size and device, 0 = whole frames.
         overlap: LR context margin per tile side (default 16).
         device, half, compile: as in ``srkit.upscale``.
-        codec: "h264" (libx264, yuv420p) or "ffv1" (lossless RGB). Default "h264".
-        crf: x264 constant rate factor 0–51 (default 18, visually transparent).
-        preset: x264 speed preset (default "medium").
+        codec: a key of ``CODECS``: "h264" (default), "hevc", "prores", "dnxhr", "ffv1",
+            "ffv1-422".
+        crf: x264/x265 constant rate factor 0–51 (default 18, visually transparent).
+        preset: x264/x265 speed preset (default "medium").
         shots: cut detector (default ``ShotDetector()``).
         progress: show a tqdm bar with frames/s and ETA (default True).
         on_frame: called with the index of each frame after it is encoded (hooks, tests).
         allow_partial: write the decoded frames of a truncated input (with a warning) instead of
             raising ``PartialVideoError`` (default False).
+        deinterlace: "auto" (default: bwdif at the frame rate when the stream flag or idet says
+            interlaced), "off", "frame" (always, same rate) or "field" (always, twice the rate).
+        square_pixels: resample the model output to square pixels (default False: keep the SAR).
+        fit: (width, height) or "WxH": scale into that raster keeping the display aspect and pad
+            (pillarbox/letterbox); square pixels. Default None.
+        keep_colour: keep BT.601 colour on HD output (default False: convert to BT.709).
 
     Returns:
         A ``VideoResult`` with frames, shots, output size, copied audio packets, the damage found
-        (``corrupt_packets``), the declared length (``expected_frames``) and ``guard_events``.
+        (``corrupt_packets``), the declared length (``expected_frames``), ``guard_events`` and the
+        ``plan``.
 
     Raises:
         PartialVideoError: the input is truncated (see the module docstring) and ``allow_partial``
@@ -267,16 +912,166 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
     runner = ModelRunner.wrap(model, steps=steps, device=device, half=half, compile=compile,
                               scale=scale)
     runner.check_scale(scale)
+    info = inspect_video(source)
+    plan = plan_video(info, target, codec, runner.scale, deinterlace, square_pixels, fit,
+                      keep_colour)
+    if codec == "dnxhr" and (plan.width < 256 or plan.height < 120):
+        raise ValueError(f"{target}: DNxHR needs frames of at least 256×120, not "
+                         f"{plan.width}×{plan.height}")
+    for line in plan.warnings:
+        warnings.warn(line, UserWarning)
     with open_input(source) as src, atomic_path(target) as temporary:
-        result = _transcode(src, source.name, temporary, target, runner, tile, overlap, half, codec,
-                            crf, preset, shots or ShotDetector(), progress, on_frame, allow_partial)
+        result = _transcode(src, source.name, temporary, target, runner, tile, overlap, half,
+                            plan, crf, preset, shots or ShotDetector(), progress, on_frame,
+                            allow_partial)
     return result
 
 
+class _Pictures:
+    """The filter graph before the model: bwdif and the colour conversion (either may be absent:
+    the graph then passes frames through). ``push`` a decoded frame, get the pictures ready."""
+
+    def __init__(self, stream, plan: VideoPlan):
+        self.stream, self.plan, self.graph = stream, plan, None
+        self.width, self.height = stream.width, stream.height
+        context = stream.codec_context
+        self.format = context.format.name if context.format is not None else None
+        self.matrix = SWS_MATRICES[plan.out_matrix if plan.colour_filter else plan.matrix]
+        self.colour_range = "MPEG" if plan.colour_filter or plan.colour_range != 2 else "JPEG"
+        self.rgb = "rgb48le" if plan.float_input else "rgb24"
+
+    def _configure(self, frame) -> None:
+        """The graph, for the stream's size and format (those of the first frame where the
+        stream declares none)."""
+        import av
+        self.width, self.height = self.width or frame.width, self.height or frame.height
+        self.format = self.format or frame.format.name
+        self.graph = av.filter.Graph()
+        sar = _sar(self.stream.sample_aspect_ratio) or Fraction(1)
+        node = self.graph.add("buffer", f"video_size={self.width}x{self.height}:"
+                                        f"pix_fmt={self.format}:time_base={self.stream.time_base}:"
+                                        f"pixel_aspect={sar.numerator}/{sar.denominator}")
+        chain, plan = [], self.plan
+        if plan.deinterlace:
+            mode = "send_field" if plan.deinterlace == "field" else "send_frame"
+            chain.append(("bwdif", f"mode={mode}:parity={plan.field_order}:deint=all"))
+        if plan.colour_filter:
+            chain.append(("colorspace", plan.colour_filter))
+        for name, args in chain + [("buffersink", None)]:
+            nxt = self.graph.add(name, args) if args else self.graph.add(name)
+            node.link_to(nxt)
+            node = nxt
+        self.graph.configure()
+
+    def push(self, frame) -> list:
+        """The pictures ready after ``frame`` (None flushes the graph at the end)."""
+        import av
+        if self.graph is None:
+            if frame is None:
+                return []
+            self._configure(frame)
+        if frame is not None and (frame.width, frame.height, frame.format.name) != \
+                (self.width, self.height, self.format):
+            # a damaged (or spliced) stream can switch size mid-way; the graph and the encoder
+            # were set up for the stream's size, so the frame is scaled to it (as ffmpeg does)
+            pts, time_base = frame.pts, frame.time_base
+            frame = frame.reformat(self.width, self.height, self.format)
+            frame.pts, frame.time_base = pts, time_base
+        self.graph.push(frame)
+        ready = []
+        while True:
+            try:
+                ready.append(self.graph.pull())
+            except (av.BlockingIOError, av.EOFError):
+                return ready
+
+    def tensor(self, picture) -> torch.Tensor:
+        """A picture → 1×3×H×W tensor (channels-last view): uint8 RGB, or float [0, 1] from
+        16-bit RGB."""
+        rgb = picture.to_ndarray(format=self.rgb, src_colorspace=self.matrix,
+                                 src_color_range=self.colour_range)
+        tensor = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+        if self.rgb == "rgb48le":
+            tensor = tensor.float().div_(65535.0)
+        return tensor
+
+
+class _Output:
+    """Model output → encoder frames: the geometry graph (crop/scale/pad) when the plan has one,
+    then the encoder's pixel format with the output colour tags."""
+
+    def __init__(self, plan: VideoPlan):
+        import av
+        self.plan = plan
+        self.rgb = "rgb48le" if plan.float_output else "rgb24"
+        self.graph = None
+        if plan.geometry:
+            self.graph = av.filter.Graph()
+            width, height = plan.model_size
+            node = self.graph.add("buffer", f"video_size={width}x{height}:pix_fmt={self.rgb}:"
+                                            f"time_base={plan.time_base}:pixel_aspect=1/1")
+            for part in plan.geometry.split(","):
+                name, _, args = part.partition("=")
+                nxt = self.graph.add(name, args)
+                node.link_to(nxt)
+                node = nxt
+            sink = self.graph.add("buffersink")
+            node.link_to(sink)
+            self.graph.configure()
+
+    def frame(self, sr: torch.Tensor):
+        """1×3×H×W model output (uint8, or float [0, 1]) → the ``av.VideoFrame`` to encode."""
+        import av
+        plan = self.plan
+        image = sr[0].permute(1, 2, 0)  # H×W×3 view of the channels-last output
+        if self.rgb == "rgb48le":
+            array = (image.float().clamp(0, 1).numpy() * 65535.0 + 0.5).astype(np.uint16)
+        else:
+            array = image.numpy()
+        if self.graph is None:  # an odd last row/column the pixel format cannot hold goes
+            array = array[:plan.height, :plan.width]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format=self.rgb)
+        if self.graph is not None:
+            frame.pts, frame.time_base = 0, plan.time_base
+            self.graph.push(frame)
+            frame = self.graph.pull()
+        if _is_rgb(plan.pix_fmt):
+            out = frame.reformat(format=plan.pix_fmt)
+        else:
+            out = frame.reformat(format=plan.pix_fmt, dst_colorspace=SWS_MATRICES[plan.out_matrix],
+                                 dst_color_range="MPEG")
+            out.colorspace, out.color_range = plan.out_matrix, 1
+        # Encoders that write colour into each frame (ProRes, DNxHR) read the frame's tags.
+        out.color_primaries, out.color_trc = plan.out_primaries, plan.out_transfer
+        return out
+
+
+def _copy_container(src, dst, plan: VideoPlan) -> dict:
+    """Container metadata, chapters and the copied streams; returns source index → output
+    stream."""
+    _copy_tags(src.metadata, dst.metadata)
+    if plan.timecode:
+        dst.metadata["timecode"] = plan.timecode
+    if plan.chapters:
+        dst.set_chapters(src.chapters())
+    streams = {}
+    for index in plan.copy:
+        stream = src.streams[index]
+        out = dst.add_stream_from_template(stream)
+        _copy_tags(stream.metadata, out.metadata)
+        try:
+            out.disposition = stream.disposition  # default / forced / hearing impaired …
+        except (AttributeError, TypeError, ValueError):
+            pass
+        streams[index] = out
+    return streams
+
+
 def _transcode(src, source_name: str, temporary: Path, target: Path, runner: ModelRunner, tile,
-               overlap, half, codec, crf, preset, shots: ShotDetector, progress: bool, on_frame,
-               allow_partial: bool) -> VideoResult:
-    """Demux, upscale video frames, copy audio packets, mux into ``temporary``."""
+               overlap, half, plan: VideoPlan, crf, preset, shots: ShotDetector, progress: bool,
+               on_frame, allow_partial: bool) -> VideoResult:
+    """Demux, deinterlace / convert, upscale video frames, copy the other streams, mux into
+    ``temporary``."""
     import av
     from tqdm import tqdm
     video_in = src.streams.video[0]
@@ -284,56 +1079,76 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
     # packets late, so the warning would name the wrong time. Decoding stays far faster than the
     # model either way.
     video_in.thread_type = "SLICE"
-    audio_in = list(src.streams.audio)
-    width, height = output_size(video_in.width, video_in.height, runner.scale, codec)
+    copied = [src.streams[index] for index in plan.copy]
     tile = auto_tile(video_in.height, video_in.width, runner.device) if tile is None else tile
-    frames = shot_count = audio_packets = guard_events = 0
-    code, shot = None, None
+    out_dtype = torch.float32 if plan.float_output else None
+    count = {"frames": 0, "shots": 0, "guard": 0, "decoded": 0}
+    packets = {s.index: 0 for s in copied}
+    state = {"code": None, "shot": None}
+    per_frame = 2 if plan.deinterlace == "field" else 1
     with av.open(str(temporary), "w", format=MUXERS.get(target.suffix.lower())) as dst, \
             _Damage(source_name, src, video_in) as damage:
-        video_out = add_video_stream(dst, video_in, codec, width, height, crf, preset)
-        audio_out = {s.index: dst.add_stream_from_template(s) for s in audio_in}
-        bar = tqdm(total=damage.expected or None, unit="frame", desc=target.name,
-                   disable=not progress)
+        video_out = add_video_stream(dst, plan, video_in, crf, preset)
+        others = _copy_container(src, dst, plan)
+        pictures, output = _Pictures(video_in, plan), _Output(plan)
+        bar = tqdm(total=(damage.expected or 0) * per_frame or None, unit="frame",
+                   desc=target.name, disable=not progress)
+
+        def upscale(picture) -> None:
+            lr = pictures.tensor(picture)
+            if shots.is_cut(picture):
+                count["guard"] += state["shot"].report() if state["shot"] is not None else 0
+                count["shots"] += 1
+                shot = state["shot"] = _Shot(f"{source_name} shot {count['shots']} "
+                                             f"(frame {count['frames']})")
+                estimate = runner.estimate(lr, shot.name, emit=False)
+                state["code"], shot.estimate_message = estimate.code, estimate.messages[0]
+            shot = state["shot"]
+            tile_fn = runner.tile_fn(state["code"])
+            sr = tiled_upscale(lr, tile_fn, runner.scale, tile=tile, overlap=overlap,
+                               device=runner.device, half=half, out_dtype=out_dtype,
+                               channels_last=runner.channels_last)
+            shot.add(check_output(sr, lr, runner.scale, shot.name,
+                                  [tile_fn.message(shot.name)], emit=False)[0])
+            out_frame = _tensor_to_frame(sr, output)
+            # bwdif counts in half the input's time base even at the frame rate
+            out_frame.pts = round(picture.pts * picture.time_base / plan.time_base) \
+                if picture.time_base else picture.pts
+            out_frame.time_base = plan.time_base
+            dst.mux(video_out.encode(out_frame))
+            if on_frame is not None:
+                on_frame(count["frames"])
+            count["frames"] += 1
+            bar.update(1)
+
         with bar:
-            for packet in _demux(src, [video_in, *audio_in], damage):
-                if packet.stream.type == "audio":
+            for packet in _demux(src, [video_in, *copied], damage):
+                if packet.stream.type != "video":
                     if packet.dts is None:  # demuxer flush packet: nothing to copy
                         continue
-                    if not damage.audio(packet):
+                    if not damage.copyable(packet):
                         continue
-                    packet.stream = audio_out[packet.stream.index]
+                    index = packet.stream.index
+                    packet.stream = others[index]
                     dst.mux(packet)
-                    audio_packets += 1
+                    packets[index] += 1
                     continue
                 for frame in damage.decode(packet):
-                    lr = _frame_to_tensor(frame, video_in.width, video_in.height)
-                    if shots.is_cut(frame):
-                        guard_events += shot.report() if shot is not None else 0
-                        shot_count += 1
-                        shot = _Shot(f"{source_name} shot {shot_count} (frame {frames})")
-                        estimate = runner.estimate(lr, shot.name, emit=False)
-                        code, shot.estimate_message = estimate.code, estimate.messages[0]
-                    tile_fn = runner.tile_fn(code)
-                    sr = tiled_upscale(lr, tile_fn, runner.scale, tile=tile,
-                                       overlap=overlap, device=runner.device, half=half,
-                                       channels_last=runner.channels_last)
-                    shot.add(check_output(sr, lr, runner.scale, shot.name,
-                                          [tile_fn.message(shot.name)], emit=False)[0])
-                    out_frame = _tensor_to_frame(sr, codec, height)
-                    out_frame.pts = _source_pts(frame, frames, video_in)
-                    out_frame.time_base = video_in.time_base
-                    dst.mux(video_out.encode(out_frame))
-                    if on_frame is not None:
-                        on_frame(frames)
-                    frames += 1
-                    bar.update(1)
-            guard_events += shot.report() if shot is not None else 0
+                    frame.pts = _source_pts(frame, count["decoded"], video_in)
+                    frame.time_base = video_in.time_base
+                    count["decoded"] += 1
+                    for picture in pictures.push(frame):
+                        upscale(picture)
+            if count["decoded"]:
+                for picture in pictures.push(None):  # bwdif holds one frame back
+                    upscale(picture)
+            count["guard"] += state["shot"].report() if state["shot"] is not None else 0
             damage.finish(allow_partial)  # raises PartialVideoError: the temporary file goes
             dst.mux(video_out.encode(None))  # flush the encoder's delayed frames
-    return VideoResult(frames, shot_count, width, height, audio_packets,
+    audio = sum(n for index, n in packets.items() if src.streams[index].type == "audio")
+    return VideoResult(count["frames"], count["shots"], plan.width, plan.height, audio,
                        corrupt_packets=damage.corrupt, expected_frames=damage.expected,
-                       guard_events=guard_events)
+                       guard_events=count["guard"], plan=plan, copied_packets=packets)
 
 
 class _Shot:
@@ -385,7 +1200,7 @@ class _Damage:
 
     Use it as a context manager around the demux/decode loop (it captures FFmpeg's error log
     there), pass it every demuxed packet (``packet``), decode video through it (``decode``), copy
-    an audio packet only when ``audio`` allows, then call ``finish``. Each damaged packet gets one
+    an audio or subtitle packet only when ``copyable`` allows, then call ``finish``. Each damaged packet gets one
     warning and counts once. Times in messages are seconds from the start of the file.
 
     FFmpeg's log is process-wide: while a job runs, PyAV's log level is at least ERROR (it is None,
@@ -552,18 +1367,20 @@ class _Damage:
                 self._damaged(f"the packet at {self._position(self._time(pts))} gave no frame and "
                               f"no error (FFmpeg dropped damaged data silently)", frames_lost=1)
 
-    def audio(self, packet) -> bool:
-        """Whether an audio packet can be copied: the muxer needs rising timestamps per stream, and
-        a damaged file can repeat or reverse them; such a packet is skipped with a warning. FFmpeg
-        errors while reading it (the demuxer resyncing past damage) are warned about too."""
+    def copyable(self, packet) -> bool:
+        """Whether an audio or subtitle packet can be copied: the muxer needs rising timestamps
+        per stream, and a damaged file can repeat or reverse them; such a packet is skipped with a
+        warning. FFmpeg errors while reading it (the demuxer resyncing past damage) are warned
+        about too."""
+        kind = f"{'an' if packet.stream.type == 'audio' else 'a'} {packet.stream.type}"
         seconds = float(packet.dts * packet.time_base)
         errors = self._ffmpeg_errors()
         if errors or packet.is_corrupt:
-            why = errors[0] if errors else "the demuxer flagged an audio packet as corrupt"
+            why = errors[0] if errors else f"the demuxer flagged {kind} packet as corrupt"
             self._damaged(f"damaged data at {self._position(seconds)} ({why})")
         last = self.last_audio_dts.get(packet.stream.index)
         if last is not None and packet.dts <= last:
-            self._damaged(f"skipped an audio packet at {self._position(seconds)} whose timestamp "
+            self._damaged(f"skipped {kind} packet at {self._position(seconds)} whose timestamp "
                           f"does not follow the previous one's (damaged data)")
             return False
         self.last_audio_dts[packet.stream.index] = packet.dts
@@ -663,24 +1480,9 @@ def _parse_duration(tag: str) -> float | None:
         return None
 
 
-def _frame_to_tensor(frame, width: int | None = None, height: int | None = None) -> torch.Tensor:
-    """av.VideoFrame → 1×3×H×W uint8 tensor (a channels-last view of the RGB buffer), scaled to
-    ``width``×``height`` when given and different: a damaged (or spliced) stream can switch frame
-    size mid-way, and the encoder was opened for the stream's size (ffmpeg scales the same way)."""
-    rgb = frame.to_ndarray(format="rgb24", width=width or frame.width,
-                           height=height or frame.height,
-                           src_colorspace=colorspace_for(frame.height, frame.colorspace))
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None]
-
-
-def _tensor_to_frame(sr: torch.Tensor, codec: str, height: int):
-    """1×3×H×W uint8 (channels-last) → av.VideoFrame in the encoder's pixel format."""
-    import av
-    rgb = even_crop(sr[0].permute(1, 2, 0).numpy(), codec)
-    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-    if CODECS[codec][1] == "yuv420p":
-        frame = frame.reformat(format="yuv420p", dst_colorspace=colorspace_for(height))
-    return frame
+def _tensor_to_frame(sr: torch.Tensor, output: "_Output"):
+    """1×3×H×W model output → the ``av.VideoFrame`` to encode (``_Output.frame``)."""
+    return output.frame(sr)
 
 
 def _source_pts(frame, index: int, stream) -> int:

@@ -31,6 +31,7 @@ Exit codes:
 """
 from __future__ import annotations
 
+import argparse
 import contextlib
 import errno
 import os
@@ -81,9 +82,25 @@ def add_arguments(parser) -> None:
     parser.add_argument("--half", action="store_true",
                         help="bf16/fp16 autocast (for GPUs; on most CPUs bf16 is slower)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (GPU)")
-    parser.add_argument("--codec", choices=("h264", "ffv1"), default="h264",
-                        help="video codec: h264 (.mp4/.mkv/.mov) or lossless ffv1 (.mkv)")
-    parser.add_argument("--crf", type=int, default=18, help="H.264 quality, 0-51 (default 18)")
+    from srkit.video import CODECS, DEINTERLACE_MODES
+    parser.add_argument("--codec", default="h264", metavar="CODEC", action=_CodecAction,
+                        help=f"video codec: {', '.join(CODECS)} (default h264); '--codec help' "
+                             "lists them with their containers and whether this FFmpeg has them")
+    parser.add_argument("--crf", type=int, default=18,
+                        help="H.264/HEVC quality, 0-51 (default 18)")
+    parser.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default="auto",
+                        help="video: auto (default: bwdif when the stream flag or FFmpeg's idet "
+                             "says interlaced, frame rate kept), off, frame (always, same rate), "
+                             "field (always, one frame per field: twice the rate)")
+    parser.add_argument("--square-pixels", action="store_true",
+                        help="video: resample to square pixels after the model (default: keep the "
+                             "sample aspect ratio, e.g. 720x576 SAR 64:45 -> 1440x1152 SAR 64:45)")
+    parser.add_argument("--fit", default=None, metavar="WxH",
+                        help="video: scale into a delivery raster such as 1920x1080 keeping the "
+                             "display aspect, padded with black (pillarbox/letterbox)")
+    parser.add_argument("--keep-colour", action="store_true",
+                        help="video: keep BT.601 colour on HD output (default: convert to BT.709 "
+                             "from 720 lines up)")
     parser.add_argument("--overwrite", action="store_true",
                         help="folder input: redo outputs that already exist (default: skip them, so "
                              "a rerun resumes an interrupted batch); a single file's writable output "
@@ -91,6 +108,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--allow-partial", action="store_true",
                         help="write what could be decoded from a truncated video and exit 0")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+class _CodecAction(argparse.Action):
+    """``--codec help`` prints the codecs (containers, availability in this FFmpeg) and exits 0
+    at once, like ``--help``, without the other required arguments."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if value == "help":
+            from srkit.video import codec_table
+            print(codec_table())
+            parser.exit(EXIT_OK)
+        setattr(namespace, self.dest, value)
 
 
 @dataclass
@@ -269,6 +298,7 @@ def check_options(args) -> None:
         if overlap >= smallest:
             raise UsageError(f"--overlap {overlap}: must be smaller than the tile, which may be "
                              f"{smallest} when chosen automatically; give --tile too")
+    check_video_options(args)
     low, high = CRF_RANGE
     if not low <= args.crf <= high:
         raise UsageError(f"--crf {args.crf}: must be {low}-{high} "
@@ -276,6 +306,24 @@ def check_options(args) -> None:
     if not 0 <= args.steps <= MAX_STEPS:
         raise UsageError(f"--steps {args.steps}: must be 0-{MAX_STEPS} (IKC correction steps, default 7)")
     check_device(args.device)
+
+
+def check_video_options(args) -> None:
+    """``--codec`` must name a codec of ``srkit.video.CODECS``; ``--fit`` must be WIDTHxHEIGHT
+    and cannot go with ``--square-pixels``."""
+    from srkit.video import CODECS, _parse_fit
+    codec = getattr(args, "codec", "h264")
+    if codec not in CODECS:
+        raise UsageError(f"--codec {codec!r}: choose one of {', '.join(CODECS)} "
+                         "(--codec help lists them)")
+    fit = getattr(args, "fit", None)
+    if fit is not None:
+        try:
+            _parse_fit(fit)
+        except ValueError as error:
+            raise UsageError(f"--{error}") from None
+        if getattr(args, "square_pixels", False):
+            raise UsageError("--fit already gives square pixels; drop --square-pixels")
 
 
 def check_device(value: str | None) -> None:
@@ -361,15 +409,19 @@ def check_image_output(source: Path, target: Path) -> None:
 
 
 def check_video_output(source: Path, target: Path, args) -> None:
-    from srkit.video import CODECS, VIDEO_SUFFIXES, upscale_video
+    from srkit.video import CODECS, VIDEO_SUFFIXES, available_codecs
     _refuse_same(source, target)
     suffix = target.suffix.lower()
+    containers = ", ".join(CODECS[args.codec].containers)
     if suffix not in VIDEO_SUFFIXES:
         raise UsageError(f"output {target}: unknown video suffix {target.suffix or '(none)'!r}; "
-                         f"for --codec {args.codec} use one of {', '.join(CODECS[args.codec][2])}")
-    if suffix not in CODECS[args.codec][2]:
+                         f"for --codec {args.codec} use one of {containers}")
+    if suffix not in CODECS[args.codec].containers:
         raise UsageError(f"output {target}: --codec {args.codec} cannot be written to a {suffix} file; "
-                         f"use one of {', '.join(CODECS[args.codec][2])}")
+                         f"use one of {containers}")
+    missing = available_codecs()[args.codec]
+    if missing:
+        raise UsageError(f"--codec {args.codec} is not available: {missing} (--codec help)")
     check_output_name(target)
     check_writable_dir(target.parent)
     check_replaceable(target)
@@ -430,7 +482,8 @@ def _image_target(source: Path, target: Path) -> Path:
 def _video_target(source: Path, target: Path, codec: str) -> Path:
     """An existing folder as output means 'the input's name inside it, in the codec's container'."""
     if target.is_dir():
-        return target / (source.stem + (".mkv" if codec == "ffv1" else ".mp4"))
+        from srkit.video import CODECS
+        return target / (source.stem + CODECS[codec].containers[0])
     return target
 
 
@@ -508,4 +561,5 @@ def upscale_video_file(source: Path, target: Path, runner, args) -> None:
     check_video_output(source, target, args)
     upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap, half=args.half,
                   codec=args.codec, crf=args.crf, progress=not args.quiet,
-                  allow_partial=args.allow_partial)
+                  allow_partial=args.allow_partial, deinterlace=args.deinterlace,
+                  square_pixels=args.square_pixels, fit=args.fit, keep_colour=args.keep_colour)
