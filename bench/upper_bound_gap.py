@@ -39,7 +39,8 @@ class IsotropicProjection(nn.Module):
 
 def image_rows(method, images, scale: int) -> list[dict[str, float]]:
     """Per image: mean over the Gaussian8 widths of the gaps (dB) and width errors (pixels)."""
-    from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas
+    from srkit.data.benchmarks import gaussian8_lr
+    from srkit.kernels import gaussian8_sigmas
     from srkit.metrics import evaluate_pair
     rows = []
     for im in images:
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.project_isotropic:
         pipe.corrector = IsotropicProjection(pipe.corrector, pipe.pca)
     from srkit.data.benchmarks import load_benchmark
-    from srkit.gaussian8 import pipeline_method
+    from srkit.evaluation.gaussian8 import pipeline_method
     s = pipe.scale
     method = pipeline_method(pipe, args.steps)
     t = args.steps

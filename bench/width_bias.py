@@ -30,7 +30,7 @@ def _lr(hr: np.ndarray, scale: int, sigma: float) -> torch.Tensor:
 @torch.no_grad()
 def width_table(pipe, images: list[np.ndarray], scale: int, steps: int) -> list[tuple[float, float, float]]:
     """(σ, mean width at t0, mean width at t=steps) for each Gaussian8 width of ``scale``."""
-    from srkit.data.benchmarks import gaussian8_sigmas
+    from srkit.kernels import gaussian8_sigmas
     from srkit.kernels import kernel_width
     rows = []
     for sigma in gaussian8_sigmas(scale):
@@ -47,7 +47,7 @@ def width_table(pipe, images: list[np.ndarray], scale: int, steps: int) -> list[
 @torch.no_grad()
 def predictor_width_error(pipe, images: list[np.ndarray], scale: int) -> float:
     """Mean (P's width − σ) over the images and the Gaussian8 widths (P alone: no G, no C)."""
-    from srkit.data.benchmarks import gaussian8_sigmas
+    from srkit.kernels import gaussian8_sigmas
     from srkit.kernels import kernel_width
     return float(np.mean([float(kernel_width(pipe.pca.decode(pipe.predictor(_lr(hr, scale, sigma))))) - sigma
                           for sigma in gaussian8_sigmas(scale) for hr in images]))

@@ -261,6 +261,12 @@ def resolve(name_or_path: str | Path) -> Path:
                             "and no such file")
 
 
+def save_pipeline(pipeline, path: str | Path, meta: dict | None = None, half: bool = False) -> Path:
+    """Write a whole ``Pipeline`` (its networks, PCA and ``meta`` updated by ``meta``) to one file;
+    ``srkit.load(path)`` rebuilds it. ``half``: float16 storage, as the bundles are."""
+    return save_checkpoint(path, pipeline.modules(), {**pipeline.meta, **(meta or {})}, pipeline.pca, half)
+
+
 def load(name_or_path: str | Path, device: str | torch.device = "cpu"):
     """``srkit.load``: one network if the file holds exactly one, else a ready ``Pipeline``.
 

@@ -94,6 +94,29 @@ def _per_sample(value, n: int, g: torch.Generator, name: str) -> torch.Tensor:
     return t
 
 
+def degrade_uint8(hr, scale: int, sigma: float | None = None, noise: float = 0.0, seed: int = 0,
+                  kernel: torch.Tensor | None = None, jpeg_quality: int = 0):
+    """uint8 HR H×W×3 → uint8 LR through :func:`degrade` with one fixed kernel: the one way srkit's
+    demo, notebooks, widgets and single-width benches make an LR image.
+
+    Args:
+        hr: uint8 H×W×3 numpy array (or float in [0, 1]).
+        sigma: isotropic Gaussian width; default the middle Gaussian8 width of ``scale``
+            (×2 1.2, ×3 1.875, ×4 2.5). Ignored when ``kernel`` is given.
+        noise: Gaussian noise σn on the 0–255 scale (paper: 15). jpeg_quality: 0 = none.
+        seed: seeds the noise.
+    """
+    import numpy as np
+
+    from srkit.imageio import to_uint8
+    from srkit.kernels import gaussian8_middle, gaussian_kernel
+    k = kernel if kernel is not None else gaussian_kernel(gaussian8_middle(scale) if sigma is None else sigma)
+    a = np.ascontiguousarray(hr)
+    x = torch.from_numpy(a).permute(2, 0, 1)[None].float()
+    x = x / 255 if a.dtype == np.uint8 else x
+    return to_uint8(degrade(x, scale, kernels=k, noise_sigma=noise, jpeg_quality=jpeg_quality, seed=seed).lr)
+
+
 def degrade(hr: torch.Tensor, scale: int, *, kernels: torch.Tensor | None = None,
             kernel_spec: KernelSpec | None = None, noise_sigma=0.0, jpeg_quality=0,
             downsample: str = "bicubic", quantize: bool = True, pca: KernelPCA | None = None,

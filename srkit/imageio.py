@@ -504,9 +504,26 @@ def _warn_unconverted_icc(path: Path, icc: bytes | None, mode: str, depth: str) 
                   stacklevel=2)
 
 
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    """float [0, 1] → uint8 with rounding (the evaluation protocol's quantisation)."""
-    return np.clip(np.round(np.asarray(img, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+def to_uint8(img) -> np.ndarray:
+    """Any image → uint8 with rounding (the evaluation protocol's quantisation); the one converter.
+
+    Args:
+        img: float array in [0, 1] (H×W×C or H×W, values outside are clipped), a uint8 array
+            (returned as is), or a tensor C×H×W / 1×C×H×W in [0, 1] (returned H×W×C).
+    """
+    if isinstance(img, torch.Tensor):
+        t = img.detach()
+        if t.dim() == 4:
+            if t.shape[0] != 1:
+                raise ValueError(f"to_uint8 takes one image, got a batch of shape {tuple(t.shape)}")
+            t = t[0]
+        if t.dim() != 3:
+            raise ValueError(f"to_uint8 takes a C×H×W or 1×C×H×W tensor, got shape {tuple(t.shape)}")
+        img = t.permute(1, 2, 0).cpu().double().numpy()
+    a = np.asarray(img)
+    if a.dtype == np.uint8:
+        return a
+    return np.clip(np.round(a.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
 def read_image_uint8(path: str | Path) -> np.ndarray:

@@ -172,10 +172,6 @@ class Pipeline:
             m.eval()
         return self
 
-    def save(self, path: str | Path, meta: dict | None = None, half: bool = False) -> Path:
-        from srkit.checkpoint import save_checkpoint
-        return save_checkpoint(path, self.modules(), {**self.meta, **(meta or {})}, self.pca, half)
-
     @property
     def device(self) -> torch.device:
         return next(self.generator.parameters()).device

@@ -640,7 +640,7 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         left = (info.width - active) // 2 * scale
         crop = f"crop={active * scale}:{model_h}:{left}:0,"
         notes.append(f"geometry: {active} of {info.width} samples carry the display aspect "
-                     f"(BT.601 analogue SAR {info.sar}); the {info.width - active} beside them "
+                     f"(BT.601 analogue SAR {_ratio(info.sar)}); the {info.width - active} beside them "
                      "are cut")
     # display aspect of the active picture (a stream of unknown size, whose frames all fail to
     # decode, is left to the job to report)
@@ -663,16 +663,18 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
                                      chroma.name else 1)
         height = model_h - model_h % (2 if "420" in chroma.name else 1)
     out_dar = Fraction(width) * sar / height if height else Fraction(1)
-    notes.append(f"geometry: {info.width}x{info.height} SAR {info.sar} (DAR {_ratio(info.dar)}) → "
-                 f"{width}x{height} SAR {sar} (DAR {_ratio(out_dar)})"
+    notes.append(f"geometry: {info.width}x{info.height} SAR {_ratio(info.sar)} (DAR "
+                 f"{_ratio(info.dar)}) → {width}x{height} SAR {_ratio(sar)} (DAR {_ratio(out_dar)})"
                  + (f", {'square pixels' if square_pixels else f'fit {fit[0]}x{fit[1]}'}"
                     if geometry else ""))
     muxer = MUXERS.get(target.suffix.lower())
     if sar != 1 and muxer in STREAM_SAR_MUXERS and spec.encoder not in BITSTREAM_SAR_ENCODERS:
+        keeping = [c for c in spec.containers if MUXERS.get(c) not in STREAM_SAR_MUXERS]
+        instead = f"write {'/'.join(keeping)}" if keeping else "use another codec"
         warned.append(f"{name}: {target.suffix} takes the sample aspect ratio from the stream "
-                      f"header, which PyAV cannot set, and {codec} does not carry it: {target.name} "
-                      f"will lose SAR {sar} (DAR {_ratio(out_dar)}); write .mov, or use "
-                      "square_pixels / fit")
+                      f"header, which PyAV cannot set, and {codec} does not carry it in its "
+                      f"bitstream: {target.name} will lose SAR {_ratio(sar)} (DAR "
+                      f"{_ratio(out_dar)}); {instead}, or resample with square_pixels / fit")
     if info.rotation:
         notes.append(f"geometry: display rotation {info.rotation:g}° kept (display matrix)")
 

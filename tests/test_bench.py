@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from srkit.cli import main
-from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas, load_benchmark
+from srkit.data.benchmarks import gaussian8_lr, load_benchmark
+from srkit.kernels import gaussian8_sigmas
 
 # docs/DESIGN.md §3 (published bicubic table, PSNR / SSIM)
 PUBLISHED = {

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import srkit
-from srkit.data.benchmarks import gaussian8_lr, gaussian8_sigmas, load_benchmark
-from srkit.gaussian8 import pipeline_method
+from srkit.data.benchmarks import gaussian8_lr, load_benchmark
+from srkit.kernels import gaussian8_sigmas
+from srkit.evaluation.gaussian8 import pipeline_method
 from srkit.metrics import evaluate_pair
 
 # scale, index into gaussian8_sigmas(scale), PSNR (dB) of bicubic / true_kernel / ikc_t0 / ikc (t = 7),
@@ -42,9 +43,10 @@ GOLDEN_NOISE = (23.210, 23.378, 25.847)
 
 
 def test_noise_bundle_matches_its_golden_values_and_beats_the_lr_at_sigma_n_15(data_dir):
-    from srkit.nbtools import compare, degrade_u8
+    from srkit.evaluation.table1 import compare
+    from srkit.degrade import degrade_uint8
     image = next(im for im in load_benchmark(data_dir, "Set5", 2) if im.name.startswith("butterfly"))
-    lr = degrade_u8(image.hr, 2, sigma=1.2, noise=15.0, seed=0)
+    lr = degrade_uint8(image.hr, 2, sigma=1.2, noise=15.0, seed=0)
     _, metrics = compare(image.hr, lr, {"x2": srkit.load("x2"), "x2_noise": srkit.load("x2_noise")}, 2)
     got = [metrics[m]["psnr"] for m in ("bicubic", "x2", "x2_noise")]
     np.testing.assert_allclose(got, GOLDEN_NOISE, atol=0.05)

@@ -7,10 +7,10 @@ import pytest
 
 from srkit.data.fonts import fonts_available
 from srkit.data.label_maps import IGNORE, ade20k_table, map_ade20k, map_camvid
-from srkit.eval_categories import (Sample, bicubic_upscaler, build_face_composites, evaluate_categories,
+from srkit.evaluation.categories import (Sample, bicubic_upscaler, build_face_composites, evaluate_categories,
                                    format_tables, load_faces, load_segmentation_samples, make_lr)
 from srkit.metrics import masked_psnr, masked_ssim
-from srkit.ocr import tesseract_available
+from srkit.evaluation.ocr import tesseract_available
 
 
 def _pair():
@@ -109,7 +109,7 @@ def test_noise_reaches_every_method_and_the_protocol():
 
 
 def test_method_with_wrong_output_is_reported(monkeypatch):
-    import srkit.eval_categories as ec
+    import srkit.evaluation.categories as ec
     hr = np.zeros((32, 32, 3), np.uint8)
     monkeypatch.setattr(ec, "build_text_cards", lambda *a, **k: [Sample("flat", hr, {9: np.ones((32, 32), bool)})])
     with pytest.raises(ValueError, match="'half'"):
@@ -134,7 +134,7 @@ def test_model_upscaler_runs_a_srkit_model(monkeypatch):
     import srkit.checkpoint
     from _standins import NearestSR
     monkeypatch.setattr(srkit.checkpoint, "load", lambda weights, device="cpu": NearestSR(2))
-    from srkit.eval_categories import model_upscaler
+    from srkit.evaluation.categories import model_upscaler
     upscale = model_upscaler("stand-in", 2)
     lr = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)
     sr = upscale(lr)

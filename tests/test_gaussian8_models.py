@@ -7,7 +7,7 @@ import torch
 
 from srkit.checkpoint import save_checkpoint
 from srkit.cli import main
-from srkit.gaussian8 import pipeline_method
+from srkit.evaluation.gaussian8 import pipeline_method
 from srkit.kernels import KernelPCA
 from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
 from srkit.models.sft import GeneratorConfig, SFTGenerator

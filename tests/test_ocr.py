@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from srkit.ocr import (INSTALL_HINT, TesseractNotAvailable, char_accuracy, character_error_rate, dark_on_light,
+from srkit.evaluation.ocr import (INSTALL_HINT, TesseractNotAvailable, char_accuracy, character_error_rate, dark_on_light,
                        levenshtein, normalize_text, ocr_text, require_tesseract, tesseract_available)
 
 

@@ -1,4 +1,4 @@
-"""srkit.widgets without a browser: call each panel's callbacks, check figures and values."""
+"""srkit.notebook.widgets without a browser: call each panel's callbacks, check figures and values."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,8 +10,9 @@ import torch  # noqa: E402
 pytest.importorskip("ipywidgets")
 
 from srkit.categories import CATEGORIES  # noqa: E402
-from srkit.demo_models import build_pipeline, sample_image  # noqa: E402
-from srkit.widgets import AblationPanel, CategoryExplorer, IKCStepper, KernelExplorer, override_probs  # noqa: E402
+from srkit.data.samples import sample_image  # noqa: E402
+from srkit.notebook.models import build_pipeline  # noqa: E402
+from srkit.notebook.widgets import AblationPanel, CategoryExplorer, IKCStepper, KernelExplorer, override_probs  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,7 @@ def _print_protocol(protocol: dict) -> None:
 
 
 def run(args) -> int:
-    from srkit.evaluation import format_table, run_bicubic_bench, run_gaussian8_bench
+    from srkit.evaluation.bench import format_table, run_bicubic_bench, run_gaussian8_bench
     if args.bench == "categories":
         if getattr(args, "_import_error", None):
             raise ValueError(f"bench categories is unavailable: {args._import_error}")
@@ -73,7 +73,7 @@ def run(args) -> int:
     if args.bench == "bicubic":
         out = run_bicubic_bench(args.data, args.sets, args.scales, progress=not args.no_progress)
     else:
-        from srkit.gaussian8 import methods_from_weights
+        from srkit.evaluation.gaussian8 import methods_from_weights
         methods = methods_from_weights(args.weights, args.scales, steps=args.steps, device=args.device)
         out = run_gaussian8_bench(args.data, args.sets, args.scales, methods=methods,
                                   progress=not args.no_progress, limit=args.limit)
@@ -89,7 +89,7 @@ def _run_table1(args) -> int:
     import srkit
     from srkit.data.benchmarks import load_benchmark
     from srkit.metrics import PROTOCOL
-    from srkit.nbtools import table1
+    from srkit.evaluation.table1 import table1
     models = {}
     for w in args.weights:
         m = srkit.load(w)

@@ -46,7 +46,7 @@ def protocol_markdown(protocol: dict) -> str:
 
 def run(args) -> int:
     """Build the test set, run every method, print both tables; 0 on success."""
-    from srkit.eval_categories import bicubic_upscaler, evaluate_categories, format_tables, model_upscaler
+    from srkit.evaluation.categories import bicubic_upscaler, evaluate_categories, format_tables, model_upscaler
     from srkit.imageio import atomic_path
 
     data = Path(args.data)

@@ -24,9 +24,6 @@ BENCHMARK_FOLDERS = {
     "Urban100": ("HR",),
 }
 
-# docs/DESIGN.md §2: 8 widths equally spaced in these ranges (IKC / DAN's Gaussian8).
-GAUSSIAN8_RANGES = {2: (0.80, 1.60), 3: (1.35, 2.40), 4: (1.80, 3.20)}
-
 
 @dataclass
 class BenchImage:
@@ -67,23 +64,6 @@ def load_benchmark(data: str | Path, name: str, scale: int) -> list[BenchImage]:
     if not paths:
         raise FileNotFoundError(f"no images in {folder}")
     return [BenchImage(p.stem, modcrop(read_image_uint8(p), scale), is_gray_file(p)) for p in paths]
-
-
-def gaussian8_sigmas(scale: int) -> list[float]:
-    """The 8 kernel widths of Gaussian8 at ``scale`` (docs/DESIGN.md §2)."""
-    if scale not in GAUSSIAN8_RANGES:
-        raise ValueError(f"Gaussian8 is defined for scales {sorted(GAUSSIAN8_RANGES)}, got {scale}")
-    lo, hi = GAUSSIAN8_RANGES[scale]
-    return [float(v) for v in np.linspace(lo, hi, 8)]
-
-
-def gaussian8_middle(scale: int) -> float:
-    """The middle Gaussian8 width at ``scale`` (×2 1.2, ×3 1.875, ×4 2.5): the single blur width of the
-    category bench, the demo and the notebook widgets."""
-    if scale not in GAUSSIAN8_RANGES:
-        raise ValueError(f"Gaussian8 is defined for scales {sorted(GAUSSIAN8_RANGES)}, got {scale}")
-    lo, hi = GAUSSIAN8_RANGES[scale]
-    return round((lo + hi) / 2, 6)  # 1.2, not 1.2000000000000002
 
 
 def bicubic_lr(hr: np.ndarray, scale: int) -> np.ndarray:

@@ -21,7 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from srkit.checkpoint import load_checkpoint
+from srkit.checkpoint import load_checkpoint, save_pipeline
 from srkit.pipeline import Pipeline
 
 PIPELINE_MODULES = ("segnet", "generator", "predictor", "corrector")
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     pipe = assemble(args.ikc, args.gan or args.generator, "sftgan" if args.gan else "generator")
     extra = json.loads(args.meta.read_text()) if args.meta else {}
-    path = pipe.save(args.out / f"{args.name}.safetensors", meta={"name": args.name, **extra}, half=not args.fp32)
+    path = save_pipeline(pipe, args.out / f"{args.name}.safetensors", meta={"name": args.name, **extra}, half=not args.fp32)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")
     return 0
 

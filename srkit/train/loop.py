@@ -326,10 +326,9 @@ def _jsonable(obj):
 
 def batch_psnr(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
     """Mean PSNR over a batch under the evaluation protocol: uint8, Y channel, ``scale`` px shaved."""
+    from srkit.imageio import to_uint8
     from srkit.metrics import psnr
-    to_u8 = lambda t: (t.detach().clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy()  # noqa
-    a, b = to_u8(sr), to_u8(hr)
-    return float(np.mean([psnr(x, y, shave=scale) for x, y in zip(a, b)]))
+    return float(np.mean([psnr(to_uint8(x.float()), to_uint8(y.float()), shave=scale) for x, y in zip(sr, hr)]))
 
 
 def load_init(path: str | None, device) -> "object | None":

@@ -29,7 +29,7 @@ def _to_uint8(t: torch.Tensor) -> np.ndarray:
 
 
 def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
-    """A Gaussian8 Method (see srkit.evaluation) running ``pipeline`` (srkit.pipeline.Pipeline)."""
+    """A Gaussian8 Method (see srkit.evaluation.bench) running ``pipeline`` (srkit.pipeline.Pipeline)."""
     if not 0 <= steps <= 20:
         raise ValueError(f"steps must be in [0, 20], got {steps}")
     pipeline = pipeline.to(device).eval()

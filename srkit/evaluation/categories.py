@@ -26,7 +26,7 @@ import numpy as np
 from srkit.categories import CATEGORIES, CATEGORY_INDEX
 from srkit.data.fonts import SCRIPTS
 from srkit.data.synth import TEXT_SIZES, composite_face, render_text_card
-from srkit.data.benchmarks import gaussian8_middle
+from srkit.kernels import gaussian8_middle
 from srkit.imageio import list_images, modcrop, read_image_uint8, to_uint8
 
 Upscaler = Callable[[np.ndarray], np.ndarray]
@@ -82,12 +82,12 @@ def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: 
         return gaussian8_lr(hr, scale, sigma) if sigma > 0 else bicubic_lr(hr, scale)
     import torch
 
-    from srkit.nbtools import degrade_u8
-    delta = None  # σ > 0: degrade_u8's Gaussian of width σ
+    from srkit.degrade import degrade_uint8
+    delta = None  # σ > 0: degrade_uint8's Gaussian of width σ
     if sigma <= 0:  # a centred delta: no blur, same code path
         delta = torch.zeros(21, 21)
         delta[10, 10] = 1.0
-    return degrade_u8(hr, scale, sigma=sigma, noise=float(noise), seed=seed, kernel=delta)
+    return degrade_uint8(hr, scale, sigma=sigma, noise=float(noise), seed=seed, kernel=delta)
 
 
 def build_text_cards(scale: int, scripts=SCRIPTS, sizes=TEXT_SIZES, per_size: int = 4, seed: int = 0,
@@ -188,7 +188,7 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
     from tqdm.auto import tqdm
 
     from srkit.metrics import PROTOCOL, masked_psnr, masked_ssim
-    from srkit.ocr import SCRIPT_LANG, char_accuracy, ocr_text, require_tesseract
+    from srkit.evaluation.ocr import SCRIPT_LANG, char_accuracy, ocr_text, require_tesseract
 
     sigma = gaussian8_middle(scale) if sigma is None else float(sigma)
     if not noise >= 0:  # checked before the slow part, not at the first image

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 
 from srkit.categories import CATEGORY_INDEX
-from srkit.widgets._base import to_u8
-from srkit.widgets.category_explorer import COLORS, override_probs
+from srkit.imageio import to_uint8
+from srkit.notebook.widgets.category_explorer import COLORS, override_probs
 
 
 def sharpness(img: np.ndarray) -> float:
@@ -39,16 +39,16 @@ def kernel_mismatch(pipe, hr: np.ndarray, true_sigma: float, guesses, noise: flo
     """
     from srkit.kernels import gaussian_kernel
     from srkit.metrics import evaluate_pair
-    from srkit.nbtools import degrade_u8
+    from srkit.degrade import degrade_uint8
     s = pipe.scale
-    lr = degrade_u8(hr, s, true_sigma, noise)
+    lr = degrade_uint8(hr, s, true_sigma, noise)
     x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255).to(pipe.device)
     seg = pipe.segment(x)
     out = {}
     for g in guesses:
         code = pipe.pca.encode(gaussian_kernel(float(g))[None].to(pipe.pca.matrix.device)).to(pipe.device)
         with torch.no_grad():
-            sr = to_u8(pipe.generator(x, code, seg).clamp(0, 1))
+            sr = to_uint8(pipe.generator(x, code, seg).clamp(0, 1))
         out[float(g)] = {"sr": sr, **evaluate_pair(sr, hr, s), "sharpness": sharpness(sr)}
     return {"lr": lr, "hr_sharpness": sharpness(hr), "results": out}
 
@@ -74,10 +74,10 @@ def category_textures(pipe, lr: np.ndarray, classes=("background", "sky", "grass
             code = pipe.ikc(x, steps, seg=probs).code
         else:
             code = code.to(pipe.device)
-        out = {"segnet": to_u8(pipe.generator(x, code, probs).clamp(0, 1))}
+        out = {"segnet": to_uint8(pipe.generator(x, code, probs).clamp(0, 1))}
         for c in classes:
             p = override_probs(probs, CATEGORY_INDEX[c], 1.0)
-            out[c] = to_u8(pipe.generator(x, code, p).clamp(0, 1))
+            out[c] = to_uint8(pipe.generator(x, code, p).clamp(0, 1))
     return out
 
 

@@ -9,10 +9,10 @@ Displaying a panel in a notebook shows its controls and the figure.
 - :class:`IKCStepper`: IKC step t → SR_t, estimated vs true kernel, error and PSNR curves.
 - :class:`AblationPanel`: results side by side, one synchronised zoom, a metrics table.
 """
-from srkit.widgets.ablation_panel import AblationPanel, metrics_table
-from srkit.widgets.category_explorer import CategoryExplorer, overlay, override_probs
-from srkit.widgets.ikc_stepper import IKCStepper
-from srkit.widgets.kernel_explorer import KernelExplorer
+from srkit.notebook.widgets.ablation_panel import AblationPanel, metrics_table
+from srkit.notebook.widgets.category_explorer import CategoryExplorer, overlay, override_probs
+from srkit.notebook.widgets.ikc_stepper import IKCStepper
+from srkit.notebook.widgets.kernel_explorer import KernelExplorer
 
 __all__ = ["AblationPanel", "CategoryExplorer", "IKCStepper", "KernelExplorer", "metrics_table", "overlay",
            "override_probs"]

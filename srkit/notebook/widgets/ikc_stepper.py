@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srkit.widgets._base import Panel, show_image, to_hwc, to_u8
+from srkit.notebook.widgets._base import Panel, show_image, to_hwc
+from srkit.imageio import to_uint8
 
 
 class IKCStepper(Panel):
@@ -33,24 +34,22 @@ class IKCStepper(Panel):
 
     def __init__(self, pipeline, hr, kernel=None, steps: int = 7, noise: float = 0.0, crop: int = 96):
         super().__init__()
-        from srkit.degrade import degrade
-        from srkit.data.benchmarks import gaussian8_middle
-        from srkit.kernels import gaussian_kernel
+        from srkit.degrade import degrade_uint8
+        from srkit.kernels import gaussian8_middle, gaussian_kernel
         from srkit.metrics import evaluate_pair
         s = pipeline.scale
         if kernel is None:
             kernel = gaussian_kernel(gaussian8_middle(s))
-        self.hr = to_u8(hr)
+        self.hr = to_uint8(hr)
         h, w = self.hr.shape[:2]
         self.hr = np.ascontiguousarray(self.hr[:h - h % s, :w - w % s])
-        hr_t = torch.from_numpy(self.hr).permute(2, 0, 1)[None].float() / 255
-        d = degrade(hr_t, s, kernels=kernel, noise_sigma=noise, seed=0)
-        self.lr = d.lr.to(pipeline.device)
+        lr = degrade_uint8(self.hr, s, kernel=kernel, noise=noise, seed=0)
+        self.lr = (torch.from_numpy(lr).permute(2, 0, 1)[None].float() / 255).to(pipeline.device)
         self.kernel = kernel.numpy()
         pca = pipeline.pca
         self.true_code = pca.encode(kernel[None].to(pca.matrix.device))
         res = pipeline.ikc(self.lr, steps)
-        self.srs = [to_u8(sr.clamp(0, 1)) for sr in res.srs]
+        self.srs = [to_uint8(sr.clamp(0, 1)) for sr in res.srs]
         codes = torch.cat(res.codes)                                    # (t+1)×b
         self.est_kernels = pca.decode(codes).cpu().numpy()
         self.code_error = (codes - self.true_code).norm(dim=1).cpu().numpy()
@@ -60,7 +59,7 @@ class IKCStepper(Panel):
         with torch.no_grad():  # the upper bound: G with the true kernel's code
             seg = pipeline.segment(self.lr)
             sr_true = pipeline.generator(self.lr, self.true_code.to(self.lr.device), seg).clamp(0, 1)
-        self.psnr_true_kernel = evaluate_pair(to_u8(sr_true), self.hr, s)["psnr"]
+        self.psnr_true_kernel = evaluate_pair(to_uint8(sr_true), self.hr, s)["psnr"]
         self.crop = crop
         self.steps = steps
         self.params = {"t": steps}

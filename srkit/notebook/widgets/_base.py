@@ -123,11 +123,6 @@ def to_hwc(t) -> np.ndarray:
     return a.astype(np.float32) / 255 if a.dtype == np.uint8 else a.astype(np.float32)
 
 
-def to_u8(img) -> np.ndarray:
-    """Anything :func:`to_hwc` takes → uint8 H×W×3 (rounded, clipped)."""
-    return (np.clip(to_hwc(img), 0, 1) * 255).round().astype(np.uint8)
-
-
 def nearest_up(img: np.ndarray, factor: int) -> np.ndarray:
     """Pixel replication (shows LR pixels at HR size without inventing detail)."""
     return np.repeat(np.repeat(img, factor, 0), factor, 1)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from srkit.widgets._base import Panel, show_image, to_u8
+from srkit.notebook.widgets._base import Panel, show_image
+from srkit.imageio import to_uint8
 
 
 def metrics_table(rows: list[dict], keys=("psnr", "ssim", "crop_psnr")) -> str:
@@ -37,8 +38,8 @@ class AblationPanel(Panel):
 
     def __init__(self, hr, results: dict, scale: int, crop: int = 48):
         from srkit.metrics import evaluate_pair
-        self.hr = to_u8(hr)
-        self.results = {name: to_u8(img) for name, img in results.items()}
+        self.hr = to_uint8(hr)
+        self.results = {name: to_uint8(img) for name, img in results.items()}
         for name, img in self.results.items():
             if img.shape != self.hr.shape:
                 raise ValueError(f"result {name!r} has shape {img.shape}, HR has {self.hr.shape}")
@@ -59,18 +60,11 @@ class AblationPanel(Panel):
 
         ``models`` maps a name to a Pipeline (or anything ``srkit.upscale`` takes).
         """
-        import torch
-
         import srkit
-        from srkit.degrade import degrade
-        from srkit.data.benchmarks import gaussian8_middle
-        from srkit.kernels import gaussian_kernel
+        from srkit.degrade import degrade_uint8
         from srkit.resize import imresize_np
-        hr = to_u8(hr)
-        sigma = gaussian8_middle(scale) if sigma is None else sigma
-        d = degrade(torch.from_numpy(hr).permute(2, 0, 1)[None].float() / 255, scale,
-                    kernels=gaussian_kernel(sigma), noise_sigma=noise, seed=0)
-        lr = to_u8(d.lr)
+        hr = to_uint8(hr)
+        lr = degrade_uint8(hr, scale, sigma=sigma, noise=noise, seed=0)
         results = {"bicubic": imresize_np(lr, scale)} if include_bicubic else {}
         for name, model in models.items():
             results[name] = srkit.upscale(lr, model, steps=steps, tile=0)

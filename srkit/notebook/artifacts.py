@@ -7,11 +7,13 @@ holds a finished model: it reuses a finished run, resumes an interrupted one, or
 """
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import torch
 
-from srkit.demo_models import cache_dir, smoke_mode
+from srkit.notebook.env import cache_dir, smoke_mode
 
 
 def default_preset() -> str:
@@ -77,6 +79,37 @@ def model_path(run: Path) -> Path:
 def load_pipeline(run: Path, device: str | torch.device | None = None):
     """A run's networks and PCA as a ``Pipeline`` (also when the file holds a generator alone)."""
     from srkit.checkpoint import load_checkpoint
-    from srkit.demo_models import default_device
+    from srkit.notebook.env import default_device
     from srkit.pipeline import Pipeline
     return Pipeline.from_checkpoint(load_checkpoint(model_path(run), device or default_device()))
+
+
+def read_log(path: str | Path) -> dict[str, list]:
+    """A training run's log.json / log.csv (srkit.train) → {column: values}."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "log.json" if (path / "log.json").is_file() else path / "log.csv"
+    if path.suffix == ".json":
+        rows = json.loads(path.read_text())
+        rows = rows.get("rows", rows) if isinstance(rows, dict) else rows
+    else:
+        import csv
+        with open(path) as f:
+            rows = list(csv.DictReader(f))
+    cols: dict[str, list] = {}
+    for r in rows:
+        for k, v in r.items():
+            try:
+                cols.setdefault(k, []).append(float(v) if v not in ("", None) else np.nan)
+            except (TypeError, ValueError):
+                cols.setdefault(k, []).append(v)
+    return cols
+
+
+def categories_result(path: str | Path | None = None) -> dict | None:
+    """The JSON of ``srkit bench categories --json FILE`` when present: ``path``, else
+    ``$SRKIT_CATEGORIES_JSON``, else ``<cache>/categories.json``; None when there is none."""
+    for p in (path, os.environ.get("SRKIT_CATEGORIES_JSON"), cache_dir() / "categories.json"):
+        if p and Path(p).is_file():
+            return json.loads(Path(p).read_text())
+    return None

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from srkit.data.benchmarks import bicubic_lr, gaussian8_lr, gaussian8_sigmas, load_benchmark
+from srkit.data.benchmarks import bicubic_lr, gaussian8_lr, load_benchmark
+from srkit.kernels import gaussian8_sigmas
 from srkit.metrics import PROTOCOL, evaluate_pair
 from srkit.resize import imresize_np
 

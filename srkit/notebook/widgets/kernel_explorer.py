@@ -11,7 +11,7 @@ import math
 import numpy as np
 import torch
 
-from srkit.widgets._base import Panel, nearest_up, show_image, to_hwc
+from srkit.notebook.widgets._base import Panel, nearest_up, show_image, to_hwc
 
 KINDS = ("isotropic", "anisotropic", "motion")
 
@@ -37,7 +37,7 @@ class KernelExplorer(Panel):
         super().__init__()
         from srkit.kernels import KernelPCA
         if image is None:
-            from srkit.demo_models import sample_image
+            from srkit.data.samples import sample_image
             image = sample_image("face", multiple=scale)
         hr = to_hwc(image)
         h, w = hr.shape[:2]

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from srkit.categories import CATEGORIES, CATEGORY_INDEX
-from srkit.widgets._base import Panel, show_image, to_hwc
+from srkit.notebook.widgets._base import Panel, show_image, to_hwc
 
 # One colour per category (background grey, sky light blue, ..., text red).
 COLORS = np.array([[0.5, 0.5, 0.5], [0.55, 0.8, 1.0], [0.1, 0.3, 0.9], [0.4, 0.85, 0.3], [0.55, 0.4, 0.25],

@@ -10,13 +10,11 @@ their numbers appear.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from srkit.kernels import KernelPCA
+from srkit.notebook.env import default_device, smoke_mode
 
 VARIANTS = ("srresnet", "sftmd", "sftgan", "sftconcat")
 # variant -> (trainer stage of its stand-in, use_kernel, use_seg). Kernel variants train G, P and C
@@ -26,24 +24,6 @@ _STAGES = {"srresnet": ("sftmd", False, False), "sftmd": ("ikc", True, False),
 _FLAGS = {v: (k, s) for v, (_, k, s) in _STAGES.items()}
 
 
-def smoke_mode() -> bool:
-    """True when ``SRKIT_SMOKE=1``: notebooks and stand-in models shrink to a CPU smoke run."""
-    return os.environ.get("SRKIT_SMOKE") == "1"
-
-
-def cache_dir() -> Path:
-    """Where notebook artifacts live: ``$SRKIT_CACHE``, else ``cache/`` in a source checkout, else ~/.cache/srkit."""
-    if os.environ.get("SRKIT_CACHE"):
-        d = Path(os.environ["SRKIT_CACHE"])
-    else:
-        root = Path(__file__).resolve().parent.parent
-        d = root / "cache" if (root / "pyproject.toml").is_file() else Path.home() / ".cache" / "srkit"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def build_pipeline(scale: int, variant: str = "sftconcat", size: str = "tiny", pretrained_seg: bool = False):
@@ -92,7 +72,7 @@ def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | No
         A ``Pipeline`` in eval mode; ``pipe.meta["source"]`` is 'bundled', 'cache' (a finished run
         reused), 'trained' or 'initialised'.
     """
-    from srkit import artifacts
+    from srkit.notebook import artifacts
     if variant not in _STAGES:
         raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
     device = torch.device(device) if device is not None else default_device()
@@ -151,31 +131,3 @@ def get_variants(scale: int = 2, variants=VARIANTS, **kwargs) -> dict:
 def _say(verbose: bool, msg: str) -> None:
     if verbose:
         print(msg)
-
-
-SAMPLES = {"face": ("astronaut", (16, 208, 136, 328)), "text": ("text", None), "scene": ("coffee", None),
-           "building": ("rocket", None), "cat": ("chelsea", None)}
-
-
-def sample_image(name: str = "face", multiple: int = 12, max_side: int = 256) -> np.ndarray:
-    """A built-in HR test image (uint8 H×W×3), cropped to ≤ ``max_side`` and a multiple of ``multiple``.
-
-    Names: 'face' (astronaut's face), 'text' (scikit-image's text sample), 'scene' (coffee),
-    'building' (rocket launch), 'cat' (chelsea).
-    """
-    import skimage.data
-    if name not in SAMPLES:
-        raise ValueError(f"unknown sample {name!r}; choose one of {sorted(SAMPLES)}")
-    src, box = SAMPLES[name]
-    img = getattr(skimage.data, src)()
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    img = img[..., :3]
-    if box is not None:
-        img = img[box[0]:box[1], box[2]:box[3]]
-    h, w = img.shape[:2]
-    if max(h, w) > max_side:  # centre crop to max_side
-        top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
-        img = img[top:top + max_side, left:left + max_side]
-    h, w = img.shape[:2]
-    return np.ascontiguousarray(img[:h - h % multiple, :w - w % multiple])

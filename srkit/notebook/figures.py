@@ -1,0 +1,106 @@
+"""Figures and tables for the notebooks: image grids, curves, markdown tables, README samples.
+
+Figures are ``matplotlib.figure.Figure`` objects (no pyplot state): a notebook cell that ends with
+one shows it (inline backend, PNG). Everything here is plain Python so the notebooks stay stories.
+"""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from srkit.notebook.widgets._base import nearest_up, show_image  # noqa: F401  (nearest_up: for notebooks)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | None = None) -> Figure:
+    """A grid: one row per entry of ``rows`` (row title → {column title → image}).
+
+    Args:
+        rows: {row name: {column name: image}}; images uint8/float H×W×3 or H×W (gray maps).
+        size: inches per panel.
+        crop: (y, x, h, w) shown of every image whose side is at least y + h (smaller ones, e.g. LR,
+            are shown whole).
+    """
+    ncol = max(len(r) for r in rows.values())
+    fig = Figure(figsize=(size * ncol, size * len(rows)), dpi=80, layout="constrained")
+    axes = fig.subplots(len(rows), ncol, squeeze=False)
+    for i, (rname, cols) in enumerate(rows.items()):
+        for j, (cname, img) in enumerate(cols.items()):
+            a = np.asarray(img)
+            if crop is not None and a.shape[0] >= crop[0] + crop[2] and a.shape[1] >= crop[1] + crop[3]:
+                a = a[crop[0]:crop[0] + crop[2], crop[1]:crop[1] + crop[3]]
+            show_image(axes[i, j], a, f"{rname}: {cname}" if j == 0 else cname)
+        for j in range(len(cols), ncol):
+            axes[i, j].axis("off")
+    return fig
+
+
+def curves(series: dict[str, tuple], title: str = "", xlabel: str = "step", ylabel: str = "",
+           logy: bool = False, size=(5, 3)) -> Figure:
+    """One axes with several curves: {label: (x, y)}."""
+    fig = Figure(figsize=size, dpi=80, layout="constrained")
+    ax = fig.subplots()
+    for label, (x, y) in series.items():
+        ax.plot(x, y, "o-" if len(x) < 20 else "-", ms=3, label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    if logy:
+        ax.set_yscale("log")
+    if len(series) > 1:
+        ax.legend(fontsize=8)
+    return fig
+
+
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A markdown table; floats get 2 decimals (4 when < 1, e.g. SSIM)."""
+    fmt = lambda v: (f"{v:.4f}" if abs(v) < 1 else f"{v:.2f}") if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def show_markdown(text: str):
+    """Display markdown in a notebook (returns the object so it also works as a cell's last line)."""
+    from IPython.display import Markdown
+    return Markdown(text)
+
+
+def save_sample(fig: Figure, name: str, max_kb: int = 100, force: bool = False) -> Path | None:
+    """Save ``fig`` as a small PNG for the README: ``assets/samples/<name>`` in a source checkout.
+
+    Saves only in full mode or with ``SRKIT_SAVE_SAMPLES=1`` (smoke runs in CI leave the committed
+    figures alone) unless ``force``; quantises to a 256-colour palette and lowers the resolution
+    until the file is under ``max_kb``.
+    """
+    if not force and os.environ.get("SRKIT_SMOKE") == "1" and os.environ.get("SRKIT_SAVE_SAMPLES") != "1":
+        return None
+    from srkit.notebook.env import cache_dir
+    folder = REPO / "assets" / "samples" if (REPO / "pyproject.toml").is_file() else cache_dir() / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    from PIL import Image
+    for dpi in (80, 64, 50, 40):
+        buf = io.BytesIO()
+        fig.savefig(buf, dpi=dpi, format="png")
+        data = buf.getvalue()
+        if len(data) > max_kb * 1024:  # photos: a 256-colour palette PNG is ~3× smaller
+            img = Image.open(io.BytesIO(data)).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+            buf = io.BytesIO()
+            img.save(buf, format="PNG", optimize=True)
+            data = buf.getvalue()
+        if len(data) <= max_kb * 1024:
+            break
+    path.write_bytes(data)
+    return path
+
+
+
+
+
+
