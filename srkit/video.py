@@ -156,6 +156,9 @@ IDET_MIN_HEIGHT = 288
 FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "tff", 5: "bff"}  # AVFieldOrder → name
 # AVFieldOrder: 2 TT / 4 TB are coded and displayed top first; 3 BB / 5 BT bottom first.
 
+# Encoders that code woven frames as two fields when asked (AV_CODEC_FLAG_INTERLACED_DCT).
+INTERLACED_ENCODERS = frozenset({"libx264", "prores_ks"})  # DNxHR profiles cannot
+
 # --- colour (AVCOL_* codes) ---------------------------------------------------------------------
 MATRICES = {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
             9: "bt2020nc", 10: "bt2020c"}
@@ -474,13 +477,15 @@ class VideoPlan:
     Attributes:
         deinterlace: None (frames as they are), "frame" (one frame per frame) or "field" (one per
             field, twice the rate).
-        field_order: "tff"/"bff" given to bwdif (None when not deinterlacing).
+        field_order: "tff"/"bff": the order given to bwdif, or flagged on the output of
+            interlaced input with ``deinterlace="off"``; None for progressive input left alone.
         progressive: the output is progressive (and flagged so); False only for interlaced input
-            with ``deinterlace="off"`` (flagged unknown).
+            with ``deinterlace="off"`` (flagged interlaced, ``field_order``).
         rate, time_base: output frame rate and time base.
         model_size: width, height of the model output (input × scale).
         width, height: encoded size; sar: output SAR.
-        geometry: filter chain after the model (crop/scale/pad), "" when the model output is kept.
+        geometry: filter chain after the model (crop/scale/pad/setsar, and setfield for
+            interlaced output), "" when the model output is kept as it is.
         matrix, primaries, transfer: AVCOL_* codes the source is read with (its tags, or the
             convention for its height where it has none).
         colour_filter: the ``colorspace`` filter arguments that convert the source's colour to
@@ -614,9 +619,9 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
             notes.append("interlace: neither stream nor pictures give a field order; top field "
                          "first, as bwdif assumes")
     elif interlaced:
-        warned.append(f"{name}: the input is interlaced ({order or seen}) and --deinterlace off "
-                      "upscales its woven frames as they are (combing included); the output's "
-                      "field order is left unknown")
+        warned.append(f"{name}: the input is interlaced ({order}) and --deinterlace off "
+                      "upscales its woven frames as they are (combing included); the output is "
+                      f"flagged interlaced ({order}), not progressive")
     if info.stream_interlaced and seen == "progressive" and mode:
         notes.append("interlace: flagged interlaced but the pictures look progressive "
                       "(film-originated?); --deinterlace off keeps full vertical resolution")
@@ -625,7 +630,7 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     if mode == "field":
         rate, time_base = rate * 2, time_base / 2
     notes.append(f"interlace: {'bwdif, ' + order + ', ' + mode + ' rate' if mode else 'none'}; "
-                 f"output {'progressive' if progressive else 'field order unknown'} at "
+                 f"output {'progressive' if progressive else 'flagged interlaced, ' + order} at "
                  f"{float(rate):g} fps")
 
     # Geometry.
@@ -662,11 +667,15 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         width = model_w - model_w % (2 if chroma.name.startswith("yuv4") and "444" not in
                                      chroma.name else 1)
         height = model_h - model_h % (2 if "420" in chroma.name else 1)
+    if not progressive:
+        # the woven frames stay interlaced material: flagged so in the frames (ProRes and DNxHR
+        # code it) as well as in the stream
+        geometry = ",".join(filter(None, [geometry, f"setfield={order}"]))
     out_dar = Fraction(width) * sar / height if height else Fraction(1)
     notes.append(f"geometry: {info.width}x{info.height} SAR {_ratio(info.sar)} (DAR "
                  f"{_ratio(info.dar)}) → {width}x{height} SAR {_ratio(sar)} (DAR {_ratio(out_dar)})"
-                 + (f", {'square pixels' if square_pixels else f'fit {fit[0]}x{fit[1]}'}"
-                    if geometry else ""))
+                 + (", square pixels" if square_pixels else f", fit {fit[0]}x{fit[1]}" if fit
+                    else ""))
     muxer = MUXERS.get(target.suffix.lower())
     if sar != 1 and muxer in STREAM_SAR_MUXERS and spec.encoder not in BITSTREAM_SAR_ENCODERS:
         keeping = [c for c in spec.containers if MUXERS.get(c) not in STREAM_SAR_MUXERS]
@@ -737,7 +746,7 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         notes.append(f"streams: {info.chapters} chapters copied")
     if info.timecode:
         notes.append(f"streams: start timecode {info.timecode} kept")
-    return VideoPlan(mode, order if mode else None, progressive, rate, time_base, (model_w, model_h),
+    return VideoPlan(mode, order if mode or not progressive else None, progressive, rate, time_base, (model_w, model_h),
                      width, height, sar, geometry, matrix, primaries, transfer, colour_range,
                      colour_filter, *out, codec, pix_fmt, float_input, float_output,
                      info.rotation, info.timecode, copy, chapters, notes, warned)
@@ -828,13 +837,16 @@ def add_video_stream(container, plan: VideoPlan, source_stream, crf: int, preset
     options = dict(spec.options)
     if spec.encoder in ("libx264", "libx265"):
         options.update(crf=str(crf), preset=preset)
+    if not plan.progressive and spec.encoder in INTERLACED_ENCODERS:
+        options["flags"] = "+ildct"  # field coding, so the bitstream too says interlaced
     stream.options = options
     # Both: MP4/MOV take the SAR from the codec parameters, Matroska and MXF from the stream.
     context.sample_aspect_ratio = stream.sample_aspect_ratio = plan.sar
     context.color_primaries, context.color_trc = plan.out_primaries, plan.out_transfer
     if not _is_rgb(plan.pix_fmt):
         context.colorspace, context.color_range = plan.out_matrix, 1  # limited ("tv") range
-    context.field_order = 1 if plan.progressive else 0  # AV_FIELD_PROGRESSIVE / UNKNOWN
+    # AV_FIELD_PROGRESSIVE, or AV_FIELD_TT / AV_FIELD_BB for woven frames kept as they are
+    context.field_order = 1 if plan.progressive else 2 if plan.field_order == "tff" else 3
     if plan.rotation:
         stream.set_display_rotation(plan.rotation)
     for key in ("language", "title"):

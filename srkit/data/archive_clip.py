@@ -125,29 +125,32 @@ def weave(top: np.ndarray, bottom: np.ndarray):
     return av.VideoFrame.from_ndarray(data, format="yuv420p")
 
 
-def _video_stream(container, width: int, height: int, fps: int, bitrate: int):
-    """MPEG-2 video set up as broadcast SD: interlaced coding, tff, SAR 16:9, BT.601 625 tags."""
+def _video_stream(container, width: int, height: int, fps: int, bitrate: int,
+                  flagged: str = "tff"):
+    """MPEG-2 video set up as broadcast SD: interlaced coding, SAR 16:9, BT.601 625 tags, the
+    field order ``flagged`` in the stream."""
     stream = container.add_stream("mpeg2video", rate=fps)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     context = stream.codec_context
     context.sample_aspect_ratio = SAR_16_9
     context.colorspace, context.color_primaries, context.color_trc = 5, 5, 6  # BT.470BG / 601
     context.color_range = 1
-    context.field_order = 2  # AV_FIELD_TT
+    context.field_order = 2 if flagged == "tff" else 3  # AV_FIELD_TT / AV_FIELD_BB
     context.gop_size = 12
     stream.options = {"flags": "+ilme+ildct", "b": str(bitrate), "maxrate": str(bitrate),
                       "bufsize": str(bitrate // 2)}
     return stream
 
 
-def _write_video(container, stream, pictures, fps: int) -> None:
+def _write_video(container, stream, pictures, fps: int, flagged: str = "tff") -> None:
     import av
     graph = av.filter.Graph()
-    # setfield marks each frame interlaced, top field first (PyAV frames have no such setter).
+    # setfield marks each frame interlaced with the field order the encoder writes (PyAV frames
+    # have no such setter); the pictures themselves are always woven top field first.
     source = graph.add("buffer", f"video_size={stream.width}x{stream.height}:pix_fmt=yuv420p:"
                                  f"time_base=1/{fps}:pixel_aspect={SAR_16_9.numerator}/"
                                  f"{SAR_16_9.denominator}")
-    mark, sink = graph.add("setfield", "tff"), graph.add("buffersink")
+    mark, sink = graph.add("setfield", flagged), graph.add("buffersink")
     source.link_to(mark)
     mark.link_to(sink)
     graph.configure()
@@ -195,7 +198,8 @@ def _write_audio(container, codec: str, seconds: float, tone: float, language: s
 
 def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, height: int = 576,
                       audio: str = "mp2", pan: tuple[int, int] = (4, 2),
-                      image: str | Path | None = None, bitrate: int = 8_000_000) -> ArchiveClip:
+                      image: str | Path | None = None, bitrate: int = 8_000_000,
+                      flagged: str = "tff") -> ArchiveClip:
     """Write a 576i25 archive clip: MPEG-2 interlaced (tff) with ``audio``, in .mpg or .ts.
 
     Args:
@@ -206,6 +210,8 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
         pan: window motion per field in display pixels (default (4, 2)).
         image: source picture (default ``assets/samples/00_tour.png``).
         bitrate: video bit rate in bit/s (default 8 Mbit/s, broadcast contribution quality).
+        flagged: field order written in the stream, "tff" (default, true) or "bff": a wrongly
+            flagged transfer, a classic archive defect (the pictures stay top field first).
 
     Returns:
         ``ArchiveClip`` with the true progressive picture of every field instant.
@@ -215,13 +221,15 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
     muxer = {".mpg": "vob", ".mpeg": "vob", ".ts": "mpegts"}.get(path.suffix.lower())
     if muxer is None:
         raise ValueError(f"{path}: an archive clip is .mpg (MPEG-PS) or .ts (MPEG-TS)")
+    if flagged not in ("tff", "bff"):
+        raise ValueError(f"{path}: flagged must be tff or bff, not {flagged!r}")
     if audio not in ("mp2", "ac3"):
         raise ValueError(f"{path}: audio must be mp2 or ac3, not {audio!r}")
     pictures = field_pictures(frames, width, height, pan, image)
     with av.open(str(path), "w", format=muxer) as container:
-        video = _video_stream(container, width, height, 25, bitrate)
+        video = _video_stream(container, width, height, 25, bitrate, flagged)
         _, packets = _write_audio(container, audio, frames / 25, 440.0, language="eng")
-        _write_video(container, video, pictures, 25)
+        _write_video(container, video, pictures, 25, flagged)
         for packet in packets:
             container.mux(packet)
     return ArchiveClip(path, pictures, audio=[audio])

@@ -1,0 +1,110 @@
+"""``srkit probe FILE``: what srkit sees in a video and what ``srkit upscale`` will do with it.
+
+One table, before a long job: the container and streams, interlace (the stream's field order and
+FFmpeg's ``idet`` on the first frames), SAR/DAR and the output geometry, colour (tags, and the
+BT.601 → BT.709 conversion for HD output), bit depth through the model, which streams are copied
+and which cannot be, the shot cuts among the first frames, and the warnings the job would print.
+Give the same options as ``srkit upscale`` (``--scale``, ``--codec``, ``-o``, ``--deinterlace``,
+``--square-pixels``, ``--fit``, ``--keep-colour``) to see what they change; nothing is decoded
+beyond the first ``--frames`` frames and nothing is written. ``srkit probe --codecs`` lists the
+output codecs this FFmpeg build can write.
+
+Exit codes: 0 done, 2 a problem with the file or the options (the message names it).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def add_arguments(parser) -> None:
+    """Register the options of ``srkit probe`` on an argparse parser."""
+    from srkit.video import CODECS, DEINTERLACE_MODES, IDET_FRAMES
+    parser.add_argument("input", nargs="?", help="video file")
+    parser.add_argument("-o", "--output", default=None,
+                        help="the output you plan (its suffix decides which streams fit; default: "
+                             "the codec's first container)")
+    parser.add_argument("--scale", type=int, choices=(2, 3, 4), default=2,
+                        help="the factor of the weights you will use (default 2: x2, x2_noise)")
+    parser.add_argument("--codec", choices=tuple(CODECS), default="h264",
+                        help="output codec, as for srkit upscale (default h264)")
+    parser.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default="auto")
+    parser.add_argument("--square-pixels", action="store_true")
+    parser.add_argument("--fit", default=None, metavar="WxH")
+    parser.add_argument("--keep-colour", action="store_true")
+    parser.add_argument("--frames", type=int, default=IDET_FRAMES,
+                        help=f"frames idet and the cut detector look at (default {IDET_FRAMES})")
+    parser.add_argument("--codecs", action="store_true",
+                        help="list the output codecs, their containers and whether this FFmpeg "
+                             "has them, then exit")
+
+
+def run(args) -> int:
+    """Print the table; returns the exit code."""
+    from srkit.video import CODECS, codec_table, inspect_video, plan_video
+    if args.codecs:
+        print(codec_table())
+        return EXIT_OK
+    if args.input is None:
+        return _fail("give a video file (or --codecs)")
+    source = Path(args.input)
+    if args.frames < 0:
+        return _fail(f"--frames {args.frames}: must be >= 0")
+    target = Path(args.output) if args.output else \
+        source.with_name(source.stem + "_x" + str(args.scale) + CODECS[args.codec].containers[0])
+    if target.suffix.lower() not in CODECS[args.codec].containers:
+        return _fail(f"output {target}: --codec {args.codec} cannot be written to a "
+                     f"{target.suffix or 'suffix-less'} file; use one of "
+                     f"{', '.join(CODECS[args.codec].containers)}")
+    try:
+        info = inspect_video(source, frames=args.frames)
+        plan = plan_video(info, target, args.codec, args.scale, args.deinterlace,
+                          args.square_pixels, args.fit, args.keep_colour)
+    except (FileNotFoundError, ValueError) as error:
+        return _fail(str(error))
+    print(table(info, plan, target))
+    return EXIT_OK
+
+
+def _fail(message: str) -> int:
+    print(f"srkit probe: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def table(info, plan, target: Path) -> str:
+    """The probe table: one "what srkit sees" block, one "what it will do" block."""
+    from srkit.video import MATRICES, PRIMARIES, RANGES, TRANSFERS, _ratio
+    length = f"{info.duration:.2f} s" if info.duration is not None else "length unknown"
+    frames = f", {info.frames} frames" if info.frames else ""
+    rows = [("file", f"{info.path.name} ({info.container}, {length}{frames} at "
+                     f"{float(info.rate):g} fps)"),
+            ("video", f"{info.codec} {info.pix_fmt} ({info.bits}-bit) {info.width}x{info.height} "
+                      f"SAR {_ratio(info.sar)} DAR {_ratio(info.dar)}"
+                      + (f", rotation {info.rotation:g}°" if info.rotation else "")),
+            ("colour", f"matrix {MATRICES.get(info.matrix, 'unspecified')}, primaries "
+                       f"{PRIMARIES.get(info.primaries, 'unspecified')}, transfer "
+                       f"{TRANSFERS.get(info.transfer, 'unspecified')}, range "
+                       f"{RANGES.get(info.colour_range, 'unspecified')}")]
+    for stream in info.streams:
+        tags = ", ".join(t for t in (stream.language, stream.title, stream.detail) if t)
+        rows.append((f"stream #{stream.index}", f"{stream.type} {stream.codec}"
+                     + (f" ({tags})" if tags else "")))
+    rows.append(("chapters", str(info.chapters)))
+    rows.append(("timecode", info.timecode or "none"))
+    looked = info.idet.get("frames") if info.idet else None
+    rows.append(("shots", f"{info.cuts} cut{'s' * (info.cuts != 1)} in the first "
+                          f"{looked or 'few'} frames"))
+    width = max(len(key) for key, _ in rows) + 2
+    lines = ["what srkit sees"] + [f"  {key:<{width}}{value}" for key, value in rows]
+    lines.append(f"what srkit upscale will do (x{plan.model_size[1] // max(info.height, 1)}, "
+                 f"--codec {plan.codec}, {target.name})")
+    for note in plan.notes:
+        key, _, value = note.partition(": ")
+        lines.append(f"  {key:<{width}}{value}")
+    lines.append(f"  {'progress':<{width}}a bar with frames done, frames/s and time left "
+                 "(--quiet hides it)")
+    for warning in plan.warnings:
+        lines.append(f"  {'warning':<{width}}{warning}")
+    return "\n".join(lines)
