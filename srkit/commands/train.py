@@ -1,4 +1,6 @@
-"""``srkit train seg|sftmd|ikc|sftgan --preset smoke|cpu|gpu [...]``: run one training stage.
+"""``srkit train seg|sftmd|ikc|sftgan --preset smoke|cpu|gpu [...]``: run one training stage;
+``srkit train recipe recipes/x2.toml``: run every stage of a recipe and bundle the result
+(``srkit.train.recipe``).
 
 Runs as is under ``torchrun --nproc_per_node N -m srkit.cli train ...`` (DDP, one process per GPU;
 gloo on the CPU).
@@ -11,7 +13,13 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stage", choices=("seg", "sftmd", "ikc", "sftgan"), help="what to train")
+    parser.add_argument("stage", choices=("seg", "sftmd", "ikc", "sftgan", "recipe"),
+                        help="what to train; 'recipe FILE' runs a whole recipe (recipes/*.toml)")
+    parser.add_argument("recipe_file", nargs="?", type=Path, help="with 'recipe': the recipe's TOML file")
+    parser.add_argument("--bundle-to", dest="bundle_to", type=Path,
+                        help="with 'recipe': where the bundles go (default OUT/bundles; assets/weights replaces "
+                             "the shipped ones)")
+    parser.add_argument("--smoke", action="store_true", help="with 'recipe': every stage at smoke size (also SRKIT_SMOKE=1)")
     parser.add_argument("--preset", default="smoke", choices=("smoke", "cpu", "gpu"),
                         help="sizes and schedule (smoke: CPU check in < 2 min; cpu: the bundled CPU model "
                              "size; gpu: the paper's sizes). SRKIT_SMOKE=1 forces smoke.")
@@ -28,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    if args.stage == "recipe":
+        return _run_recipe(args)
+    if args.recipe_file is not None:
+        raise ValueError(f"a file argument ({args.recipe_file}) goes with 'srkit train recipe' only")
     from srkit.train import dist, get_trainer
     cfg_cls, trainer_cls = get_trainer(args.stage)
     overrides = {}
@@ -57,4 +69,18 @@ def run(args) -> int:
               + ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k.startswith("val_") and isinstance(v, float))
               + f"\nmodel: {Path(cfg.out) / 'model.safetensors'} (srkit.load), resume: "
               f"{Path(cfg.out) / 'resume.safetensors'}, log: {Path(cfg.out) / 'log.csv'}")
+    return 0
+
+
+def _run_recipe(args) -> int:
+    from srkit.train.recipe import load_recipe, run_recipe
+    if args.recipe_file is None:
+        raise ValueError("srkit train recipe needs the recipe file, e.g. srkit train recipe recipes/x2.toml")
+    for opt in ("config", "init_from", "steps", "scale"):
+        if getattr(args, opt) is not None:
+            raise ValueError(f"--{opt.replace('_', '-')} does not go with a recipe: the recipe file sets it per stage")
+    recipe = load_recipe(args.recipe_file)
+    written = run_recipe(recipe, out=args.out, bundle_to=args.bundle_to, smoke=args.smoke, device=args.device,
+                         data=args.data, progress=not args.no_progress)
+    print(f"srkit train recipe: {len(written)} bundle(s): " + ", ".join(str(p) for p in written.values()))
     return 0

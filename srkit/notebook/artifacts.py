@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from srkit.notebook.env import cache_dir, smoke_mode
+from srkit.train.loop import run_finished
 
 
 def default_preset() -> str:
@@ -26,18 +27,6 @@ def default_preset() -> str:
 def run_dir(name: str, preset: str | None = None) -> Path:
     """``<cache>/runs/<name>-<preset>``."""
     return cache_dir() / "runs" / f"{name}-{preset or default_preset()}"
-
-
-def is_finished(run: Path) -> bool:
-    """True when ``run/model.safetensors`` exists and was written at the end of training."""
-    from srkit.checkpoint import read_header
-    model = Path(run) / "model.safetensors"
-    if not model.is_file():
-        return False
-    try:
-        return bool(read_header(model).get("meta", {}).get("final"))
-    except (ValueError, FileNotFoundError):
-        return False
 
 
 def trained_stage(stage: str, name: str | None = None, preset: str | None = None, retrain: bool = False,
@@ -59,7 +48,7 @@ def trained_stage(stage: str, name: str | None = None, preset: str | None = None
     from srkit.train import train
     preset = preset or default_preset()
     run = run_dir(name or stage, preset)
-    if is_finished(run) and not retrain:
+    if run_finished(run) and not retrain:
         if verbose:
             print(f"srkit: reusing the finished {stage} run {run}")
         return run

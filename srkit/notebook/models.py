@@ -15,6 +15,7 @@ import torch
 
 from srkit.kernels import KernelPCA
 from srkit.notebook.env import default_device, smoke_mode
+from srkit.train.loop import run_finished
 
 VARIANTS = ("srresnet", "sftmd", "sftgan", "sftconcat")
 # variant -> (trainer stage of its stand-in, use_kernel, use_seg). Kernel variants train G, P and C
@@ -96,7 +97,7 @@ def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | No
         overrides["seg_checkpoint"] = artifacts.model_path(seg)
     name = f"standin-{variant}-x{scale}" + (f"-{steps}steps" if steps else "")
     run = artifacts.run_dir(name, preset)
-    reused = use_cache and artifacts.is_finished(run)
+    reused = use_cache and run_finished(run)
     if not reused:
         _say(verbose, f"srkit: NOTE no bundled weights for {variant} x{scale}; training a stand-in with "
                       f"`srkit train {stage} --preset {preset}` on {device} "

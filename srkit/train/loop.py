@@ -331,6 +331,19 @@ def batch_psnr(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
     return float(np.mean([psnr(to_uint8(x.float()), to_uint8(y.float()), shave=scale) for x, y in zip(sr, hr)]))
 
 
+def run_finished(run: str | Path) -> bool:
+    """True when ``run/model.safetensors`` exists and was written at the end of training (not an
+    intermediate checkpoint of an interrupted run)."""
+    from srkit.checkpoint import read_header
+    model = Path(run) / "model.safetensors"
+    if not model.is_file():
+        return False
+    try:
+        return bool(read_header(model).get("meta", {}).get("final"))
+    except (ValueError, FileNotFoundError):
+        return False
+
+
 def load_init(path: str | None, device) -> "object | None":
     """The Checkpoint a stage starts from (``init_from``), or None."""
     if not path:
