@@ -22,7 +22,8 @@ COMMANDS = {
     "bench": ("srkit.commands.bench", "benchmarks: bicubic, gaussian8, categories"),
     "upscale": ("srkit.commands.upscale", "upscale an image, a folder of images or a video"),
     "probe": ("srkit.commands.probe", "what srkit sees in a video and what upscale will do with it"),
-    "train": ("srkit.commands.train", "train seg | sftmd | ikc | sftgan"),
+    "train": ("srkit.commands.train", "train seg | sftmd | ikc | sftgan, or a whole recipe"),
+    "data": ("srkit.commands.data", "fetch the benchmark images (Set5, Set14, B100, Urban100)"),
 }
 
 # After a first SIGTERM/SIGHUP, repeats are ignored this long, so the cleanup it started can finish.
