@@ -130,7 +130,8 @@ CODECS = {
                    description="DNxHR HQX, 4:2:2 10-bit (frames of at least 256×120)"),
     # 8-bit RGB is lossless to the model output; 10-bit RGB for deeper input.
     "ffv1": Codec("ffv1", "bgr0", "gbrp10le", (".mkv", ".avi", ".nut"),
-                  description="FFV1 lossless RGB of the model output (8-bit, 10-bit for deeper input)"),
+                  description="FFV1 lossless RGB of the model output (8-bit; 10-bit for deeper "
+                              "input)"),
     "ffv1-422": Codec("ffv1", "yuv422p10le", "yuv422p10le", (".mkv", ".nut"),
                       (("level", "3"), ("slicecrc", "1")),
                       description="FFV1 version 3, 4:2:2 10-bit with slice CRCs (archive master)"),
@@ -468,7 +469,7 @@ def _pull(graph, last=None):
             return last
 
 
-# --- what the job will do --------------------------------------------------------------------------
+# --- what the job will do ------------------------------------------------------------------------
 
 @dataclass
 class VideoPlan:
@@ -582,7 +583,8 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     target = Path(target)
     name = info.path.name
     if deinterlace not in DEINTERLACE_MODES:
-        raise ValueError(f"deinterlace {deinterlace!r}: choose one of {', '.join(DEINTERLACE_MODES)}")
+        raise ValueError(f"deinterlace {deinterlace!r}: choose one of "
+                         f"{', '.join(DEINTERLACE_MODES)}")
     if codec not in CODECS:
         raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
     fit = _parse_fit(fit)
@@ -645,8 +647,8 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         left = (info.width - active) // 2 * scale
         crop = f"crop={active * scale}:{model_h}:{left}:0,"
         notes.append(f"geometry: {active} of {info.width} samples carry the display aspect "
-                     f"(BT.601 analogue SAR {_ratio(info.sar)}); the {info.width - active} beside them "
-                     "are cut")
+                     f"(BT.601 analogue SAR {_ratio(info.sar)}); the {info.width - active} beside "
+                     "them are cut")
     # display aspect of the active picture (a stream of unknown size, whose frames all fail to
     # decode, is left to the job to report)
     display = Fraction(active) * info.sar / info.height if info.height else Fraction(1)
@@ -746,7 +748,8 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         notes.append(f"streams: {info.chapters} chapters copied")
     if info.timecode:
         notes.append(f"streams: start timecode {info.timecode} kept")
-    return VideoPlan(mode, order if mode or not progressive else None, progressive, rate, time_base, (model_w, model_h),
+    return VideoPlan(mode, order if mode or not progressive else None, progressive, rate,
+                     time_base, (model_w, model_h),
                      width, height, sar, geometry, matrix, primaries, transfer, colour_range,
                      colour_filter, *out, codec, pix_fmt, float_input, float_output,
                      info.rotation, info.timecode, copy, chapters, notes, warned)
@@ -809,8 +812,9 @@ def check_paths(source: Path, target: Path, codec: str) -> None:
         raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
     suffix = target.suffix.lower()
     if suffix not in CODECS[codec].containers:
-        raise ValueError(f"{target}: codec {codec} cannot be written to a {suffix or 'suffix-less'} "
-                         f"file; use one of {', '.join(CODECS[codec].containers)}")
+        raise ValueError(f"{target}: codec {codec} cannot be written to a "
+                         f"{suffix or 'suffix-less'} file; use one of "
+                         f"{', '.join(CODECS[codec].containers)}")
     why = available_codecs()[codec]
     if why:
         raise ValueError(f"{target}: codec {codec} is not available: {why}")
@@ -1011,17 +1015,19 @@ class _Pictures:
 
 
 class _Output:
-    """Model output → encoder frames: the geometry graph (crop/scale/pad) when the plan has one,
-    then the encoder's pixel format with the output colour tags."""
+    """Model output → encoder frames: the plan's filter graph (crop/scale/pad/setsar/setfield)
+    when it has one, then the encoder's pixel format with the output colour tags."""
 
     def __init__(self, plan: VideoPlan):
         import av
         self.plan = plan
         self.rgb = "rgb48le" if plan.float_output else "rgb24"
-        self.graph = None
+        self.graph, self.pushed = None, 0
+        # Without resampling, an odd last row/column the pixel format cannot hold is cut first.
+        self.resamples = "scale=" in plan.geometry
         if plan.geometry:
             self.graph = av.filter.Graph()
-            width, height = plan.model_size
+            width, height = plan.model_size if self.resamples else (plan.width, plan.height)
             node = self.graph.add("buffer", f"video_size={width}x{height}:pix_fmt={self.rgb}:"
                                             f"time_base={plan.time_base}:pixel_aspect=1/1")
             for part in plan.geometry.split(","):
@@ -1042,11 +1048,12 @@ class _Output:
             array = (image.float().clamp(0, 1).numpy() * 65535.0 + 0.5).astype(np.uint16)
         else:
             array = image.numpy()
-        if self.graph is None:  # an odd last row/column the pixel format cannot hold goes
+        if not self.resamples:
             array = array[:plan.height, :plan.width]
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format=self.rgb)
         if self.graph is not None:
-            frame.pts, frame.time_base = 0, plan.time_base
+            frame.pts, frame.time_base = self.pushed, plan.time_base
+            self.pushed += 1
             self.graph.push(frame)
             frame = self.graph.pull()
         if _is_rgb(plan.pix_fmt):
@@ -1214,8 +1221,9 @@ class _Damage:
 
     Use it as a context manager around the demux/decode loop (it captures FFmpeg's error log
     there), pass it every demuxed packet (``packet``), decode video through it (``decode``), copy
-    an audio or subtitle packet only when ``copyable`` allows, then call ``finish``. Each damaged packet gets one
-    warning and counts once. Times in messages are seconds from the start of the file.
+    an audio or subtitle packet only when ``copyable`` allows, then call ``finish``. Each damaged
+    packet gets one warning and counts once. Times in messages are seconds from the start of the
+    file.
 
     FFmpeg's log is process-wide: while a job runs, PyAV's log level is at least ERROR (it is None,
     silent, by default) and every thread's FFmpeg messages pass through here; those the caller

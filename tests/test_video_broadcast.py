@@ -159,7 +159,7 @@ def _small_clip(path, width, height, sar: Fraction = Fraction(1), frames: int = 
     return path
 
 
-# --- the archive clip -------------------------------------------------------------------------
+# --- the archive clip -----------------------------------------------------------------------------
 
 def test_archive_clip_is_interlaced_anamorphic_bt601_with_motion_between_fields(archive):
     info = inspect_video(archive.path)
@@ -240,8 +240,9 @@ def test_field_order_from_the_stream_is_checked_against_the_pictures(tmp_path):
     assert info.field_order == "bff" and info.picture_order == "tff"
     plan = plan_video(info, tmp_path / "out.mov", "prores", 2)
     assert plan.deinterlace == "frame" and plan.field_order == "tff"
-    assert plan.warnings == ["flagged_bff.ts: the stream says bff but the pictures are tff (idet on "
-                             "4 frames: 4 tff, 0 bff, 0 progressive); deinterlacing as tff"]
+    assert plan.warnings == ["flagged_bff.ts: the stream says bff but the pictures are tff "
+                             "(idet on 4 frames: 4 tff, 0 bff, 0 progressive); deinterlacing "
+                             "as tff"]
 
 
 def test_progressive_input_is_left_alone(archive, tmp_path):
@@ -256,7 +257,7 @@ def test_progressive_input_is_left_alone(archive, tmp_path):
     assert plan.deinterlace is None and plan.progressive and plan.warnings == []
 
 
-# --- 2. geometry ---------------------------------------------------------------------------------
+# --- 2. geometry ----------------------------------------------------------------------------------
 
 def test_square_pixels_cut_the_704_active_width_of_analogue_sars(tmp_path):
     """625-line 16:9 with the analogue SAR 16:11: 704 of the 720 samples carry 16:9, so the 8
@@ -313,10 +314,11 @@ def test_rotation_is_kept(tmp_path):
         assert next(container.decode(video=0)).rotation == 90
 
 
-# --- 3. colour -----------------------------------------------------------------------------------
+# --- 3. colour ------------------------------------------------------------------------------------
 
+# 75 % EBU bars: white, yellow, cyan, green, magenta, red, blue, black
 BARS = [(191, 191, 191), (191, 191, 0), (0, 191, 191), (0, 191, 0), (191, 0, 191), (191, 0, 0),
-        (0, 0, 191), (0, 0, 0)]  # 75 % EBU bars: white, yellow, cyan, green, magenta, red, blue, black
+        (0, 0, 191), (0, 0, 0)]
 
 
 def _ebu_to_bt709(rgb) -> np.ndarray:
@@ -388,7 +390,7 @@ def test_sd_output_keeps_bt601(tmp_path):
     assert (plan.out_matrix, plan.colour_filter) == (5, "")
 
 
-# --- 4. bit depth and codecs -----------------------------------------------------------------------
+# --- 4. bit depth and codecs ----------------------------------------------------------------------
 
 def test_10_bit_input_keeps_10_bits_through_the_model(tmp_path):
     """A 10-bit luma ramp (FFV1 4:2:2 10-bit): the FFV1 4:2:2 10-bit output holds the same codes
@@ -459,7 +461,7 @@ def test_dnxhr_and_hevc_write_10_bit(tmp_path):
     assert len(facts["times"]) == 2
 
 
-# --- 5. every stream ---------------------------------------------------------------------------------
+# --- 5. every stream ------------------------------------------------------------------------------
 
 def test_audio_subtitles_chapters_and_tags_are_copied(archive_mkv, tmp_path):
     target = tmp_path / "out.mkv"
@@ -493,7 +495,7 @@ def test_what_the_container_cannot_hold_is_named_in_one_line(archive_mkv, tmp_pa
         assert len(out.chapters()) == 2
 
 
-# --- the whole job, from the command line ------------------------------------------------------------
+# --- the whole job, from the command line ---------------------------------------------------------
 
 def test_upscale_archive_clip_to_prores_from_the_command_line(archive, tmp_path, monkeypatch):
     """``srkit upscale archive_576i.mpg -o out.mov --weights x2_noise --codec prores`` with the
@@ -532,3 +534,46 @@ def test_probe_prints_what_it_sees_and_will_do(archive, tmp_path, capsys):
     assert "ffv1-422" in capsys.readouterr().out
     assert main(["probe", str(tmp_path / "missing.mpg")]) == 2
     assert "missing.mpg" in capsys.readouterr().err
+
+
+# --- interlace details ----------------------------------------------------------------------------
+
+def test_interlaced_pictures_in_a_stream_flagged_progressive_are_found(archive, tmp_path):
+    """Woven fields coded as progressive frames (combing baked into a later transfer): the flag
+    says progressive, idet sees top field first; auto deinterlaces and says why."""
+    from srkit.data.archive_clip import weave
+    path = tmp_path / "baked.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 720, 576, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "10"}
+        for i in range(4):
+            frame = weave(archive.fields[2 * i], archive.fields[2 * i + 1])
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    info = inspect_video(path)
+    assert info.field_order == "progressive" and info.picture_order == "tff"
+    plan = plan_video(info, tmp_path / "out.mp4", "h264", 2)
+    assert plan.deinterlace == "frame" and plan.field_order == "tff"
+    assert len(plan.warnings) == 1 and plan.warnings[0].startswith(
+        "baked.mp4: the stream is flagged progressive but its pictures are interlaced, tff")
+
+
+def test_damage_in_an_interlaced_stream_still_reaches_the_output(archive, tmp_path):
+    """Garbage over two video packets of the archive clip in MPEG-TS: the damage is warned about
+    as for any input, bwdif gets every frame that decodes, and each of them is written."""
+    clip = make_archive_clip(tmp_path / "clip.ts", frames=FRAMES)
+    with av.open(str(clip.path)) as container:
+        spots = sorted((p.pos, p.size) for p in container.demux(video=0) if p.size)[2:4]
+    data = bytearray(clip.path.read_bytes())
+    rng = np.random.default_rng(0)
+    for pos, size in spots:
+        data[pos + 200:pos + 600] = rng.integers(0, 256, 400, dtype=np.uint8).tobytes()
+    bad = tmp_path / "bad.ts"
+    bad.write_bytes(bytes(data))
+    result, messages = _upscale(bad, tmp_path / "out.mov", codec="prores", allow_partial=True)
+    assert result.corrupt_packets >= 1 and any(m.startswith("bad.ts: ") for m in messages)
+    assert result.plan.deinterlace == "frame"
+    assert len(_facts(tmp_path / "out.mov")["times"]) == result.frames >= FRAMES - 2
+    assert not video.temporary_files(tmp_path / "out.mov")
