@@ -178,9 +178,10 @@ SWS_MATRICES = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240
 # (MPEG's convention), and those 704 carry 4:3 or 16:9; a 720-sample line is slightly wider.
 ANALOGUE_SARS = {Fraction(12, 11), Fraction(16, 11), Fraction(10, 11), Fraction(40, 33)}
 SD_WIDTH, ACTIVE_WIDTH = 720, 704
-# Matroska and MXF write the SAR from the stream (AVStream), which PyAV leaves unset; they keep it
-# only when the encoder writes it into the bitstream the demuxer reads back (H.264/HEVC VUI).
-STREAM_SAR_MUXERS = frozenset({"matroska", "mxf"})
+# Matroska, MXF, AVI and NUT write the SAR from the stream (AVStream), which PyAV leaves unset
+# (MOV/MP4 take it from the codec parameters); they keep it only when the encoder writes it into
+# the bitstream the demuxer reads back (H.264/HEVC VUI).
+STREAM_SAR_MUXERS = frozenset({"matroska", "mxf", "avi", "nut"})
 BITSTREAM_SAR_ENCODERS = frozenset({"libx264", "libx265"})
 
 
@@ -638,6 +639,10 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     # Geometry.
     spec = CODECS[codec]
     pix_fmt = spec.pixel_format(info.bits)
+    missing = codec_support(codec)[info.bits > 8]
+    if missing:
+        raise ValueError(f"{name}: --codec {codec} cannot write this {info.bits}-bit input: "
+                         f"{missing}; --codec help lists the codecs that can")
     chroma = av.VideoFormat(pix_fmt)
     model_w, model_h = info.width * scale, info.height * scale
     geometry, sar = "", info.sar
@@ -681,7 +686,8 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     muxer = MUXERS.get(target.suffix.lower())
     if sar != 1 and muxer in STREAM_SAR_MUXERS and spec.encoder not in BITSTREAM_SAR_ENCODERS:
         keeping = [c for c in spec.containers if MUXERS.get(c) not in STREAM_SAR_MUXERS]
-        instead = f"write {'/'.join(keeping)}" if keeping else "use another codec"
+        instead = f"write {'/'.join(keeping)}" if keeping else \
+            "ProRes or DNxHR in .mov, or H.264/HEVC, keep it"
         warned.append(f"{name}: {target.suffix} takes the sample aspect ratio from the stream "
                       f"header, which PyAV cannot set, and {codec} does not carry it in its "
                       f"bitstream: {target.name} will lose SAR {_ratio(sar)} (DAR "
@@ -777,27 +783,33 @@ def _muxer_codecs(suffix: str) -> set[str]:
         return set(probe.supported_codecs)
 
 
-def available_codecs() -> dict[str, str]:
-    """Each of ``CODECS`` → "" when this FFmpeg build can write it, else why not."""
+def codec_support(name: str) -> tuple[str, str]:
+    """Whether this FFmpeg build can write codec ``name`` (a key of ``CODECS``): (what is missing
+    for 8-bit input, what is missing for deeper input), each "" when nothing is."""
     import av
-    found = {}
-    for name, spec in CODECS.items():
-        try:
-            formats = {f.name for f in av.codec.Codec(spec.encoder, "w").video_formats or ()}
-        except (av.error.FFmpegError, ValueError) as error:
-            found[name] = f"no {spec.encoder} encoder in this FFmpeg ({error})"
-            continue
-        missing = [f for f in {spec.pix_fmt, spec.deep_pix_fmt} if f not in formats]
-        found[name] = f"{spec.encoder} cannot write {', '.join(missing)}" if missing else ""
-    return found
+    spec = CODECS[name]
+    try:
+        formats = {f.name for f in av.codec.Codec(spec.encoder, "w").video_formats or ()}
+    except (av.error.FFmpegError, ValueError) as error:
+        missing = f"no {spec.encoder} encoder in this FFmpeg ({error})"
+        return missing, missing
+    return tuple(f"{spec.encoder} in this FFmpeg cannot write {fmt}" if fmt not in formats
+                 else "" for fmt in (spec.pix_fmt, spec.deep_pix_fmt))
+
+
+def available_codecs() -> dict[str, str]:
+    """Each of ``CODECS`` → "" when this FFmpeg build can write it for 8-bit input, else why
+    not (deeper input is checked by ``plan_video``, see ``codec_support``)."""
+    return {name: codec_support(name)[0] for name in CODECS}
 
 
 def codec_table() -> str:
     """The codecs, their containers and whether this build has them (``--codec help``)."""
-    available = available_codecs()
     lines = []
     for name, spec in CODECS.items():
-        state = "available" if not available[name] else f"NOT available: {available[name]}"
+        plain, deep = codec_support(name)
+        state = f"NOT available: {plain}" if plain else \
+            f"available for 8-bit input only ({deep})" if deep else "available"
         lines.append(f"{name:9} {spec.description}; {'/'.join(spec.containers)}; {state}")
     return "\n".join(lines)
 

@@ -287,6 +287,11 @@ def test_sar_is_kept_or_resampled(tmp_path, sar, square):
     assert (kept.width, kept.height, kept.sar) == (1440, 1152, sar) and kept.dar == info.dar
     squared = plan_video(info, tmp_path / "o.mov", "prores", 2, square_pixels=True)
     assert (squared.width, squared.height, squared.sar) == (*square, 1)
+    # Matroska keeps the SAR of H.264 (in its bitstream) but not of FFV1: that is said, once
+    assert plan_video(info, tmp_path / "o.mkv", "h264", 2).warnings == []
+    lost = plan_video(info, tmp_path / "o.mkv", "ffv1-422", 2).warnings
+    assert len(lost) == 1 and f"o.mkv will lose SAR {sar.numerator}:{sar.denominator}" in lost[0]
+    assert plan_video(info, tmp_path / "o.mkv", "ffv1-422", 2, square_pixels=True).warnings == []
 
 
 def test_ntsc_analogue_sar_to_square_pixels(tmp_path):
@@ -430,6 +435,23 @@ def test_deeper_input_picks_the_10_bit_format_of_each_codec():
                        ("dnxhr", "yuv422p10le"), ("ffv1", "gbrp10le"), ("ffv1-422", "yuv422p10le")]:
         assert CODECS[name].pixel_format(10) == deep
     assert CODECS["h264"].pixel_format(8) == "yuv420p"
+
+
+def test_a_build_without_10_bit_x264_still_writes_8_bit_and_refuses_10_bit(tmp_path,
+                                                                          monkeypatch):
+    missing = "libx264 in this FFmpeg cannot write yuv420p10le"
+    monkeypatch.setattr(video, "codec_support",
+                        lambda name: ("", missing) if name == "h264" else ("", ""))
+    assert f"h264      {CODECS['h264'].description}" in video.codec_table()
+    assert f"available for 8-bit input only ({missing})" in video.codec_table()
+    info = video.SourceInfo(tmp_path / "x.mkv", "matroska", 64, 48, Fraction(1), Fraction(25),
+                            Fraction(1, 1000), "ffv1", "yuv422p10le", 10, "progressive", {},
+                            1, 1, 1, 1, 0.0, 1.0, 25, None,
+                            [video.StreamInfo(0, "video", "ffv1")], 0)
+    with pytest.raises(ValueError, match=rf"x.mkv: --codec h264 cannot write this 10-bit input: "
+                                         rf"{missing}"):
+        plan_video(info, tmp_path / "o.mp4", "h264", 2)
+    assert plan_video(info, tmp_path / "o.mov", "prores", 2).pix_fmt == "yuv422p10le"
 
 
 def test_codec_table_names_every_codec_and_whether_it_is_there():
