@@ -421,15 +421,9 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
     if frames <= 0:
         return
     stream.thread_type = "SLICE"
-    graph = sink = None
-    if info.height >= IDET_MIN_HEIGHT:
-        graph = av.filter.Graph()
-        buffer = graph.add_buffer(template=stream)
-        idet, sink = graph.add("idet"), graph.add("buffersink")
-        buffer.link_to(idet)
-        idet.link_to(sink)
-        graph.configure()
-    shots, seen, last = ShotDetector(), 0, None
+    judge = info.height >= IDET_MIN_HEIGHT
+    graph, shape, pushed, seen, last = None, None, 0, 0, None
+    shots = ShotDetector()
     try:
         for frame in src.decode(stream):
             if seen == 0:
@@ -442,22 +436,41 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
                 info.timecode = info.timecode or frame.metadata.get("timecode")
             info.cuts += shots.is_cut(frame) and seen > 0
             seen += 1
-            if graph is not None:
-                if frame.width != info.width or frame.height != info.height:
-                    break  # a size change mid-way: idet judges the first stretch
-                graph.push(frame)
-                last = _pull(graph, last)
+            if judge:
+                if graph is None:
+                    shape = (frame.width, frame.height, frame.format.name)
+                    graph = _idet_graph(frame, stream)
+                if (frame.width, frame.height, frame.format.name) != shape:
+                    judge = False  # a size or format change mid-way: idet judges the first stretch
+                else:
+                    graph.push(frame)
+                    pushed += 1
+                    last = _pull(graph, last)
             if seen >= frames:
                 break
     except av.error.FFmpegError:
         pass  # damage is the job's to report; what was seen so far is the verdict
-    if graph is not None and seen:
+    if graph is not None and pushed:
         graph.push(None)
         last = _pull(graph, last)
     if last is not None:
         counts = {key.rsplit(".", 1)[1]: int(float(value)) for key, value in last.metadata.items()
                   if key.startswith("lavfi.idet.multiple.") and not key.endswith("current_frame")}
-        info.idet = {**counts, "frames": seen}
+        info.idet = {**counts, "frames": pushed}
+
+
+def _idet_graph(frame, stream):
+    """buffer → idet → buffersink for frames shaped like ``frame``."""
+    import av
+    graph = av.filter.Graph()
+    buffer = graph.add("buffer", f"video_size={frame.width}x{frame.height}:"
+                                 f"pix_fmt={frame.format.name}:time_base={stream.time_base}:"
+                                 "pixel_aspect=1/1")
+    idet, sink = graph.add("idet"), graph.add("buffersink")
+    buffer.link_to(idet)
+    idet.link_to(sink)
+    graph.configure()
+    return graph
 
 
 def _pull(graph, last=None):
