@@ -30,10 +30,12 @@ def add_arguments(parser) -> None:
                         help="the factor of the weights you will use (default 2: x2, x2_noise)")
     parser.add_argument("--codec", choices=tuple(CODECS), default="h264",
                         help="output codec, as for srkit upscale (default h264)")
-    parser.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default="auto")
-    parser.add_argument("--square-pixels", action="store_true")
-    parser.add_argument("--fit", default=None, metavar="WxH")
-    parser.add_argument("--keep-colour", action="store_true")
+    same = "as for srkit upscale"
+    parser.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default="auto",
+                        help=f"{same} (default auto)")
+    parser.add_argument("--square-pixels", action="store_true", help=same)
+    parser.add_argument("--fit", default=None, metavar="WxH", help=same)
+    parser.add_argument("--keep-colour", action="store_true", help=same)
     parser.add_argument("--frames", type=int, default=IDET_FRAMES,
                         help=f"frames idet and the cut detector look at (default {IDET_FRAMES})")
     parser.add_argument("--codecs", action="store_true",
