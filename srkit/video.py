@@ -22,8 +22,9 @@ stream, never damaging the input.
   has. The output keeps the source timestamps (field mode: twice the rate), is tagged with the
   colour it holds, its SAR, its field order (progressive only when it is), rotation and start
   timecode. Every audio and subtitle stream is copied packet for packet with its language and
-  title, and so are chapters and container metadata; what the output container cannot hold is
-  named in one warning line.
+  title (text subtitles the container cannot hold, SRT in MOV/MP4, re-encoded as mov_text), and
+  so are chapters and container metadata; what the output container cannot hold is named in one
+  warning line.
 * Kernel: the IKC loop runs once per shot (a cut detector on luma histograms of small thumbnails,
   plus a refresh every ``max_shot_frames``); frames of a shot reuse the code, so the IKC cost is paid
   per shot, not per frame.
@@ -85,6 +86,9 @@ VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpe
                   ".m2ts", ".mxf", ".nut", ".flv", ".wmv", ".y4m", ".dv", ".vob", ".ogv")
 MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi",
           ".nut": "nut", ".mxf": "mxf"}
+# Text subtitle codecs (FFmpeg names), in the order srkit converts to when the output container
+# cannot hold a text subtitle as it is: MOV/MP4 take only mov_text.
+TEXT_SUBTITLES = ("mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text")
 # Muxers that store chapters (FFmpeg drops them silently elsewhere).
 CHAPTER_MUXERS = frozenset({"mp4", "mov", "matroska", "nut"})
 
@@ -510,6 +514,8 @@ class VideoPlan:
         float_input: frames reach the model as float from 16-bit RGB (else uint8 RGB).
         float_output: the model output stays float until the encoder's pixel format.
         copy: indexes of the source streams copied packet for packet.
+        convert: source index → subtitle encoder, for text subtitles the output container cannot
+            hold as they are (SRT in MOV/MP4 becomes mov_text, cue by cue, timing kept).
         notes: one line per decision, for ``srkit probe``.
         warnings: lines warned about when the job starts (each starts with the file name).
     """
@@ -539,6 +545,7 @@ class VideoPlan:
     timecode: str | None
     copy: list[int]
     chapters: bool
+    convert: dict[int, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -741,7 +748,7 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
 
     # Streams.
     supported = _muxer_codecs(target.suffix.lower())
-    copy = []
+    copy, convert = [], {}
     for s in info.streams:
         if s.type == "video":
             if s.index != _first_video(info):
@@ -752,6 +759,11 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         if s.type in ("audio", "subtitle") and s.codec in supported:
             copy.append(s.index)
             notes.append(f"streams: {label} copied")
+        elif s.type == "subtitle" and s.codec in TEXT_SUBTITLES and \
+                next((c for c in TEXT_SUBTITLES if c in supported), None):
+            convert[s.index] = next(c for c in TEXT_SUBTITLES if c in supported)
+            notes.append(f"streams: {label} converted to {convert[s.index]} ({target.suffix} "
+                         f"cannot hold {s.codec}; text and timing kept)")
         elif s.type == "data" and s.codec in ("none", "timecode", "bin_data") and info.timecode:
             notes.append(f"streams: {label} timecode track: its start {info.timecode} is written "
                          "anew")
@@ -771,7 +783,7 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
                      time_base, (model_w, model_h),
                      width, height, sar, geometry, matrix, primaries, transfer, colour_range,
                      colour_filter, *out, codec, pix_fmt, float_input, float_output,
-                     info.rotation, info.timecode, copy, chapters, notes, warned)
+                     info.rotation, info.timecode, copy, chapters, convert, notes, warned)
 
 
 def _first_video(info: SourceInfo) -> int:
@@ -1101,9 +1113,16 @@ def _copy_container(src, dst, plan: VideoPlan) -> dict:
     if plan.chapters:
         dst.set_chapters(src.chapters())
     streams = {}
-    for index in plan.copy:
+    for index in [*plan.copy, *plan.convert]:
         stream = src.streams[index]
-        out = dst.add_stream_from_template(stream)
+        if index in plan.convert:
+            out = dst.add_stream(plan.convert[index])
+            out.time_base = stream.time_base
+            # the text encoder needs the ASS header the decoder makes when it opens
+            stream.codec_context.open(strict=False)
+            out.codec_context.subtitle_header = stream.codec_context.subtitle_header
+        else:
+            out = dst.add_stream_from_template(stream)
         _copy_tags(stream.metadata, out.metadata)
         try:
             out.disposition = stream.disposition  # default / forced / hearing impaired …
@@ -1111,6 +1130,22 @@ def _copy_container(src, dst, plan: VideoPlan) -> dict:
             pass
         streams[index] = out
     return streams
+
+
+def _convert_subtitle(packet, stream):
+    """One text subtitle packet re-encoded for ``stream`` (mov_text, …) with its timing; None
+    when it holds no cue."""
+    import av
+    try:
+        cues = packet.stream.codec_context.decode2(packet)
+    except av.error.FFmpegError:
+        return None  # an undecodable cue: the demuxer's damage checks have warned already
+    if cues is None:
+        return None
+    converted = stream.codec_context.encode_subtitle(cues)
+    converted.pts, converted.dts = packet.pts, packet.dts
+    converted.duration, converted.time_base = packet.duration, packet.time_base
+    return converted
 
 
 def _transcode(src, source_name: str, temporary: Path, target: Path, runner: ModelRunner, tile,
@@ -1125,7 +1160,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
     # packets late, so the warning would name the wrong time. Decoding stays far faster than the
     # model either way.
     video_in.thread_type = "SLICE"
-    copied = [src.streams[index] for index in plan.copy]
+    copied = [src.streams[index] for index in [*plan.copy, *plan.convert]]
     tile = auto_tile(video_in.height, video_in.width, runner.device) if tile is None else tile
     out_dtype = torch.float32 if plan.float_output else None
     count = {"frames": 0, "shots": 0, "guard": 0, "decoded": 0}
@@ -1175,6 +1210,10 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
                     if not damage.copyable(packet):
                         continue
                     index = packet.stream.index
+                    if index in plan.convert:
+                        packet = _convert_subtitle(packet, others[index])
+                        if packet is None:
+                            continue
                     packet.stream = others[index]
                     dst.mux(packet)
                     packets[index] += 1

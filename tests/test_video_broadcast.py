@@ -507,14 +507,35 @@ def test_audio_subtitles_chapters_and_tags_are_copied(archive_mkv, tmp_path):
                                      2: len(_packets(target, "audio")[1]), 3: 2}
 
 
-def test_what_the_container_cannot_hold_is_named_in_one_line(archive_mkv, tmp_path):
+def test_srt_becomes_mov_text_in_mov_with_its_cues(archive_mkv, tmp_path):
+    """MOV holds no SRT: the cues are re-encoded as mov_text (3GPP timed text) with their times;
+    audio packets, languages and chapters as in Matroska."""
     result, messages = _upscale(archive_mkv.path, tmp_path / "out.mov", codec="prores")
-    assert messages == ["archive.mkv: stream #3 (subtitle, srt, eng) is not copied to out.mov: "
-                        ".mov cannot hold srt"]
+    assert messages == [] and result.plan.convert == {3: "mov_text"}
     assert _packets(tmp_path / "out.mov", "audio") == _packets(archive_mkv.path, "audio")
     with av.open(str(tmp_path / "out.mov")) as out:
         assert [s.metadata.get("language") for s in out.streams.audio] == ["eng", "fra"]
         assert len(out.chapters()) == 2
+        text = out.streams.subtitles[0]
+        assert text.codec_context.name == "mov_text" and text.metadata["language"] == "eng"
+        cues = [(round(float(p.pts * p.time_base), 2), bytes(p)[2:].decode())
+                for p in out.demux(text) if p.size > 2]
+    assert cues == [(0.04, "Archive subtitle one"), (0.2, "Archive subtitle two")]
+
+
+def test_what_the_container_cannot_hold_is_named_one_line_each(archive_mkv, tmp_path):
+    info = inspect_video(archive_mkv.path)
+    plan = plan_video(info, tmp_path / "out.mxf", "dnxhr", 2)
+    assert plan.copy == [] and plan.convert == {}
+    assert sorted(plan.warnings) == sorted([
+        "archive.mkv: stream #1 (audio, mp2, eng) is not copied to out.mxf: .mxf cannot hold mp2",
+        "archive.mkv: stream #2 (audio, ac3, fra) is not copied to out.mxf: .mxf cannot hold ac3",
+        "archive.mkv: stream #3 (subtitle, srt, eng) is not copied to out.mxf: .mxf cannot hold "
+        "srt",
+        "archive.mkv: 2 chapters are not copied: .mxf files cannot hold chapters",
+        "archive.mkv: .mxf takes the sample aspect ratio from the stream header, which PyAV cannot "
+        "set, and dnxhr does not carry it in its bitstream: out.mxf will lose SAR 64:45 (DAR "
+        "16:9); write .mov, or resample with square_pixels / fit"])
 
 
 # --- the whole job, from the command line ---------------------------------------------------------
