@@ -116,9 +116,6 @@ class Codec:
         """The pixel format written for a source of ``source_bits`` bits per sample."""
         return self.deep_pix_fmt if source_bits > 8 else self.pix_fmt
 
-    def __getitem__(self, index: int):  # (encoder, pixel format, containers), as tuples once were
-        return (self.encoder, self.pix_fmt, self.containers)[index]
-
 
 CODECS = {
     "h264": Codec("libx264", "yuv420p", "yuv420p10le", (".mp4", ".m4v", ".mov", ".mkv"),
@@ -131,7 +128,7 @@ CODECS = {
                     description="ProRes 422 HQ (prores_ks profile 3), 4:2:2 10-bit"),
     "dnxhr": Codec("dnxhd", "yuv422p10le", "yuv422p10le", (".mov", ".mxf"),
                    (("profile", "dnxhr_hqx"),),
-                   description="DNxHR HQX, 4:2:2 10-bit (frames of at least 256×120)"),
+                   description="DNxHR HQX, 4:2:2 10-bit (frames of at least 256x120)"),
     # 8-bit RGB is lossless to the model output; 10-bit RGB for deeper input.
     "ffv1": Codec("ffv1", "bgr0", "gbrp10le", (".mkv", ".avi", ".nut"),
                   description="FFV1 lossless RGB of the model output (8-bit; 10-bit for deeper "
@@ -161,6 +158,7 @@ IDET_MIN_HEIGHT = 288
 FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "tff", 5: "bff"}  # AVFieldOrder → name
 # AVFieldOrder: 2 TT / 4 TB are coded and displayed top first; 3 BB / 5 BT bottom first.
 
+DNXHR_MIN = (256, 120)  # the smallest frame FFmpeg's DNxHR profiles open for
 # Encoders that code woven frames as two fields when asked (AV_CODEC_FLAG_INTERLACED_DCT).
 INTERLACED_ENCODERS = frozenset({"libx264", "prores_ks"})  # DNxHR profiles cannot
 
@@ -699,6 +697,9 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         # code it) as well as in the stream
         geometry = ",".join(filter(None, [geometry, f"setfield={order}"]))
     out_dar = Fraction(width) * sar / height if height else Fraction(1)
+    if codec == "dnxhr" and height and (width < DNXHR_MIN[0] or height < DNXHR_MIN[1]):
+        raise ValueError(f"{target.name}: DNxHR needs frames of at least {DNXHR_MIN[0]}×"
+                         f"{DNXHR_MIN[1]}, not {width}×{height}")
     notes.append(f"geometry: {info.width}x{info.height} SAR {_ratio(info.sar)} (DAR "
                  f"{_ratio(info.dar)}) → {width}x{height} SAR {_ratio(sar)} (DAR {_ratio(out_dar)})"
                  + (", square pixels" if square_pixels else f", fit {fit[0]}x{fit[1]}" if fit
@@ -970,9 +971,6 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
     info = inspect_video(source)
     plan = plan_video(info, target, codec, runner.scale, deinterlace, square_pixels, fit,
                       keep_colour)
-    if codec == "dnxhr" and (plan.width < 256 or plan.height < 120):
-        raise ValueError(f"{target}: DNxHR needs frames of at least 256×120, not "
-                         f"{plan.width}×{plan.height}")
     for line in plan.warnings:
         warnings.warn(line, UserWarning)
     with open_input(source) as src, atomic_path(target) as temporary:

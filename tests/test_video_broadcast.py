@@ -471,6 +471,13 @@ def test_impossible_codec_container_pairs_are_named(archive, tmp_path, codec, su
     assert not target.exists()
 
 
+def test_dnxhr_refuses_frames_it_cannot_open(tmp_path):
+    info = inspect_video(_small_clip(tmp_path / "tiny.mp4", 64, 48, frames=1))
+    with pytest.raises(ValueError, match="out.mov: DNxHR needs frames of at least 256×120, not "
+                                         "128×96"):
+        plan_video(info, tmp_path / "out.mov", "dnxhr", 2)
+
+
 def test_dnxhr_and_hevc_write_10_bit(tmp_path):
     clip = _small_clip(tmp_path / "small.mp4", 160, 72, frames=2)
     _upscale(clip, tmp_path / "dnx.mov", codec="dnxhr")
