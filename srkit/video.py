@@ -155,8 +155,9 @@ IDET_FRAMES = 50  # frames idet looks at: two seconds at 25 fps, a few ms of dec
 # on small pictures (noise, synthetic gradients read as combing), so pictures below this many lines
 # are judged by the stream's flag alone.
 IDET_MIN_HEIGHT = 288
-FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "tff", 5: "bff"}  # AVFieldOrder → name
-# AVFieldOrder: 2 TT / 4 TB are coded and displayed top first; 3 BB / 5 BT bottom first.
+# AVFieldOrder → the field displayed first, which is what deinterlacing needs: 2 TT (top coded
+# and displayed first), 3 BB, 4 TB (top coded first, bottom displayed first), 5 BT.
+FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "bff", 5: "tff"}
 
 DNXHR_MIN = (256, 120)  # the smallest frame FFmpeg's DNxHR profiles open for
 # Encoders that code woven frames as two fields when asked (AV_CODEC_FLAG_INTERLACED_DCT).
