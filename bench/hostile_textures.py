@@ -1,5 +1,5 @@
 """Periodic textures through every bundled model: is the output black, washed out, or damaged
-around the texture? (srkit.guard's acceptance figures.)
+around the texture? (srkit.inference.guard's acceptance figures.)
 
 For each bundle and pattern of ``srkit.data.patterns`` (64×64 alone, and as a 24×24 patch in the
 centre of a 128×128 photo, scikit-image's astronaut at 1/4 size), through ``srkit.upscale``:
@@ -25,7 +25,7 @@ import torch
 
 import srkit
 from srkit.data.patterns import PATTERNS, periodic_pattern
-from srkit.guard import GuardWarning
+from srkit.inference.guard import GuardWarning
 from srkit.imageio import atomic_path
 from srkit.resize import imresize_np
 

@@ -35,7 +35,7 @@ def build_pipeline(preset: str, scale: int):
     from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
     from srkit.models.seg import SegConfig, SegNet
     from srkit.models.sft import GeneratorConfig, SFTGenerator
-    from srkit.pipeline import Pipeline
+    from srkit.inference.pipeline import Pipeline
     torch.manual_seed(0)
     return Pipeline(generator=SFTGenerator(GeneratorConfig.preset(preset, scale=scale)),
                     predictor=Predictor(PredictorConfig.preset(preset)),
@@ -100,7 +100,7 @@ def memory_child(preset: str, out_dtype: str, tile: int, size: tuple[int, int] =
     the image buffers (input, output, one tile) from that of the network's activations.
     """
     import numpy as np
-    from srkit.infer import upscale
+    from srkit.inference.tiling import upscale
     from srkit.resize import imresize
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     model = (lambda lr: imresize(lr, scale=2)) if preset == "bicubic" else build_pipeline(preset, 2)

@@ -5,7 +5,7 @@ For the chosen generator preset (default: the paper size) it measures frames per
 * one generator pass on a whole 1920×1080 frame (code and segmentation given),
 * the amortized video pipeline: uint8 frame → GPU → segmentation → generator → uint8 → CPU, with
   one IKC estimate (256² crop, t steps) per shot of ``--shot`` frames,
-* and, with ``--encode``, the end-to-end ``srkit.video.upscale_video`` on a synthetic clip,
+* and, with ``--encode``, the end-to-end ``srkit.inference.video.upscale_video`` on a synthetic clip,
 
 in fp32 and bf16 autocast, each with and without ``torch.compile``. Next to each figure: the floor
 from the generator's FLOPs per frame and the GPU's measured dense matmul throughput (same dtype),
@@ -84,8 +84,8 @@ def generator_fps(pipe, half: bool, compile: bool, frames: int) -> float:
 
 def pipeline_fps(pipe, half: bool, compile: bool, frames: int, shot: int, steps: int) -> float:
     """Frames per second of the per-frame video path, one IKC estimate per ``shot`` frames."""
-    from srkit.infer import tiled_upscale
-    from srkit.runner import ModelRunner
+    from srkit.inference.tiling import tiled_upscale
+    from srkit.inference.runner import ModelRunner
     runner = ModelRunner(pipe, steps=steps, device=DEVICE, half=half, compile=compile)
     frame = torch.randint(0, 256, (HEIGHT, WIDTH, 3), dtype=torch.uint8)
     frame = frame.pin_memory() if DEVICE == "cuda" else frame
@@ -102,7 +102,7 @@ def encode_fps(pipe, half: bool, frames: int, tmp: Path) -> float:
     """End-to-end fps of upscale_video (decode, model, libx264 encode) on a synthetic 1080p clip."""
     import av
     import numpy as np
-    from srkit.video import upscale_video
+    from srkit.inference.video import upscale_video
     source = tmp / "bench_1080p.mp4"
     with av.open(str(source), "w") as container:
         stream = container.add_stream("libx264", rate=25)

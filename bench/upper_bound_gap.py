@@ -11,6 +11,8 @@ the last row's mean equals that bench's ``ikc`` − ``true_kernel``.
 Gaussian (a test of whether C's errors in the kernel's *shape* cost PSNR; the Gaussian8 kernels
 are isotropic, so this is an oracle on the kernel family, not a method).
 
+The numbers come from ``srkit.evaluation.estimates``; this script prints them.
+
 Usage::
 
     PYTHONPATH=. python bench/upper_bound_gap.py --data $SRKIT_DATA --weights x2 --sets Set5
@@ -19,43 +21,8 @@ Usage::
 from __future__ import annotations
 
 import numpy as np
-import torch
-from torch import nn
 
-
-class IsotropicProjection(nn.Module):
-    """A corrector whose every output is moved to the code of its nearest isotropic Gaussian."""
-
-    def __init__(self, corrector: nn.Module, pca):
-        super().__init__()
-        self.corrector, self.pca = corrector, pca
-
-    def forward(self, sr: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-        from srkit.kernels import gaussian_kernels
-        sigma = self.pca.isotropic_width(self.corrector(sr, code)).to(code)  # N
-        kernels = gaussian_kernels(sigma, sigma, torch.zeros_like(sigma), self.pca.meta.kernel_size)
-        return self.pca.encode(kernels).to(code)  # N×b
-
-
-def image_rows(method, images, scale: int) -> list[dict[str, float]]:
-    """Per image: mean over the Gaussian8 widths of the gaps (dB) and width errors (pixels)."""
-    from srkit.data.benchmarks import gaussian8_lr
-    from srkit.kernels import gaussian8_sigmas
-    from srkit.metrics import evaluate_pair
-    rows = []
-    for im in images:
-        per_sigma = []
-        for sigma in gaussian8_sigmas(scale):
-            ctx = {"sigma": sigma, "extra": {}}
-            out = method(gaussian8_lr(im.hr, scale, sigma), scale, ctx)
-            psnr = {k: evaluate_pair(out[k], im.hr, scale, gray=im.gray)["psnr"] for k in ("true_kernel", "ikc_t0", "ikc")}
-            w = ctx["extra"]["width_error"][str(scale)][0]
-            iso = ctx["extra"]["iso_width_error"][str(scale)][0]
-            per_sigma.append([psnr["true_kernel"], psnr["ikc_t0"] - psnr["true_kernel"],
-                              psnr["ikc"] - psnr["true_kernel"], w[0], w[-1], iso[0], iso[-1]])
-        rows.append(dict(zip(("true_kernel", "gap_t0", "gap", "width_t0", "width_t", "iso_t0", "iso_t"),
-                             np.mean(per_sigma, axis=0).tolist())))
-    return rows
+from srkit.evaluation.estimates import IsotropicProjection, gap_rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
           "means over the 8 Gaussian8 widths")
     for name in args.sets.split(","):
         images = load_benchmark(args.data, name, s)[:args.limit]
-        rows = image_rows(method, images, s)
+        rows = gap_rows(method, images, s)
         print(f"\n{name} ({len(images)} images)\n| image | true_kernel | ikc_t0 − true | ikc − true | "
               f"width t0 / t{t} | nearest-Gaussian width t0 / t{t} |\n|---|---|---|---|---|---|")
         for im, r in zip(images, rows):

@@ -9,6 +9,8 @@ Prints, for each set:
    test image looks like a wider kernel to any blind estimator; if the error shrinks on the reduced
    images, part of it is the images' own softness.
 
+The numbers come from ``srkit.evaluation.estimates``; this script prints them.
+
 Usage::
 
     PYTHONPATH=. python bench/width_bias.py --data $SRKIT_DATA --weights x2 --sets Set5,Set14 --limit 7
@@ -20,37 +22,7 @@ import argparse
 import numpy as np
 import torch
 
-
-def _lr(hr: np.ndarray, scale: int, sigma: float) -> torch.Tensor:
-    """The Gaussian8 LR of ``hr`` as a 1×3×h×w tensor in [0, 1]."""
-    from srkit.data.benchmarks import gaussian8_lr
-    return torch.from_numpy(gaussian8_lr(hr, scale, sigma)).permute(2, 0, 1).unsqueeze(0).float().div(255)
-
-
-@torch.no_grad()
-def width_table(pipe, images: list[np.ndarray], scale: int, steps: int) -> list[tuple[float, float, float]]:
-    """(σ, mean width at t0, mean width at t=steps) for each Gaussian8 width of ``scale``."""
-    from srkit.kernels import gaussian8_sigmas
-    from srkit.kernels import kernel_width
-    rows = []
-    for sigma in gaussian8_sigmas(scale):
-        widths = []  # per image: (t0, t=steps)
-        for hr in images:
-            x = _lr(hr, scale, sigma)
-            codes = pipe.ikc(x, steps=steps, seg=pipe.segment(x)).codes
-            widths.append(kernel_width(pipe.pca.decode(torch.cat([codes[0], codes[-1]]))).tolist())
-        w0, wt = np.mean(widths, axis=0)
-        rows.append((sigma, float(w0), float(wt)))
-    return rows
-
-
-@torch.no_grad()
-def predictor_width_error(pipe, images: list[np.ndarray], scale: int) -> float:
-    """Mean (P's width − σ) over the images and the Gaussian8 widths (P alone: no G, no C)."""
-    from srkit.kernels import gaussian8_sigmas
-    from srkit.kernels import kernel_width
-    return float(np.mean([float(kernel_width(pipe.pca.decode(pipe.predictor(_lr(hr, scale, sigma))))) - sigma
-                          for sigma in gaussian8_sigmas(scale) for hr in images]))
+from srkit.evaluation.estimates import predictor_width_error, width_table
 
 
 def pipeline_from_args(description: str, default_sets: str, argv: list[str] | None,

@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load": ("srkit.checkpoint", "load"),
-    "upscale": ("srkit.infer", "upscale"),
+    "upscale": ("srkit.inference.tiling", "upscale"),
 }
 
 

@@ -274,7 +274,7 @@ def load(name_or_path: str | Path, device: str | torch.device = "cpu"):
         name_or_path: bundled name ('x2', 'x4', ...) or a .safetensors path.
         device: where to put the networks.
     """
-    from srkit.pipeline import Pipeline
+    from srkit.inference.pipeline import Pipeline
 
     ckpt = load_checkpoint(resolve(name_or_path), device)
     if len(ckpt.modules) == 1:

@@ -11,7 +11,7 @@ from srkit.kernels import KernelPCA
 from srkit.models.disc import Discriminator, DiscriminatorConfig
 from srkit.models.ikc import Corrector, CorrectorConfig, IKCResult, Predictor, PredictorConfig
 from srkit.models.sft import GeneratorConfig, SFTGenerator
-from srkit.pipeline import Pipeline
+from srkit.inference.pipeline import Pipeline
 
 
 @pytest.fixture(scope="module")

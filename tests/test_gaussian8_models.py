@@ -11,7 +11,7 @@ from srkit.evaluation.gaussian8 import pipeline_method
 from srkit.kernels import KernelPCA
 from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
 from srkit.models.sft import GeneratorConfig, SFTGenerator
-from srkit.pipeline import Pipeline
+from srkit.inference.pipeline import Pipeline
 
 
 def tiny_pipeline(scale=2):

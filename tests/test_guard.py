@@ -1,4 +1,4 @@
-"""The guards of srkit.guard: never a black, NaN or washed-out picture without a word.
+"""The guards of srkit.inference.guard: never a black, NaN or washed-out picture without a word.
 
 Fine periodic texture (1-pixel stripes, a checkerboard, halftone dots, 1-bit dither) drives the
 bundled networks out of their operating range: unguarded, the IKC corrector diverges and the
@@ -19,7 +19,7 @@ import torch
 import srkit
 from srkit.data.patterns import PATTERNS as TEXTURES
 from srkit.data.patterns import periodic_pattern as texture
-from srkit.guard import (MEAN_SHIFT_LIMIT, CodeRegion, GuardWarning, back_project, check_output,
+from srkit.inference.guard import (MEAN_SHIFT_LIMIT, CodeRegion, GuardWarning, back_project, check_output,
                          reproduction_psnr, sanitize_sr)
 from srkit.kernels import KernelSpec, gaussian_kernel, sample_kernels
 from srkit.models.ikc import run_ikc
@@ -208,7 +208,7 @@ def test_reproduction_psnr_prefers_the_true_kernel(photo):
 def test_each_image_of_a_batch_gets_its_own_kernel(bundles, photo):
     """Unrelated images of one batch: per-image codes (not image 0's code for all)."""
     from srkit.degrade import blur
-    from srkit.runner import ModelRunner
+    from srkit.inference.runner import ModelRunner
     hr = torch.from_numpy(photo[:96, :96]).permute(2, 0, 1)[None].float() / 255
     sharp = imresize(blur(hr, gaussian_kernel(0.4)), scale=0.5)
     soft = imresize(blur(hr, gaussian_kernel(1.9)), scale=0.5)
@@ -226,7 +226,7 @@ def test_each_image_of_a_batch_gets_its_own_kernel(bundles, photo):
 
 
 def test_benchmarks_count_guard_warnings_and_pass_them_on():
-    from srkit.guard import counting_warnings, warn
+    from srkit.inference.guard import counting_warnings, warn
     with warnings.catch_warnings(record=True) as outer:
         warnings.simplefilter("always")
         with counting_warnings() as counts:

@@ -19,8 +19,8 @@ import pytest
 import torch
 
 import srkit.checkpoint
-import srkit.infer
-import srkit.video
+import srkit.inference.tiling
+import srkit.inference.video
 from srkit.cli import main, signals_as_exceptions
 from srkit.imageio import read_image, write_image
 
@@ -146,14 +146,14 @@ def test_signal_handlers_only_while_running_keeping_an_inherited_ignore():
 
 def test_interrupted_batch_keeps_finished_outputs(weights, tmp_path, monkeypatch, capsys):
     source = _folder(tmp_path, ["a.png", "b.png", "c.png"])
-    real, calls = srkit.infer.upscale, []
+    real, calls = srkit.inference.tiling.upscale, []
 
     def interrupt_second(image, model, **kwargs):
         calls.append(kwargs["name"])
         if len(calls) == 2:
             raise KeyboardInterrupt
         return real(image, model, **kwargs)
-    monkeypatch.setattr(srkit.infer, "upscale", interrupt_second)
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", interrupt_second)
     out = tmp_path / "up"
     assert _run(source, "-o", out, "--weights", weights) == 130
     assert _errors(capsys) == [f"srkit upscale: interrupted after 1 of 3 images; the finished ones "
@@ -181,13 +181,13 @@ def test_batch_goes_on_past_bad_files(weights, tmp_path, monkeypatch, capsys):
     Image.fromarray(_pixels(12)).save(source / long_name)  # not write_image: its temporary name
     (source / "b.png").write_bytes(b"\x89PNG but not really")   # corrupt
     (source / "d.png").write_bytes(b"")                        # empty
-    real, seen = srkit.infer.upscale, {}
+    real, seen = srkit.inference.tiling.upscale, {}
 
     def spy(image, model, **kwargs):
         if kwargs["name"].endswith("c.png"):  # b.png's failure must be reported before c.png runs
             seen["err_before_c"] = capsys.readouterr().err
         return real(image, model, **kwargs)
-    monkeypatch.setattr(srkit.infer, "upscale", spy)
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", spy)
     out = tmp_path / "up"
     assert _run(source, "-o", out, "--weights", weights) == 1
     err = seen["err_before_c"] + capsys.readouterr().err
@@ -207,12 +207,12 @@ def test_batch_resumes_by_skipping_existing_outputs(weights, tmp_path, monkeypat
     out = tmp_path / "up"
     out.mkdir()
     write_image(out / "a.png", np.zeros((4, 4, 3), np.uint8))  # finished by an earlier run
-    real, calls = srkit.infer.upscale, []
+    real, calls = srkit.inference.tiling.upscale, []
 
     def counting(image, model, **kwargs):
         calls.append(Path(kwargs["name"]).name)
         return real(image, model, **kwargs)
-    monkeypatch.setattr(srkit.infer, "upscale", counting)
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", counting)
     assert _run(source, "-o", out, "--weights", weights) == 0
     assert calls == ["b.png", "c.png"]
     assert f"skipped 1 of 3 images whose output already exists in {out}" in capsys.readouterr().err
@@ -329,12 +329,12 @@ def test_bad_argument_exits_2_before_the_model_loads(kind, extra, message, image
 
 
 def test_default_overlap_fits_a_small_tile(image, weights, tmp_path, monkeypatch):
-    real, seen = srkit.infer.upscale, {}
+    real, seen = srkit.inference.tiling.upscale, {}
 
     def spy(img, model, **kwargs):
         seen.update(kwargs)
         return real(img, model, **kwargs)
-    monkeypatch.setattr(srkit.infer, "upscale", spy)
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", spy)
     assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 8) == 0
     assert (seen["tile"], seen["overlap"]) == (8, 7)
 
@@ -381,7 +381,7 @@ def test_checkpoint_permissions_follow_the_umask(umask, mode, tmp_path):
 
 
 def test_warnings_are_one_line_each(image, weights, tmp_path, monkeypatch, capsys):
-    real, seen = srkit.infer.upscale, {}
+    real, seen = srkit.inference.tiling.upscale, {}
 
     def warning_upscale(img, model, **kwargs):
         seen["name"] = kwargs.get("name")
@@ -389,7 +389,7 @@ def test_warnings_are_one_line_each(image, weights, tmp_path, monkeypatch, capsy
                       "mean kernel", UserWarning)
         warnings.warn("a second\nwarning", RuntimeWarning)
         return real(img, model, **kwargs)
-    monkeypatch.setattr(srkit.infer, "upscale", warning_upscale)
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", warning_upscale)
     before = warnings.showwarning
     assert _run(image, "-o", tmp_path / "o.png", "--weights", weights) == 0
     assert warnings.showwarning is before
@@ -401,7 +401,7 @@ def test_warnings_are_one_line_each(image, weights, tmp_path, monkeypatch, capsy
 
 
 # --------------------------------------------------------------------------------------------
-# 7. Video: --allow-partial passed through when srkit.video has it; truncated videos exit 1.
+# 7. Video: --allow-partial passed through when srkit.inference.video has it; truncated videos exit 1.
 
 
 @pytest.fixture
@@ -416,7 +416,7 @@ def test_allow_partial_is_passed_when_supported(fake_clip, weights, tmp_path, mo
 
     def upscale_video(source, target, model, *, allow_partial=False, **kwargs):
         calls.append(allow_partial)
-    monkeypatch.setattr(srkit.video, "upscale_video", upscale_video)
+    monkeypatch.setattr(srkit.inference.video, "upscale_video", upscale_video)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights, "--allow-partial") == 0
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 0
     assert calls == [True, False]
@@ -428,13 +428,13 @@ def test_truncated_video_exits_1(fake_clip, weights, tmp_path, monkeypatch, caps
 
     def upscale_video(source, target, model, **kwargs):
         raise PartialVideoError(f"{source}: decoded 40 of 100 frames; the file is truncated")
-    monkeypatch.setattr(srkit.video, "PartialVideoError", PartialVideoError)
-    monkeypatch.setattr(srkit.video, "upscale_video", upscale_video)
+    monkeypatch.setattr(srkit.inference.video, "PartialVideoError", PartialVideoError)
+    monkeypatch.setattr(srkit.inference.video, "upscale_video", upscale_video)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 1
     [line] = _errors(capsys)
     assert line.startswith(f"srkit upscale: error: {fake_clip}: decoded 40 of 100 frames")
 
     def broken(source, target, model, **kwargs):
         raise ValueError(f"cannot read video {source}: invalid data")
-    monkeypatch.setattr(srkit.video, "upscale_video", broken)
+    monkeypatch.setattr(srkit.inference.video, "upscale_video", broken)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 2  # not truncated

@@ -1,4 +1,4 @@
-"""Damaged video (srkit.video): bad packets are skipped, counted and named; a truncated file is
+"""Damaged video (srkit.inference.video): bad packets are skipped, counted and named; a truncated file is
 refused (or kept on request) and leaves nothing half-written; no lost frame goes unreported.
 
 Every clip is built here with PyAV (32×24 noise, so each frame is its own few hundred bytes and
@@ -18,12 +18,12 @@ import pytest
 
 av = pytest.importorskip("av")
 
-import srkit.video as video
+import srkit.inference.video as video
 import torch
 
-from srkit.guard import GuardWarning
-from srkit.runner import ModelRunner, TileFunction
-from srkit.video import PartialVideoError, temporary_files, upscale_video
+from srkit.inference.guard import GuardWarning
+from srkit.inference.runner import ModelRunner, TileFunction
+from srkit.inference.video import PartialVideoError, temporary_files, upscale_video
 
 from _standins import NearestSR, _write_tone, frame_pattern, make_video
 
@@ -351,7 +351,7 @@ def test_a_demuxer_error_ends_the_input_there(tmp_path, monkeypatch, allow_parti
 # --- kernel guard events --------------------------------------------------------------------------
 
 def test_guard_warnings_name_the_file_and_shot_and_are_counted(tmp_path):
-    from srkit.pipeline import KernelEstimate
+    from srkit.inference.pipeline import KernelEstimate
     source = tmp_path / "cut.mp4"
     make_video(source, frames=10, width=48, height=32, audio=None, cut_at=6)
     runner = ModelRunner(NearestSR(2), device="cpu")

@@ -1,12 +1,12 @@
-"""Tiled inference (srkit.infer, srkit.runner): tiled == untiled, memory-friendly kinds, errors."""
+"""Tiled inference (srkit.inference.tiling, srkit.inference.runner): tiled == untiled, memory-friendly kinds, errors."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from srkit.infer import tile_windows, tiled_upscale, upscale
-from srkit.runner import ModelRunner, receptive_radius
+from srkit.inference.tiling import tile_windows, tiled_upscale, upscale
+from srkit.inference.runner import ModelRunner, receptive_radius
 
 from _standins import FakePipeline, NearestSR, TinyConvSR
 
@@ -127,5 +127,5 @@ def test_generator_needing_a_code_says_so():
 
 def test_exported_lazily_from_the_package():
     import srkit
-    import srkit.infer
-    assert srkit.upscale is srkit.infer.upscale
+    import srkit.inference.tiling
+    assert srkit.upscale is srkit.inference.tiling.upscale

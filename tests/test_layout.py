@@ -68,7 +68,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_graph_sees_imports():
     graph = import_graph()
-    assert "srkit.checkpoint" in graph["srkit.pipeline"] or "srkit.models.ikc" in graph["srkit.pipeline"]
+    assert "srkit.checkpoint" in graph["srkit.inference.pipeline"] or "srkit.models.ikc" in graph["srkit.inference.pipeline"]
     assert "srkit.notebook.env" in graph["srkit.notebook.artifacts"]
 
 

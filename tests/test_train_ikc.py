@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import srkit
-from srkit.pipeline import Pipeline
+from srkit.inference.pipeline import Pipeline
 from srkit.train.ikc import IKCConfig, IKCTrainer
 from srkit.train.sftmd import SFTMDConfig, SFTMDTrainer
 from tests._trainutil import QUIET, crash_and_resume, state_equal, weights

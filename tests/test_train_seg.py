@@ -47,7 +47,7 @@ def test_smoke_ce_falls_and_checkpoint_loads(tmp_path):
 
 
 def test_seg_conditioned_stages_use_the_trained_segnet(tmp_path):
-    from srkit.pipeline import Pipeline
+    from srkit.inference.pipeline import Pipeline
     from srkit.train.sftgan import SFTGANConfig, SFTGANTrainer
     from srkit.train.sftmd import SFTMDConfig, SFTMDTrainer
     SegTrainer(SegTrainConfig.from_preset("smoke", out=str(tmp_path / "seg"), steps=1, progress=False), **Q).fit()

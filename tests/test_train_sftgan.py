@@ -2,7 +2,7 @@
 import pytest
 
 import srkit
-from srkit.pipeline import Pipeline
+from srkit.inference.pipeline import Pipeline
 from srkit.train.sftgan import SFTGANConfig, SFTGANTrainer
 from srkit.train.sftmd import SFTMDConfig, SFTMDTrainer
 from tests._trainutil import QUIET, crash_and_resume, overfit, state_equal, weights

@@ -1,4 +1,4 @@
-"""Video files (srkit.video): timing and audio kept, interruptions leave nothing, errors are clear."""
+"""Video files (srkit.inference.video): timing and audio kept, interruptions leave nothing, errors are clear."""
 from __future__ import annotations
 
 import pytest
@@ -6,8 +6,8 @@ import torch
 
 av = pytest.importorskip("av")
 
-from srkit.infer import tiled_upscale
-from srkit.video import ShotDetector, temporary_files, upscale_video
+from srkit.inference.tiling import tiled_upscale
+from srkit.inference.video import ShotDetector, temporary_files, upscale_video
 
 from _standins import FakePipeline, TinyConvSR, make_video
 

@@ -1,4 +1,4 @@
-"""Broadcast and archive video (srkit.video): interlace, geometry, colour, bit depth, mezzanine
+"""Broadcast and archive video (srkit.inference.video): interlace, geometry, colour, bit depth, mezzanine
 codecs, every stream kept, ``srkit probe``.
 
 The clips are built here: the 576i25 archive clip of ``srkit.data.archive_clip`` (a panning crop of
@@ -19,9 +19,9 @@ import pytest
 
 av = pytest.importorskip("av")
 
-import srkit.video as video
+import srkit.inference.video as video
 from srkit.data.archive_clip import make_archive_clip, make_archive_mkv
-from srkit.video import CODECS, inspect_video, plan_video, upscale_video
+from srkit.inference.video import CODECS, inspect_video, plan_video, upscale_video
 
 from _standins import FakePipeline, NearestSR
 

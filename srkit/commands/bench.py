@@ -97,7 +97,7 @@ def _run_table1(args) -> int:
             raise ValueError(f"{w} is a x{m.scale} model, --scale is {args.scale}")
         models[w] = m
     images = {s: [b.hr for b in load_benchmark(args.data, s, args.scale)][:args.limit] for s in args.sets}
-    from srkit.guard import counting_warnings
+    from srkit.inference.guard import counting_warnings
     with counting_warnings() as counts:
         res = table1(models, images, scale=args.scale, noise=args.noise, steps=args.steps)
     names = list(next(iter(res.values())))

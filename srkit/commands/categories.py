@@ -55,13 +55,13 @@ def run(args) -> int:
     methods = {"bicubic": bicubic_upscaler(args.scale)}
     for w in args.weights:
         methods[_method_name(w)] = model_upscaler(w, args.scale, device=args.device, steps=args.steps)
-    from srkit.guard import counting_warnings
+    from srkit.inference.guard import counting_warnings
     with counting_warnings() as counts:
         result = evaluate_categories(methods, data, args.scale, args.sigma, noise=args.noise,
                                      per_size=args.per_size,
                                      face_limit=args.faces, camvid_limit=args.camvid, ocr=not args.no_ocr,
                                      seed=args.seed, progress=not args.no_progress)
-    result["guard_warnings"] = counts["guard_warnings"]  # images a guard acted on (srkit.guard)
+    result["guard_warnings"] = counts["guard_warnings"]  # images a guard acted on (srkit.inference.guard)
     tables = format_tables(result)
     print(tables)
     print("\nprotocol:\n" + protocol_markdown(result["protocol"]))

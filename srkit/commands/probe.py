@@ -21,7 +21,7 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 def add_arguments(parser) -> None:
     """Register the options of ``srkit probe`` on an argparse parser."""
-    from srkit.video import CODECS, DEINTERLACE_MODES, IDET_FRAMES
+    from srkit.inference.video import CODECS, DEINTERLACE_MODES, IDET_FRAMES
     parser.add_argument("input", nargs="?", help="video file")
     parser.add_argument("-o", "--output", default=None,
                         help="the output you plan (its suffix decides which streams fit; default: "
@@ -45,7 +45,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Print the table; returns the exit code."""
-    from srkit.video import CODECS, codec_table, inspect_video, plan_video
+    from srkit.inference.video import CODECS, codec_table, inspect_video, plan_video
     if args.codecs:
         print(codec_table())
         return EXIT_OK
@@ -77,7 +77,7 @@ def _fail(message: str) -> int:
 
 def table(info, plan, target: Path) -> str:
     """The probe table: one "what srkit sees" block, one "what it will do" block."""
-    from srkit.video import MATRICES, PRIMARIES, RANGES, TRANSFERS, _ratio
+    from srkit.inference.video import MATRICES, PRIMARIES, RANGES, TRANSFERS, _ratio
     length = f"{info.duration:.2f} s" if info.duration is not None else "length unknown"
     frames = f", {info.frames} frames" if info.frames else ""
     rows = [("file", f"{info.path.name} ({info.container}, {length}{frames} at "

@@ -82,7 +82,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--half", action="store_true",
                         help="bf16/fp16 autocast (for GPUs; on most CPUs bf16 is slower)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (GPU)")
-    from srkit.video import CODECS, DEINTERLACE_MODES
+    from srkit.inference.video import CODECS, DEINTERLACE_MODES
     parser.add_argument("--codec", default="h264", metavar="CODEC", action=_CodecAction,
                         help=f"video codec: {', '.join(CODECS)} (default h264); '--codec help' "
                              "lists them with their containers and whether this FFmpeg has them")
@@ -116,7 +116,7 @@ class _CodecAction(argparse.Action):
 
     def __call__(self, parser, namespace, value, option_string=None):
         if value == "help":
-            from srkit.video import codec_table
+            from srkit.inference.video import codec_table
             print(codec_table())
             parser.exit(EXIT_OK)
         setattr(namespace, self.dest, value)
@@ -219,8 +219,8 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _is_partial_video(error: Exception) -> bool:
-    """A truncated video (``srkit.video.PartialVideoError``; the module is loaded only for videos)."""
-    video = sys.modules.get("srkit.video")
+    """A truncated video (``srkit.inference.video.PartialVideoError``; the module is loaded only for videos)."""
+    video = sys.modules.get("srkit.inference.video")
     return video is not None and isinstance(error, video.PartialVideoError)
 
 
@@ -293,7 +293,7 @@ def check_options(args) -> None:
         raise UsageError(f"--overlap {overlap}: must be smaller than --tile {tile} "
                          "(a wider margin computes every pixel several times over)")
     elif tile is None:
-        from srkit.infer import AUTO_TILE
+        from srkit.inference.tiling import AUTO_TILE
         smallest = min(AUTO_TILE.values())
         if overlap >= smallest:
             raise UsageError(f"--overlap {overlap}: must be smaller than the tile, which may be "
@@ -309,9 +309,9 @@ def check_options(args) -> None:
 
 
 def check_video_options(args) -> None:
-    """``--codec`` must name a codec of ``srkit.video.CODECS``; ``--fit`` must be WIDTHxHEIGHT
+    """``--codec`` must name a codec of ``srkit.inference.video.CODECS``; ``--fit`` must be WIDTHxHEIGHT
     and cannot go with ``--square-pixels``."""
-    from srkit.video import CODECS, _parse_fit
+    from srkit.inference.video import CODECS, _parse_fit
     codec = getattr(args, "codec", "h264")
     if codec not in CODECS:
         raise UsageError(f"--codec {codec!r}: choose one of {', '.join(CODECS)} "
@@ -409,7 +409,7 @@ def check_image_output(source: Path, target: Path) -> None:
 
 
 def check_video_output(source: Path, target: Path, args) -> None:
-    from srkit.video import CODECS, VIDEO_SUFFIXES, available_codecs
+    from srkit.inference.video import CODECS, VIDEO_SUFFIXES, available_codecs
     _refuse_same(source, target)
     suffix = target.suffix.lower()
     containers = ", ".join(CODECS[args.codec].containers)
@@ -452,7 +452,7 @@ def plan_folder(source: Path, target: Path, args) -> tuple[list[Path], int, int]
 def build_runner(args):
     """Load the checkpoint and check its scale against ``--scale``."""
     import srkit.checkpoint as checkpoint
-    from srkit.runner import ModelRunner
+    from srkit.inference.runner import ModelRunner
     weights = args.weights or f"x{args.scale or DEFAULT_SCALE}"
     try:
         model = checkpoint.load(weights)
@@ -482,7 +482,7 @@ def _image_target(source: Path, target: Path) -> Path:
 def _video_target(source: Path, target: Path, codec: str) -> Path:
     """An existing folder as output means 'the input's name inside it, in the codec's container'."""
     if target.is_dir():
-        from srkit.video import CODECS
+        from srkit.inference.video import CODECS
         return target / (source.stem + CODECS[codec].containers[0])
     return target
 
@@ -494,12 +494,12 @@ def _refuse_same(source: Path, target: Path) -> None:
 
 def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     """Read, upscale, and atomically write one image."""
-    import srkit.infer
+    import srkit.inference.tiling
     from srkit.imageio import read_image, to_uint8, write_image
     check_image_output(source, target)  # again: in a batch this is the only check of this file
     image = to_uint8(read_image(source))  # uint8 keeps an 8K result at 100 MB instead of 400 MB
     # name=: the library's warnings (e.g. a kernel estimate that fell back) name the file
-    result = srkit.infer.upscale(image, runner, tile=args.tile, overlap=args.overlap, half=args.half,
+    result = srkit.inference.tiling.upscale(image, runner, tile=args.tile, overlap=args.overlap, half=args.half,
                                  name=str(source))
     write_image(target, result)
 
@@ -556,7 +556,7 @@ def report_failures(failures: list[tuple[Path, str]], total: int, target: Path) 
 
 def upscale_video_file(source: Path, target: Path, runner, args) -> None:
     """Upscale a video; the container must be one the codec fits (checked before work starts)."""
-    from srkit.video import upscale_video
+    from srkit.inference.video import upscale_video
     target = _video_target(source, target, args.codec)
     check_video_output(source, target, args)
     upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap, half=args.half,

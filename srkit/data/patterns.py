@@ -2,7 +2,7 @@
 
 Fine periodic texture at full contrast (1-pixel stripes of a shirt or a test card, a checkerboard,
 halftone dots of newsprint, a 1-bit dithered scan) sits at or near the Nyquist frequency, where no
-blurred-and-downscaled training image has energy. ``srkit.guard`` exists because such input drives
+blurred-and-downscaled training image has energy. ``srkit.inference.guard`` exists because such input drives
 the networks out of range; ``tests/test_guard.py`` and ``bench/hostile_textures.py`` use these.
 """
 from __future__ import annotations

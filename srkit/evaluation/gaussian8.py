@@ -8,7 +8,7 @@ collected in ``extra['code_error'][scale]`` and the mean signed error of the ker
 σ(decoded code) − σ (``srkit.kernels.kernel_width``; > 0: the estimate is too blurry), in
 ``extra['width_error'][scale]``. The code error also counts directions that change the kernel's
 shape but not its width; the width error says whether the estimate is too sharp or too blurry.
-``extra['guard_events'][scale]`` counts the LR images the IKC guard (``srkit.guard``) acted on, by
+``extra['guard_events'][scale]`` counts the LR images the IKC guard (``srkit.inference.guard``) acted on, by
 status, and the SR pixels it replaced: all zero on ordinary benchmark images.
 ``extra['iso_width_error'][scale]`` is the same for the σ of the nearest isotropic Gaussian code
 (``KernelPCA.isotropic_width``): a code with a narrow core and wide tails can have the right second
@@ -29,7 +29,7 @@ def _to_uint8(t: torch.Tensor) -> np.ndarray:
 
 
 def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
-    """A Gaussian8 Method (see srkit.evaluation.bench) running ``pipeline`` (srkit.pipeline.Pipeline)."""
+    """A Gaussian8 Method (see srkit.evaluation.bench) running ``pipeline`` (srkit.inference.pipeline.Pipeline)."""
     if not 0 <= steps <= 20:
         raise ValueError(f"steps must be in [0, 20], got {steps}")
     pipeline = pipeline.to(device).eval()
@@ -45,7 +45,7 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
         true_code = pipeline.pca.encode(gaussian_kernel(context["sigma"]).unsqueeze(0).to(pipeline.pca.matrix.device))
         true_code = true_code.to(device)
         out["true_kernel"] = _to_uint8(pipeline.generator(x, true_code, seg))
-        result = pipeline.ikc(x, steps=n_steps, seg=seg)  # guarded (srkit.guard): events counted
+        result = pipeline.ikc(x, steps=n_steps, seg=seg)  # guarded (srkit.inference.guard): events counted
         events = context["extra"].setdefault("guard_events", {}).setdefault(
             str(scale), {"images": 0, "robust": 0, "projected": 0, "stopped": 0, "nonfinite": 0,
                          "sr_pixels_replaced": 0})

@@ -156,7 +156,7 @@ class IKCResult:
 
     Attributes:
         srs / codes: ``steps + 1`` SR images (N×3×sH×sW) and codes (N×b).
-        status: per image, what the guard did (``srkit.guard``): "ok" (nothing), "robust" (a code
+        status: per image, what the guard did (``srkit.inference.guard``): "ok" (nothing), "robust" (a code
             outside the kernel region was re-estimated, inside it, with the median instead of the
             mean of the network's per-pixel estimates), "projected" (the predictor's code lay
             outside the region either way and was clipped into it), "stopped" (a
@@ -190,7 +190,7 @@ class IKCResult:
 
 def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, corrector: nn.Module | None,
             seg: torch.Tensor | None = None, steps: int = 7, detach: bool = False,
-            region=None) -> IKCResult:
+            region=None, start_code: torch.Tensor | None = None) -> IKCResult:
     """Run IKC: h0 = P(lr); SR_i = G(lr | h_i, ψ); h_{i+1} = C(SR_i, h_i), for ``steps`` corrections.
 
     Args:
@@ -201,13 +201,15 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
         seg: N×K×h×w probabilities if the generator uses segmentation.
         steps: number of corrections t (default 7, the paper's value); results hold steps+1 entries.
         detach: cut the graph between steps (IKC training trains C one step at a time).
-        region: a ``srkit.guard.CodeRegion`` to guard the loop with (inference; default None, the
+        region: a ``srkit.inference.guard.CodeRegion`` to guard the loop with (inference; default None, the
             plain loop that training differentiates through). Guarded, per image: h0 outside the
             region is clipped into it; a step whose code is non-finite or outside the region is
             rejected and that image keeps its last good code for the remaining steps; SR pixels that
             are non-finite or implausibly far from the bicubic upscale are replaced by it, in every
             step's SR (so the corrector never looks at an exploded image). Inside the region and on
             plausible SR the guarded loop computes exactly what the plain one does.
+        start_code: N×b code to start from instead of P's estimate (a deliberately wrong start
+            shows what the corrector does; the IKC stepper's default).
 
     Returns:
         IKCResult with ``steps + 1`` SR images and codes (and, guarded, the per-image status).
@@ -216,8 +218,8 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
     if region is not None:
-        return _run_guarded(lr, generator, predictor, corrector, seg, steps, region)
-    code = predictor(lr)
+        return _run_guarded(lr, generator, predictor, corrector, seg, steps, region, start_code)
+    code = predictor(lr) if start_code is None else start_code.to(lr.device)
     result = IKCResult()
     for i in range(steps + 1):
         sr = generator(lr, code, seg)
@@ -232,14 +234,19 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
 _SEVERITY = {"ok": 0, "robust": 1, "projected": 2, "stopped": 3, "nonfinite": 4}
 
 
-def _run_guarded(lr, generator, predictor, corrector, seg, steps: int, region) -> IKCResult:
-    """The IKC loop of ``run_ikc`` with the guard of ``srkit.guard`` (see ``run_ikc``)."""
-    from srkit.guard import NONFINITE, OK, PROJECTED, ROBUST, STOPPED, sanitize_sr
+def _run_guarded(lr, generator, predictor, corrector, seg, steps: int, region, start_code=None) -> IKCResult:
+    """The IKC loop of ``run_ikc`` with the guard of ``srkit.inference.guard`` (see ``run_ikc``)."""
+    from srkit.inference.guard import NONFINITE, OK, PROJECTED, ROBUST, STOPPED, sanitize_sr
     n, scale = lr.shape[0], generator.cfg.scale
     status: list[str] = [OK] * n
     stop_step: list[int | None] = [None] * n
-    code = predictor(lr)
-    bad = ~region.contains(code)
+    if start_code is not None:  # given by the caller: only kept inside the region
+        start_code = start_code.to(lr.device)
+        code = torch.where(region.contains(start_code)[:, None], start_code, region.project(start_code))
+        bad = torch.zeros(n, dtype=torch.bool, device=lr.device)
+    else:
+        code = predictor(lr)
+        bad = ~region.contains(code)
     if bool(bad.any()):  # retry with the median of the estimation map, else clip into the region
         robust = predictor(lr, pool="median")
         fixed = region.contains(robust)

@@ -53,10 +53,19 @@ def trained_stage(stage: str, name: str | None = None, preset: str | None = None
             print(f"srkit: reusing the finished {stage} run {run}")
         return run
     resume = (run / "resume.safetensors").is_file() and not retrain
-    if verbose:
-        print(f"srkit: {'resuming' if resume else 'training'} {stage} (preset {preset}) in {run}")
     overrides = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
-    train(stage, preset, resume=resume, out=str(run), progress=not smoke_mode(), **overrides)
+    run.mkdir(parents=True, exist_ok=True)
+    # The trainer's messages (data report, validation lines) go to <run>/console.log; the notebook
+    # gets one line per run.
+    with open(run / "console.log", "a") as console:
+        trainer = train(stage, preset, resume=resume, out=str(run), progress=not smoke_mode(),
+                        log=lambda *a: print(*a, file=console), **overrides)
+    if verbose:
+        last = trainer.records[-1] if trainer.records else {}
+        val = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k.startswith("val_") and isinstance(v, float))
+        budget = f", stopped at the {trainer.cfg.max_minutes:g}-minute budget" if trainer.stopped_at_budget else ""
+        print(f"srkit: {'resumed' if resume else 'trained'} {stage} (preset {preset}) to step {trainer.step} "
+              f"of {trainer.cfg.steps}{budget}: {val or 'no validation'} ({run}; log: console.log)")
     return run
 
 
@@ -69,7 +78,7 @@ def load_pipeline(run: Path, device: str | torch.device | None = None):
     """A run's networks and PCA as a ``Pipeline`` (also when the file holds a generator alone)."""
     from srkit.checkpoint import load_checkpoint
     from srkit.notebook.env import default_device
-    from srkit.pipeline import Pipeline
+    from srkit.inference.pipeline import Pipeline
     return Pipeline.from_checkpoint(load_checkpoint(model_path(run), device or default_device()))
 
 

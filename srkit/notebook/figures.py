@@ -14,7 +14,6 @@ from matplotlib.figure import Figure
 
 from srkit.notebook.widgets._base import nearest_up, show_image  # noqa: F401  (nearest_up: for notebooks)
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | None = None) -> Figure:
@@ -65,26 +64,24 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def show_markdown(text: str):
-    """Display markdown in a notebook (returns the object so it also works as a cell's last line)."""
-    from IPython.display import Markdown
-    return Markdown(text)
+def show_markdown(text: str) -> None:
+    """Display markdown in the notebook now (also inside a loop or in the middle of a cell)."""
+    from IPython.display import Markdown, display
+    display(Markdown(text))
 
 
-def save_sample(fig: Figure, name: str, max_kb: int = 100, force: bool = False) -> Path | None:
-    """Save ``fig`` as a small PNG for the README: ``assets/samples/<name>`` in a source checkout.
+def save_sample(fig: Figure, name: str, max_kb: int = 100) -> Path:
+    """Save ``fig`` as a small PNG: into ``$SRKIT_SAMPLES_DIR`` when set (``assets/samples`` refreshes
+    the README's figures), else ``<cache>/samples`` (not tracked by git, so running a notebook never
+    changes a checkout). Quantises to a 256-colour palette and lowers the resolution until the file
+    is under ``max_kb``; the file is replaced only once completely written."""
+    from PIL import Image
 
-    Saves only in full mode or with ``SRKIT_SAVE_SAMPLES=1`` (smoke runs in CI leave the committed
-    figures alone) unless ``force``; quantises to a 256-colour palette and lowers the resolution
-    until the file is under ``max_kb``.
-    """
-    if not force and os.environ.get("SRKIT_SMOKE") == "1" and os.environ.get("SRKIT_SAVE_SAMPLES") != "1":
-        return None
+    from srkit.imageio import atomic_path
     from srkit.notebook.env import cache_dir
-    folder = REPO / "assets" / "samples" if (REPO / "pyproject.toml").is_file() else cache_dir() / "samples"
+    folder = Path(os.environ["SRKIT_SAMPLES_DIR"]) if os.environ.get("SRKIT_SAMPLES_DIR") else cache_dir() / "samples"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    from PIL import Image
     for dpi in (80, 64, 50, 40):
         buf = io.BytesIO()
         fig.savefig(buf, dpi=dpi, format="png")
@@ -96,11 +93,6 @@ def save_sample(fig: Figure, name: str, max_kb: int = 100, force: bool = False) 
             data = buf.getvalue()
         if len(data) <= max_kb * 1024:
             break
-    path.write_bytes(data)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
     return path
-
-
-
-
-
-

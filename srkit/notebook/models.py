@@ -31,7 +31,7 @@ def build_pipeline(scale: int, variant: str = "sftconcat", size: str = "tiny", p
     """A freshly initialised Pipeline of the given generator variant and preset size ('tiny', 'small')."""
     from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
     from srkit.models.sft import GeneratorConfig, SFTGenerator
-    from srkit.pipeline import Pipeline
+    from srkit.inference.pipeline import Pipeline
     if variant not in _FLAGS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {VARIANTS}")
     use_kernel, use_seg = _FLAGS[variant]
@@ -48,15 +48,16 @@ def build_pipeline(scale: int, variant: str = "sftconcat", size: str = "tiny", p
 
 def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | None = None,
                  steps: int | None = None, device: str | torch.device | None = None, use_bundled: bool = True,
-                 use_cache: bool = True, verbose: bool = True):
+                 use_cache: bool = True, verbose: bool = True, max_minutes: float = 0.0):
     """The model the notebooks use: bundled ``x<scale>`` weights when present, else a stand-in trained
     by ``srkit.train`` (the same trainers as ``srkit train ... --preset``).
 
     Stand-ins are run folders ``<cache>/runs/standin-<variant>-x<scale>-<preset>`` made (or reused, or
     resumed) by :func:`srkit.artifacts.trained_stage`: the kernel variants ('sftmd', 'sftconcat') with
     the ``ikc`` trainer (G, P and C together), the others ('srresnet', 'sftgan') with the ``sftmd``
-    trainer; the seg-conditioned ones ('sftgan', 'sftconcat') first train (or reuse) the ``seg`` stage.
-    In smoke mode the runs use the smoke presets on scikit-image's photos (seconds each).
+    trainer. The seg-conditioned ones ('sftgan', 'sftconcat') use the bundled ``x<scale>`` segmenter
+    when there is one, else they first train (or reuse) the ``seg`` stage. In smoke mode the runs use
+    the smoke presets on scikit-image's photos (seconds each).
 
     Args:
         scale: 2 or 4 for the bundled weights (2, 3 or 4 for stand-ins).
@@ -68,6 +69,8 @@ def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | No
         use_bundled: look for bundled weights first. use_cache: reuse a finished stand-in run (False
             retrains it).
         verbose: print where the model came from.
+        max_minutes: training budget of each stand-in stage in wall minutes (0 = the preset's steps);
+            a run stopped by it is kept as finished (the notebooks' ``TRAIN_MINUTES``).
 
     Returns:
         A ``Pipeline`` in eval mode; ``pipe.meta["source"]`` is 'bundled', 'cache' (a finished run
@@ -89,13 +92,14 @@ def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | No
         return pipe
     stage, use_kernel, use_seg = _STAGES[variant]
     preset = preset or artifacts.default_preset()
-    overrides = {"scale": scale, "use_kernel": use_kernel, "use_seg": use_seg, "steps": steps}
+    overrides = {"scale": scale, "use_kernel": use_kernel, "use_seg": use_seg, "steps": steps,
+                 "max_minutes": max_minutes}
     if smoke_mode():
         overrides["data"] = "skimage"  # small and independent of $SRKIT_DATA
     if use_seg:
-        seg = artifacts.trained_stage("seg", preset=preset, verbose=verbose, scale=scale)
-        overrides["seg_checkpoint"] = artifacts.model_path(seg)
-    name = f"standin-{variant}-x{scale}" + (f"-{steps}steps" if steps else "")
+        overrides["seg_checkpoint"] = _bundled_segmenter(scale) or artifacts.model_path(
+            artifacts.trained_stage("seg", preset=preset, verbose=verbose, scale=scale, max_minutes=max_minutes))
+    name = f"standin-{variant}-x{scale}" + (f"-{steps}steps" if steps else "") + (f"-{max_minutes:g}min" if max_minutes else "")
     run = artifacts.run_dir(name, preset)
     reused = use_cache and run_finished(run)
     if not reused:
@@ -110,6 +114,15 @@ def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | No
         _say(verbose, f"srkit: NOTE no bundled weights; using the {variant} stand-in trained by `srkit train "
                       f"{stage} --preset {preset}` in {run} (step {pipe.meta.get('step', '?')}).")
     return pipe
+
+
+def _bundled_segmenter(scale: int):
+    """The bundled x<scale> file (it holds a trained SegNet), or None."""
+    from srkit.checkpoint import resolve
+    try:
+        return resolve(f"x{scale}")
+    except FileNotFoundError:
+        return None
 
 
 def load_bundled(scale: int, device: str | torch.device | None = None, variant: str = ""):

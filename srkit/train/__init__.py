@@ -24,9 +24,10 @@ def get_trainer(name: str):
     return getattr(m, cfg), getattr(m, trainer)
 
 
-def train(name: str, preset: str = "smoke", resume: bool = False, **overrides):
-    """Build and run a trainer in one call (notebooks): returns the trainer after ``fit``."""
+def train(name: str, preset: str = "smoke", resume: bool = False, log=print, **overrides):
+    """Build and run a trainer in one call (notebooks): returns the trainer after ``fit``.
+    ``log`` receives the trainer's messages (data report, validation lines)."""
     cfg_cls, trainer_cls = get_trainer(name)
-    trainer = trainer_cls(cfg_cls.from_preset(preset, **overrides), resume=resume)
+    trainer = trainer_cls(cfg_cls.from_preset(preset, **overrides), resume=resume, log=log)
     trainer.fit()
     return trainer

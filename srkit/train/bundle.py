@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 
 from srkit.checkpoint import load_checkpoint, save_pipeline
-from srkit.pipeline import Pipeline
+from srkit.inference.pipeline import Pipeline
 
 PIPELINE_MODULES = ("segnet", "generator", "predictor", "corrector")
 

@@ -60,6 +60,9 @@ class TrainConfig:
         grad_clip: clip gradient norm per update (0 = off).
         threads: torch CPU threads (0 = torch's default).
         progress: show a tqdm bar.
+        max_minutes: wall-time budget (0 = none): training stops at the first step past it and saves
+            that model as the run's final one (the lr schedule still follows ``steps``). The
+            notebooks' ``TRAIN_MINUTES``.
     """
     out: str = "runs/train"
     steps: int = 1000
@@ -89,6 +92,7 @@ class TrainConfig:
     grad_clip: float = 0.0
     threads: int = 0
     progress: bool = True
+    max_minutes: float = 0.0
 
     def __post_init__(self):
         if self.steps < 1 or self.batch < 1:
@@ -143,6 +147,7 @@ class Trainer:
         self.cfg, self.resume = cfg, resume
         self.is_main = dist.is_main()
         self.print = log if self.is_main else (lambda *a, **k: None)
+        self.stopped_at_budget = False  # set when cfg.max_minutes ended the run
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         dist.init(cfg.device)
@@ -273,7 +278,12 @@ class Trainer:
             self.step += 1
             bar.update(1)
             bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
-            done = self.step == cfg.steps
+            # every process stops at the same step: the first one past the budget decides (DDP)
+            if cfg.max_minutes and self.step < end and \
+                    dist.mean(float(time.time() - t0 > cfg.max_minutes * 60), self.device) > 0:
+                end = self.step  # budget spent: this step is the last, and its model the final one
+                self.stopped_at_budget = True
+            done = self.step == cfg.steps or self.stopped_at_budget
             val = self._eval() if (cfg.val_every and self.step % cfg.val_every == 0) or done else {}
             if (cfg.log_every and self.step % cfg.log_every == 0) or val or done:
                 last = {"step": self.step, "time_s": round(time.time() - t0, 3),

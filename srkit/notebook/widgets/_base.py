@@ -99,8 +99,9 @@ class Panel:
         display(self.ui)
 
 
-def show_image(ax, img, title: str | None = None, **kwargs) -> None:
-    """imshow without ticks; img H×W×3 or H×W (uint8 or float [0, 1])."""
+def show_image(ax, img, title: str | None = None, fontsize: float = 10, **kwargs) -> None:
+    """imshow without ticks (nearest-neighbour: pixels stay pixels); img H×W×3 or H×W (uint8 or
+    float [0, 1])."""
     a = np.asarray(img)
     if a.dtype != np.uint8 and a.ndim == 3:
         a = np.clip(a, 0, 1)
@@ -108,7 +109,7 @@ def show_image(ax, img, title: str | None = None, **kwargs) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title, fontsize=fontsize)
 
 
 def to_hwc(t) -> np.ndarray:

@@ -43,7 +43,9 @@ class AblationPanel(Panel):
         for name, img in self.results.items():
             if img.shape != self.hr.shape:
                 raise ValueError(f"result {name!r} has shape {img.shape}, HR has {self.hr.shape}")
-        self.figsize = (2.3 * (len(results) + 1), 4.8)
+        # about 1.8 in per column: a 7-column panel stays about 1000 px wide, so in a notebook (which
+        # scales it to the page width) the 12-pt titles stay legible
+        self.figsize = (1.8 * (len(results) + 1), 4.2)
         super().__init__()
         self.scale = scale
         self.full = {name: evaluate_pair(img, self.hr, scale) for name, img in self.results.items()}
@@ -93,7 +95,7 @@ class AblationPanel(Panel):
         ax = self.figure.subplots(2, len(images), squeeze=False)
         for i, (name, img) in enumerate(images.items()):
             title = name if name == "HR" else f"{name}\n{self.full[name]['psnr']:.2f} dB"
-            show_image(ax[0, i], img, title)
+            show_image(ax[0, i], img, title, fontsize=12)
             ax[0, i].add_patch(Rectangle((x - 0.5, y - 0.5), size, size, fill=False, ec="yellow", lw=1.5))
             show_image(ax[1, i], self.state["crops"][name])
 

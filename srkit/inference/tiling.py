@@ -154,7 +154,7 @@ def _image_to_tensor(image) -> tuple[torch.Tensor, str, bool]:
     uint8 stays uint8 (converted per tile); other inputs become float32 [0, 1].
     """
     if isinstance(image, torch.Tensor):
-        from .imageio import check_tensor_image  # dims, channels, empty, dtype, NaN/inf, range
+        from srkit.imageio import check_tensor_image  # dims, channels, empty, dtype, NaN/inf, range
         check_tensor_image(image, "input tensor")
         if image.dim() == 3:
             return image.unsqueeze(0), "tensor3", image.dtype == torch.uint8
@@ -165,7 +165,7 @@ def _image_to_tensor(image) -> tuple[torch.Tensor, str, bool]:
     if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3:
         # zero-copy: the HWC buffer seen as a channels-last N×3×H×W tensor
         return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None], "numpy", True
-    from .imageio import to_float_rgb  # converts gray/alpha/uint16 and checks float ranges
+    from srkit.imageio import to_float_rgb  # converts gray/alpha/uint16 and checks float ranges
     kind = "numpy" if array.dtype == np.uint8 else "numpy_float"
     floats = torch.from_numpy(to_float_rgb(array)).permute(2, 0, 1)[None]
     if array.dtype == np.uint8:
@@ -210,13 +210,13 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
         The upscaled image in the input's kind: uint8 numpy/PIL for uint8 input, float32 numpy
         (clipped to [0, 1]) for float numpy, a float (unclipped) or uint8 tensor for tensors.
 
-    Every image of a batch gets its own kernel estimate (``srkit.pipeline.estimate_kernel``: the
-    guarded IKC loop on its centre crop). What the networks return is checked (``srkit.guard``):
+    Every image of a batch gets its own kernel estimate (``srkit.inference.pipeline.estimate_kernel``: the
+    guarded IKC loop on its centre crop). What the networks return is checked (``srkit.inference.guard``):
     implausible SR pixels are replaced by the bicubic upscale, and a ``GuardWarning`` naming the
     image says so, as it does when the kernel estimate had to be stopped or clipped, or when the
     output's mean intensity moved by more than 10/255 from the input's.
     """
-    from .runner import ModelRunner
+    from srkit.inference.runner import ModelRunner
     runner = ModelRunner.wrap(model, steps=steps, device=device, half=half, compile=compile,
                               scale=scale)
     runner.check_scale(scale)
@@ -229,7 +229,7 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
                         out_dtype=torch.uint8 if is_uint8 else torch.float32)
     if kind == "numpy_float":
         out.clamp_(0, 1)
-    from srkit.guard import check_output, image_labels, join_messages
+    from srkit.inference.guard import check_output, image_labels, join_messages
     name = name or "image"
     # the tile function counts over the batch: its share is reported on every image of it
     found = [join_messages(m, fn.message(label))

@@ -61,7 +61,7 @@ stream, never damaging the input.
   a header or index can show truncation (MP4/MOV, Matroska/WebM, AVI, MXF, NUT, ASF): MPEG-TS/PS
   and Ogg lengths are read from the last timestamps present, so a cut .ts is just a shorter video.
   A file of which no frame decodes raises ``ValueError``.
-* Guards (``srkit.guard``): the kernel estimate of each shot and the output of each frame are
+* Guards (``srkit.inference.guard``): the kernel estimate of each shot and the output of each frame are
   checked as for images; one warning line per shot, "clip.mp4 shot 3 (frame 120): …", says what was
   done and in how many of its frames; ``VideoResult.guard_events`` counts the shots it acted on.
 """
@@ -77,10 +77,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .imageio import atomic_path
-from .guard import check_output, join_messages, warn
-from .infer import auto_tile, tiled_upscale
-from .runner import ModelRunner
+from srkit.imageio import atomic_path
+from srkit.inference.guard import check_output, join_messages, warn
+from srkit.inference.tiling import auto_tile, tiled_upscale
+from srkit.inference.runner import ModelRunner
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".mts",
                   ".m2ts", ".mxf", ".nut", ".flv", ".wmv", ".y4m", ".dv", ".vob", ".ogv")
@@ -1243,7 +1243,7 @@ class _Shot:
         self.frames, self.fixed, self.first = 0, 0, ""
 
     def add(self, line: str) -> None:
-        """Record one frame's output check (``srkit.guard.check_output``; "" when clean)."""
+        """Record one frame's output check (``srkit.inference.guard.check_output``; "" when clean)."""
         self.frames += 1
         if line:
             self.fixed += 1

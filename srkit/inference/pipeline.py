@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from srkit.guard import (NONFINITE, OK, PROJECTED, ROBUST, STOPPED, CodeRegion, image_labels, reproduction_psnr,
+from srkit.inference.guard import (NONFINITE, OK, PROJECTED, ROBUST, STOPPED, CodeRegion, image_labels, reproduction_psnr,
                          warn)
 from srkit.kernels import KernelPCA
 from srkit.models.ikc import IKCResult, run_ikc
@@ -41,7 +41,7 @@ class KernelEstimate:
         status: per image, "ok", "projected", "stopped" or "nonfinite" (see ``IKCResult.status``).
         stop_step: per image, the IKC step whose code was rejected (None when none was).
         confidence: per image, the reproduction PSNR in dB of the estimate on its crop
-            (``srkit.guard.reproduction_psnr``: SR re-degraded with the estimated kernel vs the LR).
+            (``srkit.inference.guard.reproduction_psnr``: SR re-degraded with the estimated kernel vs the LR).
         messages: per image, the one-line warning text ("" when the guard did not act).
         sr: the final IKC step's SR of the crops (guarded), when the crop was the whole image.
         sr_replaced: per image, the implausible pixels replaced in ``sr`` (empty without ``sr``).
@@ -186,11 +186,12 @@ class Pipeline:
 
     @torch.no_grad()
     def ikc(self, lr: torch.Tensor, steps: int = 7, seg: torch.Tensor | None = None,
-            guard: bool = True) -> IKCResult:
+            guard: bool = True, start_code: torch.Tensor | None = None) -> IKCResult:
         """Every IKC step's SR and code (lr N×3×h×w in [0, 1]; SR not clamped).
 
-        ``guard`` (default True) runs the loop guarded (``srkit.guard``, needs the PCA): codes kept in
+        ``guard`` (default True) runs the loop guarded (``srkit.inference.guard``, needs the PCA): codes kept in
         the kernel region, implausible SR pixels replaced; ``IKCResult.status`` says what happened.
+        ``start_code`` (N×b): start the corrector from this code instead of the predictor's.
         """
         if self.predictor is None:
             raise ValueError("this pipeline has no IKC predictor")
@@ -198,7 +199,7 @@ class Pipeline:
         seg = self.segment(lr) if seg is None else seg.to(self.device)
         region = CodeRegion.from_pca(self.pca) if guard and self.pca is not None else None
         return run_ikc(lr, self.generator, self.predictor, self.corrector, seg=seg, steps=steps,
-                       region=region)
+                       region=region, start_code=start_code)
 
     @torch.no_grad()
     def upscale(self, lr: torch.Tensor, steps: int = 7, seg: torch.Tensor | None = None,
@@ -216,7 +217,7 @@ class Pipeline:
         Returns:
             SR clamped to [0, 1], N×3×(s·h)×(s·w) (3×… for a 3-D input), on the pipeline's device.
         """
-        from srkit.guard import check_output, image_labels, join_messages, replaced_message, sanitize_sr
+        from srkit.inference.guard import check_output, image_labels, join_messages, replaced_message, sanitize_sr
         single = lr.dim() == 3
         lr = (lr[None] if single else lr).to(self.device)
         n, name = lr.shape[0], name or "image"

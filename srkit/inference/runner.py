@@ -1,9 +1,9 @@
-"""Adapt any srkit model to the tile functions that ``srkit.infer.tiled_upscale`` runs.
+"""Adapt any srkit model to the tile functions that ``srkit.inference.tiling.tiled_upscale`` runs.
 
 Three kinds of model are accepted:
 
 * a ``Pipeline`` (segmentation net + generator + IKC predictor/corrector): the guarded IKC loop
-  (``srkit.guard``) runs on a native-resolution crop of each image to get that image's kernel code
+  (``srkit.inference.guard``) runs on a native-resolution crop of each image to get that image's kernel code
   (one per image of a batch; video calls it once per shot), and every tile is then a single
   generator pass with that fixed code and its own segmentation;
 * an ``SFTGenerator`` (or anything with ``cfg.use_kernel`` / ``cfg.use_seg``): a kernel code must be
@@ -18,8 +18,8 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from srkit.guard import replaced_message, sanitize_sr
-from srkit.pipeline import KernelEstimate, estimate_kernel
+from srkit.inference.guard import replaced_message, sanitize_sr
+from srkit.inference.pipeline import KernelEstimate, estimate_kernel
 
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
@@ -111,7 +111,7 @@ class ModelRunner:
 
     @torch.no_grad()
     def estimate(self, lr: torch.Tensor, name: str | None = None, emit: bool = True) -> KernelEstimate:
-        """Each image's kernel code: ``srkit.pipeline.estimate_kernel`` (guarded IKC, crop rule).
+        """Each image's kernel code: ``srkit.inference.pipeline.estimate_kernel`` (guarded IKC, crop rule).
 
         Args:
             lr: N×3×H×W uint8 or float [0, 1] on the CPU; each image gets its own code.
@@ -167,7 +167,7 @@ class TileFunction:
 
     Args:
         fn: LR tile (N×3×h×w float) → SR tile.
-        guard_scale: the factor to sanitize with (``srkit.guard.sanitize_sr``); None passes the
+        guard_scale: the factor to sanitize with (``srkit.inference.guard.sanitize_sr``); None passes the
             output through unchecked (plain callables such as a bicubic baseline).
         scale: the factor of ``fn``.
 
