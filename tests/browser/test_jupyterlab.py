@@ -1,8 +1,10 @@
-"""A real browser check: JupyterLab + headless Debian Chromium (Playwright) run the tour notebook.
+"""A real browser check: JupyterLab + headless Debian Chromium (Playwright) run every notebook.
 
-Starts JupyterLab on a free local port (no token, no browser) serving a copy of ``notebooks/00_tour.ipynb``,
-runs all cells in headless Chromium, waits for the kernel explorer widget, moves its σ slider and checks
-that the rendered figure changes. Screenshots go to ``$SRKIT_SCREENSHOT_DIR`` (default: the test's tmp dir).
+Starts JupyterLab on a free local port (no token, no browser) serving a copy of ``notebooks/``, runs
+all cells in headless Chromium, and checks what a reader sees: each notebook's key table rendered as
+an HTML table (not markdown pipes in a text output), its figures rendered as images wide enough to
+read, its widgets drawn, no traceback. In the tour it also moves the kernel explorer's σ slider and
+checks that the rendered figure changes. Screenshots go to ``$SRKIT_SCREENSHOT_DIR`` (default: the test's tmp dir).
 
 Needs: ``pip install playwright`` (no ``playwright install``: the system Chromium is used) and
 ``apt-get install chromium``. Skips with the reason when either is missing.
@@ -51,7 +53,8 @@ def lab(tmp_path):
         pytest.skip("Chromium not found (Debian: apt-get install chromium; or set SRKIT_CHROMIUM)")
     root = tmp_path / "lab"
     root.mkdir()
-    shutil.copy(REPO / "notebooks" / "00_tour.ipynb", root / "00_tour.ipynb")
+    for nb in (REPO / "notebooks").glob("*.ipynb"):
+        shutil.copy(nb, root / nb.name)
     # JupyterLab 4 renders only the cells in view ("windowing"); render them all so the widgets exist.
     settings = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
@@ -134,6 +137,70 @@ def test_tour_runs_and_kernel_explorer_reacts(lab, tmp_path):
             errors = page.query_selector_all(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] "
                                              ":text('Traceback')")
             assert not errors, "a cell raised an exception"
+            page.wait_for_function(ALL_DONE_JS, timeout=RUN_TIMEOUT_MS)
+            tables = page.eval_on_selector_all(".jp-RenderedMarkdown table", "els => els.map(e => e.innerText)")
+            assert any("PSNR (dB)" in t for t in tables), "the tour's PSNR table is not rendered"
+            widths = page.eval_on_selector_all(".jp-RenderedImage img", "els => els.map(e => e.naturalWidth)")
+            assert any(w >= 700 for w in widths), f"the comparison grid is too small to compare detail: {widths}"
         finally:
             browser.close()
     print(f"screenshots in {shots}")
+
+
+# notebook → (text in its key table's header, figures at least, widget classes drawn)
+KEY_OUTPUTS = {
+    "01_dataset_building": (None, 3, ("srkit-kernel-explorer",)),
+    "02_segmentation_pretraining": ("IoU", 2, ("srkit-category-explorer",)),
+    "03_ikc_alternating_training": ("σ given to G", 3, ("srkit-ikc-stepper",)),
+    "04_sftgan_training": ("sharpness", 2, ()),
+    "05_ablations": ("method (σn = 15)", 2, ("srkit-ablation-panel",)),
+}
+ALL_DONE_JS = """() => {
+  if (document.querySelector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] pre")
+      && [...document.querySelectorAll('.jp-OutputArea-output pre')].some(e => e.textContent.includes('Traceback')))
+    return 'error';
+  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent)) ? 'done' : false;
+}"""
+
+
+def run_all_cells(page, lab: str, name: str, shots: Path) -> None:
+    from playwright import sync_api
+    page.goto(f"{lab}/lab/tree/{name}.ipynb", wait_until="domcontentloaded", timeout=120_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-StatusBar-TextItem:has-text('| Idle')", timeout=120_000)
+    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    try:
+        state = page.wait_for_function(ALL_DONE_JS, timeout=RUN_TIMEOUT_MS).json_value()
+    except sync_api.TimeoutError:
+        page.screenshot(path=str(shots / f"browser_{name}_timeout.png"), full_page=True)
+        raise
+    if state == "error":
+        page.screenshot(path=str(shots / f"browser_{name}_error.png"), full_page=True)
+        pytest.fail(f"{name}: a cell raised an exception (screenshot in {shots})")
+
+
+@pytest.mark.parametrize("name", sorted(KEY_OUTPUTS))
+def test_notebook_renders_its_key_table_figures_and_widgets(lab, tmp_path, name):
+    from playwright import sync_api
+    header, min_figures, widgets = KEY_OUTPUTS[name]
+    shots = Path(os.environ.get("SRKIT_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            run_all_cells(page, lab, name, shots)
+            widths = page.eval_on_selector_all(".jp-RenderedImage img", "els => els.map(e => e.naturalWidth)")
+            assert sum(w >= 300 for w in widths) >= min_figures, f"{name}: figures of widths {widths}"
+            if header is not None:
+                tables = page.eval_on_selector_all(".jp-RenderedMarkdown table", "els => els.map(e => e.innerText)")
+                assert any(header in t for t in tables), f"{name}: no rendered table with {header!r}"
+                pipes = page.eval_on_selector_all(".jp-RenderedText pre", "els => els.map(e => e.textContent)")
+                assert not any(header in t and "|---" in t for t in pipes), f"{name}: the table is printed as text"
+            for cls in widgets:
+                assert page.query_selector(f".{cls} img.srkit-figure") is not None, f"{name}: {cls} not drawn"
+            page.screenshot(path=str(shots / f"browser_{name}.png"), full_page=False)
+        finally:
+            browser.close()
