@@ -133,3 +133,23 @@ def test_ablation_panel_sync_zoom_and_table(hr):
 def test_ablation_from_models(pipe, hr):
     a = AblationPanel.from_models(hr, {"tiny": pipe}, scale=2, steps=1)
     assert [r["name"] for r in a.state["rows"]] == ["bicubic", "tiny"]
+
+
+def test_ikc_stepper_starts_mismatched_and_the_corrector_closes_in():
+    """Started from a wrong width (the default: 2 × 1.2 leaves the ×2 range [0.2, 2.0], so half, 0.6),
+    the bundled x2 corrector moves the code toward the truth, and the PSNR axis spans at least 1 dB
+    however small the change."""
+    import srkit
+    from srkit.data.samples import sample_image
+    from srkit.kernels import gaussian_kernel
+    pipe = srkit.load("x2")
+    face = sample_image("face", multiple=2)[:96, :96]
+    s = IKCStepper(pipe, face, steps=3, crop=32)
+    assert s.start_sigma == pytest.approx(0.6, abs=0.01)
+    assert s.code_error[-1] < s.code_error[0]
+    lo, hi = s.figure.axes[4].get_ylim()
+    assert hi - lo >= 1.0
+    p = IKCStepper(pipe, face, steps=1, crop=32, start="predictor")
+    assert p.start_sigma is None and p.code_error[0] < s.code_error[0]
+    start = pipe.pca.encode(gaussian_kernel(s.start_sigma)[None])
+    assert torch.allclose(torch.tensor(s.est_kernels[0]), pipe.pca.decode(start)[0].float(), atol=1e-5)
