@@ -27,9 +27,11 @@ def compare(hr: np.ndarray, lr: np.ndarray, methods: dict, scale: int, steps: in
     return outs, {n: evaluate_pair(o, hr, scale) for n, o in outs.items()}
 
 
-def eval_images(max_images: int | None = None, scale: int = 2, sets=("Set14", "B100")) -> dict[str, list]:
+def eval_images(max_images: int | None = None, scale: int = 2, sets=("Set14", "B100"),
+                crop: int | None = None) -> dict[str, list]:
     """Evaluation images: {set: [uint8 HR]} from ``$SRKIT_DATA`` (or ../shared/data) when present,
-    else {'built-in': scikit-image samples}. ``max_images`` per set (smoke runs use 2)."""
+    else {'built-in': scikit-image samples}. ``max_images`` per set; ``crop``: the centre crop×crop
+    of each (a multiple of ``scale``; smoke runs use 2 images, 192 px)."""
     from srkit.data.benchmarks import default_data_dir, load_benchmark
     data = os.environ.get("SRKIT_DATA") or default_data_dir()
     out = {}
@@ -42,6 +44,14 @@ def eval_images(max_images: int | None = None, scale: int = 2, sets=("Set14", "B
     if not out:
         from srkit.data.samples import sample_image
         out["built-in"] = [sample_image(n, multiple=12) for n in ("face", "text", "scene", "building", "cat")][:max_images]
+    if crop:
+        c = crop - crop % scale
+
+        def centre(hr):
+            h, w = hr.shape[:2]
+            top, left = max(0, (h - c) // 2), max(0, (w - c) // 2)
+            return hr[top:top + c, left:left + c]
+        out = {s: [centre(hr) for hr in hrs] for s, hrs in out.items()}
     return out
 
 
