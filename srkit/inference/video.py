@@ -121,7 +121,7 @@ CODECS = {
     "h264": Codec("libx264", "yuv420p", "yuv420p10le", (".mp4", ".m4v", ".mov", ".mkv"),
                   description="H.264 4:2:0, 8-bit (10-bit for deeper input), --crf"),
     "hevc": Codec("libx265", "yuv420p10le", "yuv420p10le", (".mp4", ".mov", ".mkv"),
-                  (("x265-params", "log-level=error"),),
+                  (("x265-params", "log-level=error:frame-threads=1"),),  # one frame thread: threaded x265 once gave a mux a garbage DTS (pts 0 < dts) under load
                   description="HEVC Main 10, 4:2:0 10-bit, --crf"),
     "prores": Codec("prores_ks", "yuv422p10le", "yuv422p10le", (".mov",),
                     (("profile", "3"), ("vendor", "apl0")),
