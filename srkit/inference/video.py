@@ -121,7 +121,7 @@ CODECS = {
     "h264": Codec("libx264", "yuv420p", "yuv420p10le", (".mp4", ".m4v", ".mov", ".mkv"),
                   description="H.264 4:2:0, 8-bit (10-bit for deeper input), --crf"),
     "hevc": Codec("libx265", "yuv420p10le", "yuv420p10le", (".mp4", ".mov", ".mkv"),
-                  (("x265-params", "log-level=error:frame-threads=1"),),  # one frame thread: threaded x265 once gave a mux a garbage DTS (pts 0 < dts) under load
+                  (("x265-params", "log-level=error"),),
                   description="HEVC Main 10, 4:2:0 10-bit, --crf"),
     "prores": Codec("prores_ks", "yuv422p10le", "yuv422p10le", (".mov",),
                     (("profile", "3"), ("vendor", "apl0")),
@@ -1195,7 +1195,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
             out_frame.pts = round(picture.pts * picture.time_base / plan.time_base) \
                 if picture.time_base else picture.pts
             out_frame.time_base = plan.time_base
-            dst.mux(video_out.encode(out_frame))
+            dst.mux(_encoded(video_out, out_frame, count["frames"] + 1))
             if on_frame is not None:
                 on_frame(count["frames"])
             count["frames"] += 1
@@ -1228,11 +1228,27 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
                     upscale(picture)
             count["guard"] += state["shot"].report() if state["shot"] is not None else 0
             damage.finish(allow_partial)  # raises PartialVideoError: the temporary file goes
-            dst.mux(video_out.encode(None))  # flush the encoder's delayed frames
+            dst.mux(_encoded(video_out, None, count["frames"]))  # flush the delayed frames
     audio = sum(n for index, n in packets.items() if src.streams[index].type == "audio")
     return VideoResult(count["frames"], count["shots"], plan.width, plan.height, audio,
                        corrupt_packets=damage.corrupt, expected_frames=damage.expected,
                        guard_events=count["guard"], plan=plan, copied_packets=packets)
+
+
+def _encoded(video_out, frame, frames_in: int) -> list:
+    """The packets ``video_out`` gives for ``frame`` (None flushes), with sound decode times.
+
+    libx265 leaves the decode time of a stream of one or two pictures uninitialised (x265 issue
+    #781, fixed upstream in 2026-08 by PR #936): the muxer then
+    refuses a DTS past the PTS, or stores a nonsense one. Two pictures are coded I, P with no
+    reordering, so their decode time is their presentation time.
+    """
+    packets = video_out.encode(frame)
+    if video_out.codec_context.name == "libx265" and frames_in <= 2:
+        for packet in packets:
+            if packet.pts is not None:
+                packet.dts = packet.pts
+    return packets
 
 
 class _Shot:
