@@ -24,6 +24,7 @@ COMMANDS = {
     "probe": ("srkit.commands.probe", "what srkit sees in a video and what upscale will do with it"),
     "train": ("srkit.commands.train", "train seg | sftmd | ikc | sftgan, or a whole recipe"),
     "data": ("srkit.commands.data", "fetch the benchmark images (Set5, Set14, B100, Urban100)"),
+    "export": ("srkit.commands.export", "export a model's networks: onnx (ONNX Runtime, TensorRT, vs-mlrt)"),
 }
 
 # After a first SIGTERM/SIGHUP, repeats are ignored this long, so the cleanup it started can finish.
