@@ -86,14 +86,14 @@ def pipeline_fps(pipe, half: bool, compile: bool, frames: int, shot: int, steps:
     """Frames per second of the per-frame video path, one IKC estimate per ``shot`` frames."""
     from srkit.inference.tiling import tiled_upscale
     from srkit.inference.runner import ModelRunner
-    runner = ModelRunner(pipe, steps=steps, device=DEVICE, half=half, compile=compile)
+    runner = ModelRunner(pipe, steps=steps, device=DEVICE, precision="bf16" if half else "fp32", compile=compile)
     frame = torch.randint(0, 256, (HEIGHT, WIDTH, 3), dtype=torch.uint8)
     frame = frame.pin_memory() if DEVICE == "cuda" else frame
     lr = frame.permute(2, 0, 1)[None]
     code = runner.estimate_code(lr)
     ikc = cuda_seconds(lambda: runner.estimate_code(lr), 2)
     upscale_one = lambda: tiled_upscale(lr, runner.tile_fn(code), SCALE, tile=0, device=DEVICE,
-                                        half=half, channels_last=True)
+                                        precision=runner.precision, channels_last=True)
     per_frame = cuda_seconds(upscale_one, frames)
     return 1.0 / (per_frame + ikc / shot)
 
@@ -114,7 +114,7 @@ def encode_fps(pipe, half: bool, frames: int, tmp: Path) -> float:
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     start = time.perf_counter()
-    upscale_video(source, tmp / "bench_2160p.mp4", pipe, device=DEVICE, half=half, tile=0,
+    upscale_video(source, tmp / "bench_2160p.mp4", pipe, device=DEVICE, precision="bf16" if half else "fp32", tile=0,
                   preset="veryfast", progress=False)
     return frames / (time.perf_counter() - start)
 

@@ -70,12 +70,27 @@ def test_preallocated_out_is_filled_and_shape_checked():
         tiled_upscale(image, NearestSR(2), 2, out=torch.zeros(1, 3, 20, 20))
 
 
-def test_half_runs_bf16_autocast_on_cpu():
+def test_bf16_precision_runs_autocast_on_cpu():
     model = TinyConvSR(scale=2)
     image = torch.rand(1, 3, 16, 16)
     full = tiled_upscale(image, model, 2, tile=8, overlap=2)
-    half = tiled_upscale(image, model, 2, tile=8, overlap=2, half=True)
-    assert half.dtype == torch.float32 and (half - full).abs().max().item() < 0.05
+    bf16 = tiled_upscale(image, model, 2, tile=8, overlap=2, precision="bf16")
+    assert bf16.dtype == torch.float32 and 0 < (bf16 - full).abs().max().item() < 0.05
+    with pytest.raises(ValueError, match="precision must be one of"):
+        tiled_upscale(image, model, 2, precision="fp16")
+
+
+def test_bf16_upscale_of_the_bundled_x2_is_close_to_fp32():
+    import srkit
+    from srkit.data.samples import sample_image
+    from srkit.degrade import degrade_uint8
+    lr = degrade_uint8(sample_image("scene", multiple=2, max_side=96), 2)
+    pipe = srkit.load("x2", device="cpu")
+    ref = srkit.upscale(lr, pipe, device="cpu")
+    for kwargs in ({"precision": "bf16"}, {"half": True}):  # half=True: the older spelling
+        out = srkit.upscale(lr, pipe, device="cpu", **kwargs)
+        diff = np.abs(out.astype(int) - ref.astype(int))
+        assert diff.mean() < 0.6 and diff.max() <= 6, (diff.mean(), diff.max())  # measured: 0.27, 3
 
 
 def test_bad_image_shapes_and_scales_are_rejected():

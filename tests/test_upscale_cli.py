@@ -42,6 +42,21 @@ def test_image(image, weights, tmp_path):
     assert read_image(out).shape == (32, 40, 3)
 
 
+@pytest.mark.parametrize("flag", [["--precision", "bf16"], ["--precision", "auto"], ["--half"]])
+def test_precision(image, weights, tmp_path, flag):
+    ref, out = tmp_path / "fp32.png", tmp_path / "other.png"
+    assert _run(image, "-o", ref, "--weights", weights) == 0
+    assert _run(image, "-o", out, "--weights", weights, *flag) == 0
+    diff = np.abs(read_image(out).astype(int) - read_image(ref).astype(int))
+    assert diff.max() <= 6
+
+
+def test_unknown_precision_is_a_usage_error(image, weights, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _run(image, "-o", tmp_path / "x.png", "--weights", weights, "--precision", "fp16")
+    assert exit_info.value.code == 2 and "invalid choice: 'fp16'" in capsys.readouterr().err
+
+
 def test_folder(image, weights, tmp_path):
     write_image(tmp_path / "second.png", np.zeros((8, 8, 3), np.uint8))
     out = tmp_path / "up"

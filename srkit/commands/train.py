@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", dest="init_from", help="srkit checkpoint to start from")
     parser.add_argument("--steps", type=int, help="total iterations")
     parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "auto"),
+                        help="network passes in fp32 (default) or bf16 autocast + channels-last; auto: bf16 on "
+                             "AMX/AVX-512 BF16 CPUs and bf16 GPUs (srkit.precision)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs only)")
 
 
@@ -49,7 +52,7 @@ def run(args) -> int:
         overrides = json.loads(args.config.read_text())
         if not isinstance(overrides, dict):
             raise ValueError(f"{args.config}: expected a JSON object of config fields")
-    for k in ("out", "data", "scale", "init_from", "steps", "device"):
+    for k in ("out", "data", "scale", "init_from", "steps", "device", "precision"):
         if getattr(args, k) is not None:
             overrides[k] = getattr(args, k)
     if args.no_progress:
@@ -76,7 +79,7 @@ def _run_recipe(args) -> int:
     from srkit.train.recipe import load_recipe, run_recipe
     if args.recipe_file is None:
         raise ValueError("srkit train recipe needs the recipe file, e.g. srkit train recipe recipes/x2.toml")
-    for opt in ("config", "init_from", "steps", "scale"):
+    for opt in ("config", "init_from", "steps", "scale", "precision"):
         if getattr(args, opt) is not None:
             raise ValueError(f"--{opt.replace('_', '-')} does not go with a recipe: the recipe file sets it per stage")
     recipe = load_recipe(args.recipe_file)

@@ -79,8 +79,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--steps", type=int, default=7,
                         help=f"IKC correction steps, 0-{MAX_STEPS} (default 7)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available)")
-    parser.add_argument("--half", action="store_true",
-                        help="bf16/fp16 autocast (for GPUs; on most CPUs bf16 is slower)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "auto"), default="fp32",
+                        help="fp32 (default); bf16: autocast + channels-last (fp16 on GPUs without bf16); "
+                             "auto: bf16 on AMX / AVX-512 BF16 CPUs and bf16 GPUs, else fp32")
+    parser.add_argument("--half", dest="precision", action="store_const", const="bf16",
+                        help=argparse.SUPPRESS)  # the older spelling of --precision bf16
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (GPU)")
     from srkit.inference.video import CODECS, DEINTERLACE_MODES
     parser.add_argument("--codec", default="h264", metavar="CODEC", action=_CodecAction,
@@ -461,7 +464,7 @@ def build_runner(args):
                          "permissions (its contents may well be fine)") from error
     except (FileNotFoundError, KeyError, ValueError) as error:
         raise UsageError(f"cannot load weights {weights!r}: {error}") from error
-    runner = ModelRunner(model, steps=args.steps, device=args.device, half=args.half,
+    runner = ModelRunner(model, steps=args.steps, device=args.device, precision=args.precision,
                          compile=args.compile)
     if args.scale is not None and runner.scale != args.scale:
         raise UsageError(f"checkpoint {weights} upscales ×{runner.scale}, but --scale {args.scale} "
@@ -499,8 +502,8 @@ def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     check_image_output(source, target)  # again: in a batch this is the only check of this file
     image = to_uint8(read_image(source))  # uint8 keeps an 8K result at 100 MB instead of 400 MB
     # name=: the library's warnings (e.g. a kernel estimate that fell back) name the file
-    result = srkit.inference.tiling.upscale(image, runner, tile=args.tile, overlap=args.overlap, half=args.half,
-                                 name=str(source))
+    result = srkit.inference.tiling.upscale(image, runner, tile=args.tile, overlap=args.overlap,
+                                            name=str(source))
     write_image(target, result)
 
 
@@ -559,7 +562,7 @@ def upscale_video_file(source: Path, target: Path, runner, args) -> None:
     from srkit.inference.video import upscale_video
     target = _video_target(source, target, args.codec)
     check_video_output(source, target, args)
-    upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap, half=args.half,
+    upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap,
                   codec=args.codec, crf=args.crf, progress=not args.quiet,
                   allow_partial=args.allow_partial, deinterlace=args.deinterlace,
                   square_pixels=args.square_pixels, fit=args.fit, keep_colour=args.keep_colour)

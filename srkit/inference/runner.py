@@ -20,6 +20,7 @@ import torch.nn as nn
 
 from srkit.inference.guard import replaced_message, sanitize_sr
 from srkit.inference.pipeline import KernelEstimate, estimate_kernel
+from srkit.precision import resolve as resolve_precision
 
 def default_device() -> torch.device:
     """CUDA when available, else the CPU."""
@@ -52,20 +53,23 @@ class ModelRunner:
         model: Pipeline, generator, module or callable (see the module docstring).
         steps: IKC correction steps for a pipeline (default 7, the paper's t).
         device: where the network runs (default: CUDA when available, else CPU).
-        half: whether tiles will run under autocast (only recorded here; ``tiled_upscale`` applies it).
+        precision: 'fp32' (default), 'bf16' or 'auto' (``srkit.precision``), resolved here for the
+            device; ``tiled_upscale`` runs the tiles in it. The kernel estimate stays fp32.
         compile: wrap the generator in ``torch.compile`` (fixed tile shapes make this pay off on GPU).
-        channels_last: convert weights to channels-last (default: on CUDA only).
+        channels_last: convert weights to channels-last (default: on CUDA, and with bf16 anywhere).
         scale: the factor of a plain callable that has no ``scale`` attribute (ignored when the
             model states its own; ``check_scale`` reports a mismatch).
     """
 
-    def __init__(self, model, steps: int = 7, device=None, half: bool = False, compile: bool = False,
+    def __init__(self, model, steps: int = 7, device=None, precision: str = "fp32", compile: bool = False,
                  channels_last: bool | None = None, scale: int | None = None):
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         self.device = torch.device(device) if device is not None else default_device()
-        self.channels_last = self.device.type == "cuda" if channels_last is None else channels_last
-        self.steps, self.half = steps, half
+        self.precision = resolve_precision(precision, self.device)
+        if channels_last is None:  # oneDNN's bf16 convolutions want channels-last on the CPU too
+            channels_last = self.device.type == "cuda" or self.precision == "bf16"
+        self.channels_last, self.steps = channels_last, steps
         self.model = self._prepare(model)
         self.generator = getattr(self.model, "generator", self.model)
         if compile:

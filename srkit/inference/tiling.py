@@ -12,11 +12,12 @@ compiled model or cuDNN autotuning sees one shape only.
 """
 from __future__ import annotations
 
-import contextlib
 from typing import Callable
 
 import numpy as np
 import torch
+
+from srkit.precision import autocast, resolve as resolve_precision
 
 TileFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -49,17 +50,6 @@ def tile_windows(length: int, tile: int, overlap: int) -> list[tuple[int, int, i
     return spans
 
 
-def autocast_context(device: torch.device, half: bool):
-    """bf16 autocast when asked (fp16 on GPUs without bf16); a no-op context otherwise."""
-    if not half:
-        return contextlib.nullcontext()
-    if device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        dtype = torch.bfloat16  # CPU autocast supports bf16 only
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
 def allocate_output(n: int, height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
     """N×3×H×W output stored channels-last, so ``out.permute(0, 2, 3, 1).numpy()`` is a free view."""
     return torch.empty((n, 3, height, width), dtype=dtype, memory_format=torch.channels_last)
@@ -80,7 +70,7 @@ def _to_dtype(sr: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 
 
 def tiled_upscale(image: torch.Tensor, fn: TileFn, scale: int, tile: int = 256, overlap: int = 16,
-                  device: str | torch.device | None = None, half: bool = False,
+                  device: str | torch.device | None = None, precision: str = "fp32",
                   channels_last: bool | None = None, out_dtype: torch.dtype | None = None,
                   out: torch.Tensor | None = None) -> torch.Tensor:
     """Upscale ``image`` tile by tile with ``fn`` and return the assembled result on the CPU.
@@ -89,14 +79,15 @@ def tiled_upscale(image: torch.Tensor, fn: TileFn, scale: int, tile: int = 256, 
         image: N×3×H×W tensor on the CPU, float32 in [0, 1] or uint8 in [0, 255] (converted per tile,
             so a uint8 frame never exists as a full float copy).
         fn: maps an N×3×h×w float32 LR tile (on ``device``) to its N×3×(h·scale)×(w·scale) SR tile.
-            Called under ``torch.no_grad()`` and, with ``half``, under autocast.
+            Called under ``torch.no_grad()`` and, with ``precision='bf16'``, under autocast.
         scale: integer upscaling factor of ``fn`` (>= 1).
         tile: kept core size in LR pixels (default 256); 0 or >= the image size runs in one piece.
         overlap: LR context margin per side (default 16). Use at least the model's receptive-field
             radius for output identical to an untiled run.
         device: where ``fn`` runs; default: the device of ``image`` (CPU).
-        half: run ``fn`` under bf16 autocast (fp16 on GPUs without bf16). Default False.
-        channels_last: feed tiles in channels-last layout; default True on CUDA, False on the CPU.
+        precision: 'fp32' (default), 'bf16' (autocast; fp16 on GPUs without bf16) or 'auto'
+            (``srkit.precision.resolve``).
+        channels_last: feed tiles in channels-last layout; default True on CUDA or with bf16.
         out_dtype: torch.float32 (default for float input, unclipped) or torch.uint8 (default for
             uint8 input; clipped and rounded, 4× less memory for 8K frames).
         out: optional preallocated N×3×(H·scale)×(W·scale) tensor to write into (e.g. a view of a
@@ -110,8 +101,9 @@ def tiled_upscale(image: torch.Tensor, fn: TileFn, scale: int, tile: int = 256, 
     if scale < 1 or int(scale) != scale:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
     device = torch.device(device) if device is not None else image.device
+    precision = resolve_precision(precision, device)
     if channels_last is None:
-        channels_last = device.type == "cuda"
+        channels_last = device.type == "cuda" or precision == "bf16"
     n, _, height, width = image.shape
     if out is None:
         dtype = out_dtype or (torch.uint8 if image.dtype == torch.uint8 else torch.float32)
@@ -128,7 +120,7 @@ def tiled_upscale(image: torch.Tensor, fn: TileFn, scale: int, tile: int = 256, 
                 lr = _to_float(image[:, :, wy0:wy1, wx0:wx1].to(device, non_blocking=True))
                 if channels_last:
                     lr = lr.contiguous(memory_format=torch.channels_last)
-                with autocast_context(device, half):
+                with autocast(device, precision):
                     sr = fn(lr)
                 # keep the core only: its offset inside the window, in SR pixels
                 top, left = (cy0 - wy0) * scale, (cx0 - wx0) * scale
@@ -187,8 +179,8 @@ def _tensor_to_kind(out: torch.Tensor, kind: str):
 
 
 def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | None = None,
-            overlap: int = 16, device: str | torch.device | None = None, half: bool = False,
-            compile: bool = False, name: str | None = None):
+            overlap: int = 16, device: str | torch.device | None = None, precision: str = "fp32",
+            compile: bool = False, name: str | None = None, half: bool = False):
     """Upscale one image (or a batch tensor) with a srkit model.
 
     Args:
@@ -202,9 +194,12 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
         tile: LR tile size; None picks one from the image size and device, 0 disables tiling.
         overlap: LR context margin per tile side (default 16).
         device: "cpu", "cuda", … (default: CUDA when available, else CPU).
-        half: bf16/fp16 autocast (default False).
+        precision: 'fp32' (default), 'bf16' (autocast, channels-last; fp16 on GPUs without bf16)
+            or 'auto' (bf16 on AMX / AVX-512 BF16 CPUs and bf16 GPUs; ``srkit.precision``). The
+            kernel estimate runs in fp32 either way.
         compile: wrap the network in ``torch.compile`` (GPU; default False).
         name: what to call the image in warnings (a file name); default "image".
+        half: the older spelling of ``precision='bf16'`` (kept for existing callers).
 
     Returns:
         The upscaled image in the input's kind: uint8 numpy/PIL for uint8 input, float32 numpy
@@ -217,15 +212,15 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
     output's mean intensity moved by more than 10/255 from the input's.
     """
     from srkit.inference.runner import ModelRunner
-    runner = ModelRunner.wrap(model, steps=steps, device=device, half=half, compile=compile,
-                              scale=scale)
+    runner = ModelRunner.wrap(model, steps=steps, device=device, precision="bf16" if half else precision,
+                              compile=compile, scale=scale)
     runner.check_scale(scale)
     lr, kind, is_uint8 = _image_to_tensor(image)
     tile = auto_tile(lr.shape[2], lr.shape[3], runner.device) if tile is None else tile
     estimate = runner.estimate(lr, name, emit=False)
     fn = runner.tile_fn(estimate.code)
     out = tiled_upscale(lr, fn, runner.scale, tile=tile, overlap=overlap,
-                        device=runner.device, half=half, channels_last=runner.channels_last,
+                        device=runner.device, precision=runner.precision, channels_last=runner.channels_last,
                         out_dtype=torch.uint8 if is_uint8 else torch.float32)
     if kind == "numpy_float":
         out.clamp_(0, 1)

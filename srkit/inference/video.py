@@ -920,7 +920,7 @@ def _copy_tags(source, target) -> None:
 
 def upscale_video(source: str | Path, target: str | Path, model, *, scale: int | None = None,
                   steps: int = 7, tile: int | None = None, overlap: int = 16, device=None,
-                  half: bool = False, compile: bool = False, codec: str = "h264", crf: int = 18,
+                  precision: str = "fp32", compile: bool = False, codec: str = "h264", crf: int = 18,
                   preset: str = "medium", shots: ShotDetector | None = None, progress: bool = True,
                   on_frame: Callable[[int], None] | None = None,
                   allow_partial: bool = False, deinterlace: str = "auto",
@@ -937,7 +937,7 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
         steps: IKC correction steps per shot (default 7).
         tile: LR tile size; None picks one from the frame size and device, 0 = whole frames.
         overlap: LR context margin per tile side (default 16).
-        device, half, compile: as in ``srkit.upscale``.
+        device, precision, compile: as in ``srkit.upscale``.
         codec: a key of ``CODECS``: "h264" (default), "hevc", "prores", "dnxhr", "ffv1",
             "ffv1-422".
         crf: x264/x265 constant rate factor 0–51 (default 18, visually transparent).
@@ -966,7 +966,7 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
     """
     source, target = Path(source), Path(target)
     check_paths(source, target, codec)
-    runner = ModelRunner.wrap(model, steps=steps, device=device, half=half, compile=compile,
+    runner = ModelRunner.wrap(model, steps=steps, device=device, precision=precision, compile=compile,
                               scale=scale)
     runner.check_scale(scale)
     info = inspect_video(source)
@@ -975,7 +975,7 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
     for line in plan.warnings:
         warnings.warn(line, UserWarning)
     with open_input(source) as src, atomic_path(target) as temporary:
-        result = _transcode(src, source.name, temporary, target, runner, tile, overlap, half,
+        result = _transcode(src, source.name, temporary, target, runner, tile, overlap,
                             plan, crf, preset, shots or ShotDetector(), progress, on_frame,
                             allow_partial)
     return result
@@ -1148,7 +1148,7 @@ def _convert_subtitle(packet, stream):
 
 
 def _transcode(src, source_name: str, temporary: Path, target: Path, runner: ModelRunner, tile,
-               overlap, half, plan: VideoPlan, crf, preset, shots: ShotDetector, progress: bool,
+               overlap, plan: VideoPlan, crf, preset, shots: ShotDetector, progress: bool,
                on_frame, allow_partial: bool) -> VideoResult:
     """Demux, deinterlace / convert, upscale video frames, copy the other streams, mux into
     ``temporary``."""
@@ -1186,7 +1186,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
             shot = state["shot"]
             tile_fn = runner.tile_fn(state["code"])
             sr = tiled_upscale(lr, tile_fn, runner.scale, tile=tile, overlap=overlap,
-                               device=runner.device, half=half, out_dtype=out_dtype,
+                               device=runner.device, precision=runner.precision, out_dtype=out_dtype,
                                channels_last=runner.channels_last)
             shot.add(check_output(sr, lr, runner.scale, shot.name,
                                   [tile_fn.message(shot.name)], emit=False)[0])

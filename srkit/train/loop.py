@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from srkit import precision
+from srkit.precision import PRECISIONS
 from srkit.train import dist
 
 
@@ -63,6 +65,10 @@ class TrainConfig:
         max_minutes: wall-time budget (0 = none): training stops at the first step past it and saves
             that model as the run's final one (the lr schedule still follows ``steps``). The
             notebooks' ``TRAIN_MINUTES``.
+        precision: 'fp32' (default), 'bf16' (autocast, networks and batches channels-last; fp32
+            master weights, optimizer state, checkpoints and validation) or 'auto' (bf16 on
+            AMX / AVX-512 BF16 CPUs and bf16 CUDA devices, else fp32). See ``srkit.precision``.
+            An exact resume holds within one precision.
     """
     out: str = "runs/train"
     steps: int = 1000
@@ -93,6 +99,7 @@ class TrainConfig:
     threads: int = 0
     progress: bool = True
     max_minutes: float = 0.0
+    precision: str = "fp32"
 
     def __post_init__(self):
         if self.steps < 1 or self.batch < 1:
@@ -100,6 +107,8 @@ class TrainConfig:
         if self.scale not in (2, 3, 4) or self.patch % self.scale or self.val_patch % self.scale:
             raise ValueError(f"scale must be 2/3/4 and patch/val_patch multiples of it: {self.scale}, "
                              f"{self.patch}, {self.val_patch}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.nan_policy not in ("stop", "rollback"):
             raise ValueError(f"nan_policy must be 'stop' or 'rollback', got {self.nan_policy!r}")
         for f in fields(self):  # JSON gives lists where the dataclass wants tuples
@@ -158,7 +167,11 @@ class Trainer:
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.step, self.salt, self.rollbacks, self.lr_factor = 0, 0, 0, 1.0
         self.records: list[dict] = []
+        self.precision = precision.resolve(cfg.precision, self.device)
         self.build()
+        if self.precision == "bf16":  # after build: the trainers create (and DDP-wrap) the networks
+            for m in self.modules.values():
+                precision.channels_last(m)
 
     # -- hooks ---------------------------------------------------------------------------------
     def build(self) -> None:
@@ -194,7 +207,8 @@ class Trainer:
                                      f"trainer {self.name}, out {self.out})")
         o = self.optimizers[opt or name]
         o.zero_grad(set_to_none=True)
-        loss.backward()
+        with torch.autocast(self.device.type, enabled=False):  # backward outside autocast, as torch advises
+            loss.backward()
         if self.cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_([p for g in o.param_groups for p in g["params"]], self.cfg.grad_clip)
         o.step()
@@ -268,10 +282,13 @@ class Trainer:
                 for g in o.param_groups:
                     g["lr"] = g["base_lr"] * self.lr_at(self.step)
             batch = self.batch_at(self.step)
+            if self.precision == "bf16":
+                batch = {k: precision.channels_last(v) for k, v in batch.items()}
             for m in self.modules.values():
                 m.train(getattr(m, "_srkit_trainable", True))
             try:
-                losses = self.train_step(batch)
+                with precision.autocast(self.device, self.precision):
+                    losses = self.train_step(batch)
             except NonFiniteLossError as e:
                 self._handle_nan(e)
                 continue

@@ -1,0 +1,82 @@
+"""Numeric precision of network passes: 'fp32', 'bf16' or 'auto', for training and inference alike.
+
+``bf16`` runs the networks under ``torch.autocast`` in bfloat16 (fp16 on CUDA devices without
+bf16) with weights and inputs in channels-last layout; the weights, the optimizer state and the
+checkpoints stay fp32. ``auto`` picks bf16 where the hardware computes it natively, else fp32:
+
+- CPUs with AMX or AVX-512 BF16 (Linux ``/proc/cpuinfo`` flags ``amx_bf16`` / ``avx512_bf16``).
+  Without them bf16 is emulated and many times slower than fp32 (an AVX2-only CPU:
+  ``bench/precision_speed.py``, figures in ``bench/results/precision_speed.json``).
+- CUDA devices that report bf16 support (Ampere and later).
+
+Channels-last goes with bf16 only: oneDNN's bf16 convolutions are fastest in that layout, while
+the fp32 path stays exactly what it was, so fp32 runs and their golden values do not move.
+
+What stays fp32 under ``bf16``, and why: the kernel PCA and kernel codes (a small projection whose
+rounding would move every code), the losses (autocast runs ``l1_loss``, ``mse_loss`` and
+``cross_entropy`` in fp32), the backward pass's accumulation into fp32 master weights, and every
+metric (PSNR/SSIM are computed on uint8 images).
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+from pathlib import Path
+
+import torch
+
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when this CPU computes bf16 natively (AMX or AVX-512 BF16; Linux flags), else False."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return bool({"amx_bf16", "avx512_bf16"} & set(line.split(":", 1)[1].split()))
+    return False
+
+
+def resolve(precision: str, device: str | torch.device) -> str:
+    """'fp32' or 'bf16' for ``precision`` ('fp32', 'bf16' or 'auto') on ``device``.
+
+    Raises:
+        ValueError: an unknown precision, naming the choices.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    device = torch.device(device)
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_has_bf16() else "fp32"
+    return "fp32"
+
+
+def autocast(device: str | torch.device, precision: str):
+    """The context a network pass runs in: bf16 autocast for 'bf16' (fp16 on CUDA devices without
+    bf16), a no-op for 'fp32'. ``precision`` must already be resolved (see :func:`resolve`)."""
+    device = torch.device(device)
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    if precision != "bf16":
+        raise ValueError(f"autocast needs a resolved precision ('fp32' or 'bf16'), got {precision!r}")
+    dtype = torch.bfloat16
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        dtype = torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def channels_last(x):
+    """A 4-D tensor (or a module) in channels-last layout; anything else unchanged."""
+    if isinstance(x, torch.nn.Module):
+        return x.to(memory_format=torch.channels_last)
+    if isinstance(x, torch.Tensor) and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
