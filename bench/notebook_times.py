@@ -40,16 +40,33 @@ def run_notebook(path: Path, env: dict, timeout: int) -> dict:
     t0 = time.time()
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-        return {"seconds": round(time.time() - t0, 1), "ok": True, "error": None}
+        return {"seconds": round(time.time() - t0, 1), "ok": True, "error": None, "slowest_cells": slowest_cells(nb)}
     except (CellExecutionError, TimeoutError, RuntimeError) as e:
         first = str(e).strip().splitlines()
-        return {"seconds": round(time.time() - t0, 1), "ok": False, "error": (first[-1] if first else repr(e))[:300]}
+        return {"seconds": round(time.time() - t0, 1), "ok": False, "error": (first[-1] if first else repr(e))[:300],
+                "slowest_cells": slowest_cells(nb)}
     finally:
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def slowest_cells(nb, n: int = 3) -> list[dict]:
+    """The ``n`` longest code cells of an executed notebook: index, seconds, first source line
+    (from the execution timestamps nbclient records in each cell's metadata)."""
+    from datetime import datetime
+    rows = []
+    for index, cell in enumerate(nb.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        if cell.cell_type == "code" and start and end:
+            seconds = (datetime.fromisoformat(end.replace("Z", "+00:00"))
+                       - datetime.fromisoformat(start.replace("Z", "+00:00"))).total_seconds()
+            line = next((x for x in cell.source.splitlines() if x.strip() and not x.startswith("#")), "")
+            rows.append({"cell": index, "seconds": round(seconds, 1), "source": line[:80]})
+    return sorted(rows, key=lambda r: -r["seconds"])[:n]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "ok" if r["ok"] else f"FAILED: {r['error']}"
         over = " (over the 10-minute goal)" if r["ok"] and mode == "full" and r["seconds"] > BUDGET_S else ""
         print(f"{path.stem:<32} {mode} {r['seconds']:8.1f} s  {verdict}{over}", flush=True)
+        for c in r["slowest_cells"]:
+            print(f"    cell {c['cell']:>2}: {c['seconds']:7.1f} s  {c['source']}", flush=True)
     import torch
     record = {"date": date.today().isoformat(), "mode": mode, "machine": platform.processor() or platform.machine(),
               "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "notebooks": rows}

@@ -15,7 +15,7 @@ Exits with a message (code 0) on machines without CUDA.
 
 Usage::
 
-    PYTHONPATH=. python bench/speed_gpu.py [--preset default] [--frames 20] [--shot 100]
+    PYTHONPATH=. python bench/speed_gpu.py [--presets small,default] [--frames 20] [--shot 100]
         [--no-compile] [--encode] [--json FILE]
 """
 from __future__ import annotations
@@ -121,7 +121,8 @@ def encode_fps(pipe, half: bool, frames: int, tmp: Path) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", default="default")
+    parser.add_argument("--presets", default="default",
+                        help="generator sizes, comma-separated (small = the bundled size, default = the paper's)")
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--shot", type=int, default=100, help="frames per shot (one IKC estimate)")
     parser.add_argument("--steps", type=int, default=7)
@@ -133,42 +134,46 @@ def main(argv=None) -> int:
     if args.cpu_dry_run:
         global DEVICE, HEIGHT, WIDTH
         DEVICE, HEIGHT, WIDTH = "cpu", 48, 64
-        args.preset, args.frames, args.no_compile = "tiny", 1, True
+        args.presets, args.frames, args.no_compile = "tiny", 1, True
     elif not torch.cuda.is_available():
         print("speed_gpu: no CUDA device on this machine; nothing measured (run it on a GPU machine)")
         return 0
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    pipe = build_pipeline(args.preset, SCALE).to(DEVICE)
-    lr = torch.rand(1, 3, HEIGHT, WIDTH, device=DEVICE)
-    flops = generator_flops(pipe, lr, torch.zeros(1, pipe.generator.cfg.code_len, device=DEVICE),
-                            pipe.segment(lr))
     size = 8192 if DEVICE == "cuda" else 256
     peak = {False: matmul_tflops(torch.float32, size), True: matmul_tflops(torch.bfloat16, size)}
     device = torch.cuda.get_device_name() if DEVICE == "cuda" else "CPU dry run"
-    print(f"device: {device}, torch {torch.__version__}, preset {args.preset}: "
-          f"{flops / 1e12:.2f} TFLOP per 1080p→2160p frame; matmul {peak[False]:.0f} TFLOP/s "
+    print(f"device: {device}, torch {torch.__version__}; matmul {peak[False]:.0f} TFLOP/s "
           f"(fp32/TF32), {peak[True]:.0f} TFLOP/s (bf16)")
-    print("| dtype | compile | floor fps | generator fps | % of floor | pipeline fps (amortized) |")
-    print("|---|---|---|---|---|---|")
     rows = []
-    for half in (False, True):
-        for compile in (False, True) if not args.no_compile else (False,):
-            floor = peak[half] * 1e12 / flops
-            gen = generator_fps(pipe, half, compile, args.frames)
-            full = pipeline_fps(pipe, half, compile, args.frames, args.shot, args.steps)
-            rows.append(dict(half=half, compile=compile, floor_fps=floor, generator_fps=gen,
-                             pipeline_fps=full))
-            print(f"| {'bf16' if half else 'fp32'} | {compile} | {floor:.1f} | {gen:.2f} | "
-                  f"{100 * gen / floor:.0f}% | {full:.2f} |")
+    for preset in args.presets.split(","):
+        pipe = build_pipeline(preset, SCALE).to(DEVICE)
+        lr = torch.rand(1, 3, HEIGHT, WIDTH, device=DEVICE)
+        flops = generator_flops(pipe, lr, torch.zeros(1, pipe.generator.cfg.code_len, device=DEVICE),
+                                pipe.segment(lr))
+        print(f"\npreset {preset}: {flops / 1e12:.2f} TFLOP per 1080p→2160p frame")
+        print("| dtype | compile | floor fps | generator fps | % of floor | pipeline fps (amortized) | peak GiB |")
+        print("|---|---|---|---|---|---|---|")
+        for half in (False, True):
+            for compile in (False, True) if not args.no_compile else (False,):
+                if DEVICE == "cuda":
+                    torch.cuda.reset_peak_memory_stats()
+                floor = peak[half] * 1e12 / flops
+                gen = generator_fps(pipe, half, compile, args.frames)
+                full = pipeline_fps(pipe, half, compile, args.frames, args.shot, args.steps)
+                gib = torch.cuda.max_memory_allocated() / 2 ** 30 if DEVICE == "cuda" else 0.0
+                rows.append(dict(preset=preset, flops_per_frame=flops, half=half, compile=compile,
+                                 floor_fps=floor, generator_fps=gen, pipeline_fps=full, peak_gib=gib))
+                print(f"| {'bf16' if half else 'fp32'} | {compile} | {floor:.1f} | {gen:.2f} | "
+                      f"{100 * gen / floor:.0f}% | {full:.2f} | {gib:.1f} |")
     if args.encode:
         import tempfile
         with tempfile.TemporaryDirectory() as tmp:
             print(f"upscale_video end to end (bf16, libx264 veryfast): "
                   f"{encode_fps(pipe, True, args.frames, Path(tmp)):.2f} fps")
     if args.json:
-        Path(args.json).write_text(json.dumps({"flops_per_frame": flops, "matmul_tflops": peak,
-                                               "rows": rows}, indent=2, default=str))
+        Path(args.json).write_text(json.dumps({"device": device, "torch": torch.__version__,
+                                               "matmul_tflops": peak, "rows": rows}, indent=2, default=str))
     return 0
 
 
