@@ -11,8 +11,8 @@ networks leave their operating range:
   from the features they modulate, so a large feature grows quadratically block after block).
 
 The checks keep the output honest, each cheap and each inactive on ordinary images (with the
-bundled ``x2`` on Gaussian8 Set5, Set14 and B100 and the ``x4`` on Set5 and Set14, 1,104 LR
-images, no code left the region and no SR pixel was replaced, so those figures are unchanged):
+bundled ``x2`` and ``x4`` on Gaussian8 Set5, Set14 and B100, 1,904 LR images, no code left the
+region and no SR pixel was replaced, so those figures are unchanged):
 
 ``CodeRegion``
     The region of code space the PCA was fit on: the bounding box of the codes of kernels drawn
