@@ -1,0 +1,135 @@
+"""How close srkit's networks come to what this machine can compute: attainable convolution
+throughput (GFLOP/s) against each network's achieved throughput, fp32 and bf16.
+
+    python bench/throughput.py                 # about 3 min on 2 cores; bench/results/throughput.json
+    python bench/throughput.py --size 128 --repeats 3
+
+*Attainable*: a 3×3 convolution, 64 → 64 channels, on a 1×64×S×S input (the generator's dominant
+layer), timed in fp32 (default layout and channels-last) and bf16 autocast + channels-last; plus a
+square matmul as the machine's dense peak. *Achieved*: one inference pass of each network on one
+S×S LR image (random weights: speed does not depend on them), its FLOPs counted by
+``torch.utils.flop_counter`` (multiply-add = 2 FLOPs, as in ``bench/model_sizes.py``) divided by
+the median time. The fraction of the attainable conv rate is the figure to read. bf16 is reported
+only where ``srkit.precision.cpu_has_bf16()``: elsewhere it is emulated, and
+``bench/precision_speed.py`` shows what that costs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from srkit import precision
+from srkit.categories import NUM_CATEGORIES
+from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
+from srkit.models.sft import GeneratorConfig, SFTGenerator
+
+RESULTS = Path(__file__).resolve().parents[1] / "bench" / "results" / "throughput.json"
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up: oneDNN picks and caches its kernels on the first call
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def flops_of(fn) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def attainable(size: int, repeats: int, modes) -> dict:
+    """GFLOP/s of a 64→64 3×3 conv on 1×64×size×size and of a 2048² matmul, per mode."""
+    x = torch.randn(1, 64, size, size)
+    w = torch.randn(64, 64, 3, 3)
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    conv_flops = 2 * 64 * 64 * 9 * size * size
+    out = {}
+    for name, prec, layout in modes:
+        xi = precision.channels_last(x) if layout else x
+        wi = w.contiguous(memory_format=torch.channels_last) if layout else w
+
+        def conv():
+            with torch.no_grad(), precision.autocast("cpu", prec):
+                F.conv2d(xi, wi, padding=1)
+
+        def matmul():
+            with torch.no_grad(), precision.autocast("cpu", prec):
+                a @ b
+        out[name] = {"conv3x3_gflops": round(conv_flops / median_seconds(conv, repeats) / 1e9, 1),
+                     "matmul_gflops": round(2 * 2048 ** 3 / median_seconds(matmul, repeats) / 1e9, 1)}
+    return out
+
+
+def networks(size: int):
+    """(name, module, inputs) for one LR image of size×size: the generators and P, C."""
+    torch.manual_seed(0)
+    lr = torch.rand(1, 3, size, size)
+    seg = torch.softmax(torch.randn(1, NUM_CATEGORIES, size, size), 1)
+    rows = []
+    for preset in ("small", "default"):
+        g = SFTGenerator(GeneratorConfig.preset(preset, scale=2)).eval()
+        rows.append((f"generator {preset} ×2", g, (lr, torch.zeros(1, g.cfg.code_len), seg)))
+    rows.append(("predictor", Predictor(PredictorConfig.preset("small")).eval(), (lr,)))
+    c = Corrector(CorrectorConfig.preset("small", scale=2)).eval()
+    rows.append(("corrector ×2", c, (torch.rand(1, 3, 2 * size, 2 * size), torch.zeros(1, 10))))
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=192, help="LR side of the test image (default 192)")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    modes = [("fp32", "fp32", False), ("fp32 channels_last", "fp32", True)]
+    if precision.cpu_has_bf16():
+        modes.append(("bf16 channels_last", "bf16", True))
+    peak = attainable(args.size, args.repeats, modes)
+    for name, r in peak.items():
+        print(f"attainable {name:20s} conv3x3 {r['conv3x3_gflops']:8.1f} GFLOP/s   matmul {r['matmul_gflops']:8.1f} GFLOP/s")
+    rows = []
+    for net_name, module, inputs in networks(args.size):
+        flops = flops_of(lambda: module(*inputs))
+        for name, prec, layout in modes:
+            if layout:
+                precision.channels_last(module)
+                ins = tuple(precision.channels_last(t) for t in inputs)
+            else:
+                module.to(memory_format=torch.contiguous_format)
+                ins = inputs
+
+            def run():
+                with torch.no_grad(), precision.autocast("cpu", prec):
+                    module(*ins)
+            seconds = median_seconds(run, args.repeats)
+            gflops = flops / seconds / 1e9
+            frac = gflops / peak[name]["conv3x3_gflops"]
+            rows.append({"network": net_name, "mode": name, "gflop": round(flops / 1e9, 2), "ms": round(seconds * 1e3, 1),
+                         "gflops": round(gflops, 1), "fraction_of_conv3x3": round(frac, 2)})
+            print(f"{net_name:22s} {name:20s} {flops / 1e9:7.2f} GFLOP {seconds * 1e3:8.1f} ms "
+                  f"{gflops:7.1f} GFLOP/s  {100 * frac:5.1f} % of the conv rate")
+    result = {"date": date.today().isoformat(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+              "machine": platform.machine(), "cpu_has_bf16": precision.cpu_has_bf16(), "lr_size": args.size,
+              "attainable": peak, "networks": rows}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print("results:", args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
