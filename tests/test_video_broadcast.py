@@ -2,7 +2,7 @@
 codecs, every stream kept, ``srkit probe``.
 
 The clips are built here: the 576i25 archive clip of ``srkit.data.archive_clip`` (a panning crop of
-``assets/samples/00_tour.png``, two pictures per frame woven top field first, MPEG-2 with MP2,
+``assets/archive_clip_source.png``, two pictures per frame woven top field first, MPEG-2 with MP2,
 SAR 64:45, BT.601) and small synthetic ones where only geometry or colour matters. Models are the
 stand-ins of ``tests/_standins.py``: ``NearestSR`` is exact, so an output scaled back to SD by 2×2
 averaging is the picture the model was given, and the picture tests measure the path around it.

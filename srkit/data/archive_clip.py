@@ -5,7 +5,8 @@ woven frame as if it were one picture scales the combing into it; a correct path
 first. Testing that needs a clip whose fields really differ (motion between them) and the
 progressive picture of each field's instant, to measure against. ``make_archive_clip`` makes one:
 
-* a source image (default ``assets/samples/00_tour.png``: photographs and text, not flat colours)
+* a source image (default ``assets/archive_clip_source.png``: photographs and text, not flat colours;
+  a fixed file, never regenerated, because the tests' field-order and picture checks depend on its content)
   is enlarged into a "world" picture; a 16:9 window pans across it by ``pan`` display pixels per
   field (two progressive pictures per frame, one per field instant);
 * each picture is squeezed to the 720×576 storage raster (anamorphic 16:9, SAR 64:45: 720 samples
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "samples" / "00_tour.png"
+DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "archive_clip_source.png"
 SAR_16_9 = Fraction(64, 45)     # 720×576 → 16:9 with all 720 samples (DVB/DVD "digital" 16:9)
 TIMECODE = "10:00:00:00"        # programme start, the usual broadcast convention
 SRT = """1
@@ -71,7 +72,7 @@ def field_pictures(frames: int, width: int = 720, height: int = 576, pan: tuple[
         width, height: storage raster (default 720×576; both even, height a multiple of 4).
         pan: window motion per field, in display pixels (x, y); default (4, 2): vertical motion is
             what makes fields differ, horizontal motion what makes combing visible.
-        image: source picture (default ``assets/samples/00_tour.png``).
+        image: source picture (default ``assets/archive_clip_source.png``).
     """
     from PIL import Image
     if frames < 1 or width % 2 or height % 4:
@@ -208,7 +209,7 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
         width, height: storage raster (default 720×576, the PAL/625 raster; SAR stays 64:45).
         audio: "mp2" (default) or "ac3"; one stereo track lasting as long as the video.
         pan: window motion per field in display pixels (default (4, 2)).
-        image: source picture (default ``assets/samples/00_tour.png``).
+        image: source picture (default ``assets/archive_clip_source.png``).
         bitrate: video bit rate in bit/s (default 8 Mbit/s, broadcast contribution quality).
         flagged: field order written in the stream, "tff" (default, true) or "bff": a wrongly
             flagged transfer, a classic archive defect (the pictures stay top field first).
