@@ -1,12 +1,12 @@
 """fp32 against bf16, with and without channels-last, side by side in one process: one training step
 and one inference pass of the generator, per preset size.
 
-    python bench/precision_speed.py                 # small and default, ×2; about 4 min on 2 cores
-    python bench/precision_speed.py --presets small --repeats 3
+    python bench/precision_speed.py                 # small and default, ×2 (minutes where bf16 is native)
+    python bench/precision_speed.py --presets tiny,small --repeats 2 --infer-size 128   # where it is emulated
 
 A training step is what ``srkit.train`` runs (``srkit.precision``: autocast for the forward pass and
 the loss, backward outside it, fp32 master weights, Adam): batch 8 of 48×48 LR patches, ×2, kernel
-code and segmentation given (SFTconcat). Inference is one 256×256 LR image through the generator
+code and segmentation given (SFTconcat). Inference is one 256×256 LR image (``--infer-size``) through the generator
 under ``torch.no_grad()``. Each configuration is timed as the median of ``--repeats`` runs after
 one warm-up, the four configurations interleaved so that a change in machine load hits each alike.
 Results: ``bench/results/precision_speed.json``.
@@ -61,13 +61,13 @@ def train_step_fn(preset: str, prec: str, layout: bool):
     return step
 
 
-def infer_fn(preset: str, prec: str, layout: bool):
+def infer_fn(preset: str, prec: str, layout: bool, size: int = 256):
     torch.manual_seed(0)
     cfg = GeneratorConfig.preset(preset, scale=2)
     net = SFTGenerator(cfg).eval()
     if layout:
         precision.channels_last(net)
-    lr, code, seg, _ = _inputs(cfg, 1, 256, layout)
+    lr, code, seg, _ = _inputs(cfg, 1, size, layout)
 
     def run():
         with torch.no_grad(), precision.autocast("cpu", prec):
@@ -92,11 +92,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default="small,default", help="generator sizes (small = the bundled size)")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--infer-size", type=int, default=256, help="LR side of the inference image")
     ap.add_argument("--json", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     rows = []
     for preset in args.presets.split(","):
-        for what, make in (("train step", train_step_fn), ("inference", infer_fn)):
+        infer = lambda p, prec, layout: infer_fn(p, prec, layout, args.infer_size)  # noqa: E731
+        for what, make in (("train step", train_step_fn), (f"inference {args.infer_size}²", infer)):
             fns = {c: make(preset, *c) for c in CONFIGS}
             med = median_times(fns, args.repeats)
             base = med[("fp32", False)]
@@ -107,7 +109,8 @@ def main(argv=None) -> int:
                       f"{seconds * 1e3:8.1f} ms  ×{base / seconds:.2f}")
     result = {"date": date.today().isoformat(), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.machine(), "cpu_has_bf16": precision.cpu_has_bf16(),
-              "auto_picks": precision.resolve("auto", "cpu"), "repeats": args.repeats, "rows": rows}
+              "auto_picks": precision.resolve("auto", "cpu"), "repeats": args.repeats,
+              "infer_size": args.infer_size, "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print("results:", args.json)
