@@ -6,7 +6,8 @@
 
 Each notebook runs in its own kernel with an empty cache folder (``SRKIT_CACHE``), so nothing an
 earlier notebook trained is reused: the time is what a newcomer waits. Results (seconds per notebook,
-mode, threads, machine, date) are written to ``bench/results/notebook_times.json``; a notebook that
+mode, threads, machine, date, and each notebook's three slowest cells) are written to
+``bench/results/notebook_times.json``; a notebook that
 fails is reported with the failing cell and counts as failed, never as fast. ``--samples-to DIR``
 sets ``SRKIT_SAMPLES_DIR`` so the figures the notebooks save (``figures.save_sample``) land in DIR;
 without it they go to the (untracked) cache folder.

@@ -196,7 +196,8 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
         device: "cpu", "cuda", … (default: CUDA when available, else CPU).
         precision: 'fp32' (default), 'bf16' (autocast, channels-last; fp16 on GPUs without bf16)
             or 'auto' (bf16 on AMX / AVX-512 BF16 CPUs and bf16 GPUs; ``srkit.precision``). The
-            kernel estimate runs in fp32 either way.
+            kernel estimate runs in fp32 either way. A ``ModelRunner`` passed as ``model`` keeps
+            its own precision (as it keeps its steps and device).
         compile: wrap the network in ``torch.compile`` (GPU; default False).
         name: what to call the image in warnings (a file name); default "image".
         half: the older spelling of ``precision='bf16'`` (kept for existing callers).

@@ -1239,9 +1239,9 @@ def _encoded(video_out, frame, frames_in: int) -> list:
     """The packets ``video_out`` gives for ``frame`` (None flushes), with sound decode times.
 
     libx265 leaves the decode time of a stream of one or two pictures uninitialised (x265 issue
-    #781, fixed upstream in 2026-08 by PR #936): the muxer then
-    refuses a DTS past the PTS, or stores a nonsense one. Two pictures are coded I, P with no
-    reordering, so their decode time is their presentation time.
+    #781, fixed upstream in 2026-08 by PR #936): the muxer then refuses a DTS past the PTS, or
+    stores a nonsense one. Two pictures are coded I, P with no reordering, so their decode time is
+    their presentation time.
     """
     packets = video_out.encode(frame)
     if video_out.codec_context.name == "libx265" and frames_in <= 2:
