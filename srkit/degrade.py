@@ -1,4 +1,8 @@
-"""The degradation model of the paper (eq. 7): LR = (k ⊗ HR)↓s + n, optionally JPEG-compressed.
+"""The degradation model of the paper (eq. 7): LR = (k ⊗ HR)↓s + n, optionally compressed.
+
+Compression comes last, in the order of a broadcast chain (optics, scan, sensor/film noise, then
+the encoder): a JPEG round trip (stills) or MPEG-2 intra coding at a fixed quantiser (SD
+broadcast and DVD masters; FFmpeg's own encoder through PyAV, so the blocking is the codec's).
 
 Batched in torch on whatever device HR lives on; every random draw comes from one
 ``torch.Generator`` so a seed reproduces the LR batch exactly.
@@ -26,6 +30,7 @@ class Degraded:
         codes: N×b PCA codes of the kernels (None when no PCA was given).
         noise_sigma: N noise levels on the 0–255 scale.
         jpeg_quality: N JPEG qualities (0 = no JPEG).
+        mpeg2_qscale: N MPEG-2 quantiser scales (0 = no MPEG-2).
         params: kernel parameters (sigma_x, sigma_y, theta), each N floats, when kernels were sampled.
     """
     lr: torch.Tensor
@@ -33,6 +38,7 @@ class Degraded:
     codes: torch.Tensor | None
     noise_sigma: torch.Tensor
     jpeg_quality: torch.Tensor
+    mpeg2_qscale: torch.Tensor | None = None
     params: dict[str, torch.Tensor] | None = None
 
 
@@ -79,7 +85,50 @@ def jpeg(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _per_sample(value, n: int, g: torch.Generator, name: str) -> torch.Tensor:
+MPEG2_QSCALE_RANGE = (1, 31)  # the codec's quantiser scale: 1 finest, 31 coarsest
+
+
+def mpeg2(x: torch.Tensor, qscale: torch.Tensor) -> torch.Tensor:
+    """MPEG-2 intra round trip of each image at its own fixed quantiser scale (1–31; 0 = unchanged).
+
+    FFmpeg's ``mpeg2video`` encoder through PyAV, 4:2:0, one I-picture per image with the quantiser
+    pinned (qmin = qmax), so the result depends on the picture and q alone, not on a rate
+    controller. On Set14 crops q 8 gives about 1.2 bit per pixel (an SD I-picture of a 6–8 Mbit/s
+    broadcast), q 16 about 0.65 (a starved low-rate transfer). Odd sides are padded by edge
+    replication to the even size 4:2:0 needs, and cropped back. Not differentiable.
+    """
+    from fractions import Fraction
+
+    import numpy as np
+    try:
+        import av
+    except ImportError as error:  # the 'video' extra
+        raise ImportError("MPEG-2 degradation needs PyAV: pip install 'srkit[video]'") from error
+    out = x.clone()
+    for i, q in enumerate(qscale.tolist()):
+        if q <= 0:
+            continue
+        q = int(q)
+        u8 = (x[i].detach().clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+        h, w = u8.shape[:2]
+        padded = np.pad(u8, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+        enc = av.CodecContext.create("mpeg2video", "w")
+        enc.width, enc.height = padded.shape[1], padded.shape[0]
+        enc.pix_fmt, enc.time_base, enc.gop_size = "yuv420p", Fraction(1, 25), 0
+        enc.bit_rate = 50_000_000  # only a ceiling: the pinned quantiser decides the size
+        enc.options = {"qmin": str(q), "qmax": str(q)}
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(padded), format="rgb24").reformat(format="yuv420p")
+        packets = list(enc.encode(frame)) + list(enc.encode(None))
+        dec = av.CodecContext.create("mpeg2video", "r")
+        pictures = [p for pk in packets for p in dec.decode(pk)] + list(dec.decode(None))
+        if len(pictures) != 1:
+            raise RuntimeError(f"MPEG-2 round trip of image {i} ({h}×{w}, q {q}) gave {len(pictures)} pictures")
+        rgb = pictures[0].to_ndarray(format="rgb24")[:h, :w]
+        out[i] = torch.from_numpy(rgb.copy()).permute(2, 0, 1).to(x) / 255
+    return out
+
+
+def per_image(value, n: int, g: torch.Generator, name: str) -> torch.Tensor:
     """A fixed value, a (lo, hi) range sampled uniformly per image, or an N-vector."""
     if isinstance(value, (tuple, list)) and len(value) == 2 and not torch.is_tensor(value):
         lo, hi = float(value[0]), float(value[1])
@@ -94,8 +143,17 @@ def _per_sample(value, n: int, g: torch.Generator, name: str) -> torch.Tensor:
     return t
 
 
+def _asks(value) -> bool:
+    """Whether a setting (number, range or N values) asks for anything but 0."""
+    if torch.is_tensor(value):
+        return bool((value != 0).any())
+    if isinstance(value, (tuple, list)):
+        return any(float(v) != 0 for v in value)
+    return float(value) != 0
+
+
 def degrade_uint8(hr, scale: int, sigma: float | None = None, noise: float = 0.0, seed: int = 0,
-                  kernel: torch.Tensor | None = None, jpeg_quality: int = 0):
+                  kernel: torch.Tensor | None = None, jpeg_quality: int = 0, mpeg2_qscale: int = 0):
     """uint8 HR H×W×3 → uint8 LR through :func:`degrade` with one fixed kernel: the one way srkit's
     demo, notebooks, widgets and single-width benches make an LR image.
 
@@ -104,6 +162,7 @@ def degrade_uint8(hr, scale: int, sigma: float | None = None, noise: float = 0.0
         sigma: isotropic Gaussian width; default the middle Gaussian8 width of ``scale``
             (×2 1.2, ×3 1.875, ×4 2.5). Ignored when ``kernel`` is given.
         noise: Gaussian noise σn on the 0–255 scale (paper: 15). jpeg_quality: 0 = none.
+        mpeg2_qscale: MPEG-2 intra quantiser 1–31 (0 = none).
         seed: seeds the noise.
     """
     import numpy as np
@@ -114,12 +173,13 @@ def degrade_uint8(hr, scale: int, sigma: float | None = None, noise: float = 0.0
     a = np.ascontiguousarray(hr)
     x = torch.from_numpy(a).permute(2, 0, 1)[None].float()
     x = x / 255 if a.dtype == np.uint8 else x
-    return to_uint8(degrade(x, scale, kernels=k, noise_sigma=noise, jpeg_quality=jpeg_quality, seed=seed).lr)
+    return to_uint8(degrade(x, scale, kernels=k, noise_sigma=noise, jpeg_quality=jpeg_quality,
+                            mpeg2_qscale=mpeg2_qscale, seed=seed).lr)
 
 
 def degrade(hr: torch.Tensor, scale: int, *, kernels: torch.Tensor | None = None,
             kernel_spec: KernelSpec | None = None, noise_sigma=0.0, jpeg_quality=0,
-            downsample: str = "bicubic", quantize: bool = True, pca: KernelPCA | None = None,
+            mpeg2_qscale=0, downsample: str = "bicubic", quantize: bool = True, pca: KernelPCA | None = None,
             generator: torch.Generator | None = None, seed: int | None = None) -> Degraded:
     """Apply paper eq. 7 to a batch of HR images.
 
@@ -131,6 +191,8 @@ def degrade(hr: torch.Tensor, scale: int, *, kernels: torch.Tensor | None = None
         noise_sigma: Gaussian noise level on the 0–255 scale: a number, a (low, high) range
             sampled per image, or N values. The paper uses 15.
         jpeg_quality: JPEG quality 1–100 (0 = none): a number, a range or N values.
+        mpeg2_qscale: MPEG-2 intra quantiser scale 1–31 (0 = none): a number, a range or N values.
+            An image given both is JPEG-coded first, then MPEG-2 (a still re-encoded for air).
         downsample: 'bicubic' (MATLAB imresize, the default) or 'direct' (s-fold subsampling).
         quantize: round the LR to uint8 levels before JPEG/return (the evaluation protocol stores
             LR as uint8); noise is added before rounding.
@@ -160,8 +222,13 @@ def degrade(hr: torch.Tensor, scale: int, *, kernels: torch.Tensor | None = None
     if kernels is None:
         kernels, params = sample_kernels(n, kernel_spec or KernelSpec(scale=scale), generator)
     kernels = kernels.to(hr.device, torch.float32)
-    noise = _per_sample(noise_sigma, n, generator, "noise_sigma")
-    quality = _per_sample(jpeg_quality, n, generator, "jpeg_quality").round()
+    noise = per_image(noise_sigma, n, generator, "noise_sigma")
+    quality = per_image(jpeg_quality, n, generator, "jpeg_quality").round()
+    # Drawn only when asked for, so the batches of settings without MPEG-2 stay as they were.
+    mq = (per_image(mpeg2_qscale, n, generator, "mpeg2_qscale").round() if _asks(mpeg2_qscale)
+          else torch.zeros(n))
+    if ((mq != 0) & ((mq < MPEG2_QSCALE_RANGE[0]) | (mq > MPEG2_QSCALE_RANGE[1]))).any():
+        raise ValueError(f"mpeg2_qscale must be 0 (none) or in {list(MPEG2_QSCALE_RANGE)}, got {mq.tolist()}")
     if (noise < 0).any() or (quality < 0).any() or (quality > 100).any():
         raise ValueError(f"noise_sigma must be >= 0 and jpeg_quality in [0, 100], got {noise.tolist()}, "
                          f"{quality.tolist()}")
@@ -176,5 +243,8 @@ def degrade(hr: torch.Tensor, scale: int, *, kernels: torch.Tensor | None = None
         x = (x * 255).round() / 255
     if (quality > 0).any():
         x = jpeg(x, quality)
+    if (mq > 0).any():
+        x = mpeg2(x, mq)
     codes = pca.encode(kernels.to(pca.matrix.device)).to(hr.device) if pca is not None else None
-    return Degraded(lr=x, kernels=kernels, codes=codes, noise_sigma=noise, jpeg_quality=quality, params=params)
+    return Degraded(lr=x, kernels=kernels, codes=codes, noise_sigma=noise, jpeg_quality=quality,
+                    mpeg2_qscale=mq, params=params)

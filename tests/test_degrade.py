@@ -88,3 +88,60 @@ def test_bad_inputs():
         degrade(hr_batch(2, 48), 2, kernels=torch.stack([gaussian_kernel(1.0)] * 3))
     with pytest.raises(ValueError, match="jpeg_quality"):
         degrade(hr, 2, jpeg_quality=150)
+
+
+def _photo(n=2, size=96):
+    """Smooth photo-like patches (a natural image's crops): block artefacts show on them, not on noise."""
+    import numpy as np
+    from skimage import data
+    img = torch.from_numpy(np.ascontiguousarray(data.astronaut()[100:100 + size * n, 150:150 + size])).float() / 255
+    return img.permute(2, 0, 1).reshape(3, n, size, size).permute(1, 0, 2, 3).contiguous()
+
+
+def test_mpeg2_is_the_codec_coarser_with_q_and_deterministic():
+    pytest.importorskip("av")
+    from srkit.degrade import mpeg2
+    x = _photo()
+    fine, coarse = mpeg2(x, torch.tensor([2.0, 2.0])), mpeg2(x, torch.tensor([16.0, 16.0]))
+    err = lambda y: float((y - x).abs().mean() * 255)  # noqa: E731
+    assert 0 < err(fine) < err(coarse), (err(fine), err(coarse))
+    assert torch.equal(coarse, mpeg2(x, torch.tensor([16.0, 16.0])))  # a pinned quantiser: no rate control
+    # MPEG-2's 8×8 DCT blocks: at q 16 the jumps across block edges exceed those inside blocks.
+    d = (coarse - coarse.roll(1, -1)).abs().mean(dim=(0, 1, 2))[1:]
+    edges, inside = d[7::8].mean(), torch.cat([d[i::8] for i in range(7)]).mean()
+    assert edges > 1.2 * inside, (float(edges), float(inside))
+    untouched = mpeg2(x, torch.tensor([0.0, 8.0]))
+    assert torch.equal(untouched[0], x[0]) and not torch.equal(untouched[1], x[1])
+
+
+def test_mpeg2_takes_odd_sizes_and_degrade_applies_it_last():
+    pytest.importorskip("av")
+    hr = _photo(1, 98)[:, :, :98, :90]
+    d = degrade(hr, 2, noise_sigma=5, mpeg2_qscale=8, seed=0)
+    assert d.lr.shape == (1, 3, 49, 45) and d.mpeg2_qscale.tolist() == [8.0]
+    clean = degrade(hr, 2, noise_sigma=5, seed=0)
+    assert clean.mpeg2_qscale.tolist() == [0.0]
+    assert not torch.equal(d.lr, clean.lr)
+    assert torch.equal(d.kernels, clean.kernels)  # compression draws nothing the blur or noise use
+    with pytest.raises(ValueError, match="mpeg2_qscale"):
+        degrade(hr, 2, mpeg2_qscale=40, seed=0)
+
+
+def test_compression_share_mixes_codecs_and_keeps_other_batches():
+    pytest.importorskip("av")
+    import numpy as np
+
+    from srkit.data.pairs import DegradationConfig, make_batch
+    hr = (np.random.default_rng(0).random((40, 48, 48, 3)) * 255).astype(np.uint8)
+    plain = DegradationConfig(scale=2, noise=(0, 20))
+    a = make_batch(hr, plain, None, torch.Generator().manual_seed(3))
+    b = make_batch(hr, DegradationConfig(scale=2, noise=(0, 20)), None, torch.Generator().manual_seed(3))
+    assert torch.equal(a["lr"], b["lr"])  # settings without MPEG-2 draw as before
+    mix = DegradationConfig(scale=2, noise=(0, 20), jpeg=(30, 95), mpeg2=(4, 20), compression_share=(0.4, 0.4))
+    m1 = make_batch(hr, mix, None, torch.Generator().manual_seed(3))
+    m2 = make_batch(hr, mix, None, torch.Generator().manual_seed(3))
+    assert torch.equal(m1["lr"], m2["lr"])
+    counts = torch.bincount(m1["compression"], minlength=3).tolist()  # none, JPEG, MPEG-2 of 40
+    assert counts[0] >= 2 and counts[1] >= 8 and counts[2] >= 8 and sum(counts) == 40, counts
+    with pytest.raises(ValueError, match="compression_share"):
+        DegradationConfig(scale=2, compression_share=(0.7, 0.5))

@@ -108,6 +108,17 @@ def test_noise_reaches_every_method_and_the_protocol():
     assert noisy["categories"]["text"]["spy"]["psnr"] < clean["categories"]["text"]["spy"]["psnr"]
 
 
+def test_compression_reaches_the_lr_and_the_protocol():
+    pytest.importorskip("av")
+    kw = dict(scripts=("digits",), sizes=(32,), per_size=1, ocr=False)
+    clean = evaluate_categories({"bicubic": bicubic_upscaler(2)}, None, 2, **kw)
+    coded = evaluate_categories({"bicubic": bicubic_upscaler(2)}, None, 2, mpeg2=16, **kw)
+    jpeg = evaluate_categories({"bicubic": bicubic_upscaler(2)}, None, 2, jpeg=30, **kw)
+    assert "MPEG-2 intra q16" in coded["protocol"]["degradation"] and "JPEG q30" in jpeg["protocol"]["degradation"]
+    for damaged in (coded, jpeg):
+        assert damaged["categories"]["text"]["bicubic"]["psnr"] < clean["categories"]["text"]["bicubic"]["psnr"]
+
+
 def test_method_with_wrong_output_is_reported(monkeypatch):
     import srkit.evaluation.categories as ec
     hr = np.zeros((32, 32, 3), np.uint8)

@@ -145,3 +145,20 @@ def test_video_disk_full_leaves_nothing(weights, tmp_path, monkeypatch, capsys):
     assert _run(clip, "-o", tmp_path / "big.mp4", "--weights", weights) == 2
     assert "disk full" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_default_weights_follow_the_input_kind(monkeypatch):
+    """Video gets the archive bundle of its scale (when bundled), images the clean-trained x<scale>."""
+    import srkit.checkpoint as checkpoint
+    from srkit.commands.upscale import default_weights
+    for scale in (2, 4):
+        name, why = default_weights("image", scale)
+        assert name == f"x{scale}" and f"x{scale}_archive" in why
+    bundled = {p.stem for d in checkpoint.WEIGHTS_DIRS if d.is_dir() for p in d.glob("*.safetensors")}
+    for scale in (2, 4):
+        name, why = default_weights("video", scale)
+        expected = f"x{scale}_archive" if f"x{scale}_archive" in bundled else f"x{scale}"
+        assert name == expected and "video" in why
+    monkeypatch.setattr(checkpoint, "WEIGHTS_DIRS", ())
+    assert default_weights("video", 2) == ("x2", "default for video at x2 (no x2_archive bundle)")
+    assert default_weights("video", 3)[0] == "x3"

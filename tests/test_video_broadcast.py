@@ -595,6 +595,9 @@ def test_probe_prints_what_it_sees_and_will_do(archive, tmp_path, capsys):
                      "→ 1440x1152 SAR 64:45 (DAR 16:9)", "BT.601 → BT.709",
                      "→ yuv422p10le (10-bit)", "#1 (audio, mp2) copied", "cuts in the first"]:
         assert expected in table, (expected, table)
+    from srkit.commands.upscale import default_weights
+    name, why = default_weights("video", 2)
+    assert any(line.split()[:2] == ["model", name] and line.endswith(f"({why})") for line in table.splitlines()), table
     assert main(["probe", "--codecs"]) == 0
     assert "ffv1-422" in capsys.readouterr().out
     assert main(["probe", str(tmp_path / "missing.mpg")]) == 2

@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noise", type=float, default=0.0,
                         help="Gaussian noise sigma_n (0-255) added to the LR before rounding (default 0; "
                              "the paper's Table 1 uses 15)")
+    parser.add_argument("--jpeg", type=int, default=0, help="JPEG quality 1-100 applied last (default 0: none)")
+    parser.add_argument("--mpeg2", type=int, default=0,
+                        help="MPEG-2 intra quantiser 1-31 applied last (default 0: none; 8 and 16 are the "
+                             "degraded bench's two rates)")
     parser.add_argument("--per-size", type=int, default=4, help="text cards per script and size (default 4)")
     parser.add_argument("--faces", type=int, default=None, help="use the first N faces (default all)")
     parser.add_argument("--camvid", type=int, default=None, help="use the first N CamVid frames (default all)")
@@ -58,7 +62,7 @@ def run(args) -> int:
     from srkit.inference.guard import counting_warnings
     with counting_warnings() as counts:
         result = evaluate_categories(methods, data, args.scale, args.sigma, noise=args.noise,
-                                     per_size=args.per_size,
+                                     jpeg=args.jpeg, mpeg2=args.mpeg2, per_size=args.per_size,
                                      face_limit=args.faces, camvid_limit=args.camvid, ocr=not args.no_ocr,
                                      seed=args.seed, progress=not args.no_progress)
     result["guard_warnings"] = counts["guard_warnings"]  # images a guard acted on (srkit.inference.guard)

@@ -100,8 +100,11 @@ def table(info, plan, target: Path) -> str:
                           f"{looked or 'few'} frames"))
     width = max(len(key) for key, _ in rows) + 2
     lines = ["what srkit sees"] + [f"  {key:<{width}}{value}" for key, value in rows]
-    lines.append(f"what srkit upscale will do (x{plan.model_size[1] // max(info.height, 1)}, "
-                 f"--codec {plan.codec}, {target.name})")
+    scale = plan.model_size[1] // max(info.height, 1)
+    lines.append(f"what srkit upscale will do (x{scale}, --codec {plan.codec}, {target.name})")
+    from srkit.commands.upscale import default_weights
+    name, why = default_weights("video", scale)
+    lines.append(f"  {'model':<{width}}{name} ({why})")
     for note in plan.notes:
         key, _, value = note.partition(": ")
         lines.append(f"  {key:<{width}}{value}")

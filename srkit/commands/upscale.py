@@ -68,8 +68,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--scale", type=int, choices=SCALES, default=None,
                         help=f"upscaling factor (default: the checkpoint's, or {DEFAULT_SCALE})")
     parser.add_argument("--weights", default=None,
-                        help="bundled model name (x2, x4, x2_gan, x4_gan; x2_noise for noisy input) or a "
-                             ".safetensors path (default: x<scale>)")
+                        help="bundled model name (x2, x4, x2_gan, x4_gan, x2_noise; x2_archive, x4_archive for "
+                             "noisy or compressed input) or a .safetensors path (default: x<scale>_archive "
+                             "for video, x<scale> for images)")
     parser.add_argument("--tile", type=int, default=None,
                         help=f"LR tile size in pixels, 0 = no tiling, else at least {MIN_TILE} "
                              "(default: from size and device)")
@@ -183,7 +184,7 @@ def _run(job: Job, args) -> int:
         if not todo:
             return EXIT_OK  # nothing left to do: not even the model is loaded
         job.total = len(todo)
-        runner = build_runner(args)
+        runner = build_runner(args, "folder")
         failures = upscale_folder(source, job.target, runner, args, files=todo, job=job)
         return report_failures(failures, len(todo), job.target)
     if _is_image(source):
@@ -193,7 +194,7 @@ def _run(job: Job, args) -> int:
         job.kind, job.target = "video", _video_target(source, job.target, args.codec)
         check_video_output(source, job.target, args)
     job.existed = job.target.exists()
-    runner = build_runner(args)
+    runner = build_runner(args, job.kind)
     if job.kind == "image":
         upscale_image_file(source, job.target, runner, args)
     else:
@@ -452,11 +453,37 @@ def plan_folder(source: Path, target: Path, args) -> tuple[list[Path], int, int]
 # The work.
 
 
-def build_runner(args):
-    """Load the checkpoint and check its scale against ``--scale``."""
+def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
+    """The bundled model ``srkit upscale`` uses without ``--weights``, and why, for an input kind.
+
+    Video ('video') gets the archive bundle of the scale (trained on noise, JPEG and MPEG-2: broadcast
+    and tape transfers are never clean); images and folders ('image', 'folder') keep the clean-trained
+    ``x<scale>``, which is ahead on clean pictures (model card ``assets/weights/x2_archive.md`` has both
+    sides). A scale without an archive bundle falls back to ``x<scale>``.
+    """
+    import srkit.checkpoint as checkpoint
+    scale = scale or DEFAULT_SCALE
+    if kind == "video":
+        try:
+            checkpoint.resolve(f"x{scale}_archive")
+        except FileNotFoundError:
+            return f"x{scale}", f"default for video at x{scale} (no x{scale}_archive bundle)"
+        return f"x{scale}_archive", ("default for video: trained on noise, JPEG and MPEG-2 as archive "
+                                     f"footage carries; --weights x{scale} for clean masters")
+    return f"x{scale}", (f"default for images: trained on clean blurred pictures; --weights x{scale}_archive "
+                         "for noisy or compressed ones")
+
+
+def build_runner(args, kind: str = "image"):
+    """Load the checkpoint (``--weights``, else :func:`default_weights` of ``kind``, which is then
+    named on stderr) and check its scale against ``--scale``."""
     import srkit.checkpoint as checkpoint
     from srkit.inference.runner import ModelRunner
-    weights = args.weights or f"x{args.scale or DEFAULT_SCALE}"
+    weights = args.weights
+    if weights is None:
+        weights, why = default_weights(kind, args.scale)
+        if not getattr(args, "quiet", False):
+            _say(f"model {weights} ({why})")
     try:
         model = checkpoint.load(weights)
     except PermissionError as error:  # not "corrupt": the file may be fine, this user cannot read it

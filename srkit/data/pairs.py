@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srkit.degrade import blur, degrade
+from srkit.degrade import blur, degrade, per_image
 from srkit.kernels import KernelPCA, KernelSpec, gaussian_kernels
 
 
@@ -116,6 +116,10 @@ class DegradationConfig:
         noise: Gaussian noise level (0–255 scale): a number or a [low, high] range per image. The paper
             uses 15; IKC trains noise-free. Default 0.
         jpeg: JPEG quality or [low, high] range (0 = none).
+        mpeg2: MPEG-2 intra quantiser scale 1–31 or [low, high] range (0 = none).
+        compression_share: (JPEG share, MPEG-2 share) of the images, the rest left uncompressed;
+            None (default) applies ``jpeg`` and ``mpeg2`` to every image. The archive bundles train
+            on a mix, since archive material comes both ways and clean.
         hr_soften: share of HR patches blurred by an isotropic Gaussian of σ ~ U(``hr_soften_range``)
             before eq. 7 (0 = none, the paper's setting). The softened patch is the HR target and the
             code is still that of eq. 7's kernel: archive masters and benchmark images such as Set5
@@ -128,10 +132,17 @@ class DegradationConfig:
     aniso_prob: float = 0.0
     noise: float | tuple[float, float] = 0.0
     jpeg: int | tuple[int, int] = 0
+    mpeg2: int | tuple[int, int] = 0
+    compression_share: tuple[float, float] | None = None
     hr_soften: float = 0.0
     hr_soften_range: tuple[float, float] = (0.3, 1.0)
 
     def __post_init__(self):
+        if self.compression_share is not None:
+            pj, pm = self.compression_share
+            if min(pj, pm) < 0 or pj + pm > 1:
+                raise ValueError(f"compression_share must be two shares >= 0 summing to <= 1, got "
+                                 f"{self.compression_share!r}")
         lo, hi = self.hr_soften_range
         if not 0.0 <= self.hr_soften <= 1.0 or not 0.0 < lo <= hi:
             raise ValueError(f"hr_soften must be in [0, 1] and hr_soften_range 0 < low <= high: "
@@ -173,20 +184,29 @@ def make_batch(hr_u8: np.ndarray, cfg: DegradationConfig, pca: KernelPCA | None,
     Returns:
         {"hr": n×3×H×W, "lr": n×3×H/s×W/s (float [0, 1] on ``device``), "kernel": n×21×21,
         "code": n×b (only with a PCA), "noise": n (0–255), "sigma": n kernel widths (sigma_x),
-        "hr_soften": n widths of the HR softening (only with ``cfg.hr_soften`` > 0; 0 = not softened)}.
+        "hr_soften": n widths of the HR softening (only with ``cfg.hr_soften`` > 0; 0 = not softened),
+        "compression": n codecs applied, 0 none, 1 JPEG, 2 MPEG-2 (only with ``cfg.compression_share``)}.
     """
     hr = torch.from_numpy(np.ascontiguousarray(hr_u8)).to(device).permute(0, 3, 1, 2).float() / 255
     soft = None
     if cfg.hr_soften > 0:  # draws only when on, so batches of runs without it are unchanged
         hr, soft = soften_hr(hr, cfg.hr_soften, cfg.hr_soften_range, generator)
+    jpeg, mpeg2 = _tuple(cfg.jpeg), _tuple(cfg.mpeg2)
+    if cfg.compression_share is not None:  # draws only when on, as above
+        n, (pj, pm) = hr.shape[0], cfg.compression_share
+        u = torch.rand(n, generator=generator)
+        jpeg = torch.where(u < pj, per_image(jpeg, n, generator, "jpeg"), torch.zeros(n))
+        mpeg2 = torch.where((u >= pj) & (u < pj + pm), per_image(mpeg2, n, generator, "mpeg2"), torch.zeros(n))
     d = degrade(hr, cfg.scale, kernel_spec=cfg.kernel_spec(), noise_sigma=_tuple(cfg.noise),
-                jpeg_quality=_tuple(cfg.jpeg), pca=pca, generator=generator)
+                jpeg_quality=jpeg, mpeg2_qscale=mpeg2, pca=pca, generator=generator)
     out = {"hr": hr, "lr": d.lr, "kernel": d.kernels, "noise": d.noise_sigma.to(device),
            "sigma": d.params["sigma_x"].to(device)}
     if d.codes is not None:
         out["code"] = d.codes
     if soft is not None:
         out["hr_soften"] = soft.to(device)
+    if cfg.compression_share is not None:
+        out["compression"] = ((d.jpeg_quality > 0).long() + 2 * (d.mpeg2_qscale > 0).long()).to(device)
     return out
 
 

@@ -63,8 +63,10 @@ def model_upscaler(weights: str, scale: int, device: str = "cpu", steps: int = 7
     return lambda lr: srkit.upscale(lr, model, scale=scale, steps=steps, device=device)
 
 
-def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: int = 0) -> np.ndarray:
-    """uint8 HR → uint8 LR: Gaussian blur σ (21×21, reflect; skipped when σ = 0), bicubic ↓s.
+def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: int = 0, jpeg: int = 0,
+            mpeg2: int = 0) -> np.ndarray:
+    """uint8 HR → uint8 LR: Gaussian blur σ (21×21, reflect; skipped when σ = 0), bicubic ↓s, then
+    noise and compression as in ``srkit.degrade``.
 
     Args:
         hr: uint8 H×W×3, H and W multiples of ``scale``.
@@ -73,12 +75,13 @@ def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: 
         noise: Gaussian noise σn on the 0–255 scale, added before rounding (default 0; the paper's
             Table 1 uses 15). Noise-free LR is the Gaussian8 one, bit for bit.
         seed: seed of the noise (the same seed gives the same LR).
+        jpeg: JPEG quality 1–100 (0 = none); mpeg2: MPEG-2 intra quantiser 1–31 (0 = none).
     """
     from srkit.data.benchmarks import bicubic_lr, gaussian8_lr
 
     if not noise >= 0:
         raise ValueError(f"noise must be >= 0 (sigma_n on the 0-255 scale), got {noise!r}")
-    if noise == 0:
+    if noise == 0 and not jpeg and not mpeg2:
         return gaussian8_lr(hr, scale, sigma) if sigma > 0 else bicubic_lr(hr, scale)
     import torch
 
@@ -87,7 +90,8 @@ def make_lr(hr: np.ndarray, scale: int, sigma: float, noise: float = 0.0, seed: 
     if sigma <= 0:  # a centred delta: no blur, same code path
         delta = torch.zeros(21, 21)
         delta[10, 10] = 1.0
-    return degrade_uint8(hr, scale, sigma=sigma, noise=float(noise), seed=seed, kernel=delta)
+    return degrade_uint8(hr, scale, sigma=sigma, noise=float(noise), seed=seed, kernel=delta,
+                         jpeg_quality=int(jpeg), mpeg2_qscale=int(mpeg2))
 
 
 def build_text_cards(scale: int, scripts=SCRIPTS, sizes=TEXT_SIZES, per_size: int = 4, seed: int = 0,
@@ -158,7 +162,8 @@ def _mean(values: list[float]) -> float | None:
 
 
 def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | None = None, scale: int = 2,
-                        sigma: float | None = None, *, noise: float = 0.0, scripts=SCRIPTS, sizes=TEXT_SIZES,
+                        sigma: float | None = None, *, noise: float = 0.0, jpeg: int = 0, mpeg2: int = 0,
+                        scripts=SCRIPTS, sizes=TEXT_SIZES,
                         per_size: int = 4,
                         face_limit: int | None = None, camvid_limit: int | None = None, ocr: bool = True,
                         seed: int = 0, progress: bool = False) -> dict:
@@ -174,6 +179,7 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
         noise: Gaussian noise σn on the 0–255 scale added to every LR before rounding (default 0;
             the paper's Table 1 level is 15); image i's noise is seeded with ``seed + i``, so every
             method sees the same noisy LR.
+        jpeg / mpeg2: JPEG quality (1–100) / MPEG-2 intra quantiser (1–31) applied last (0 = none).
         scripts / sizes / per_size: the text cards (default: all scripts, sizes 12-48 px, 4 each).
         face_limit / camvid_limit: use only the first N faces / CamVid frames (None = all).
         ocr: run Tesseract (needs ``tesseract-ocr`` + eng/chi-sim data and ``pytesseract``).
@@ -204,7 +210,7 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
     ocr_scores: dict = {}  # (script, size, method) → accuracies
     region_scores: dict = {}  # (category, method) → list of (psnr, ssim)
     for i, sample in enumerate(tqdm(samples, desc=f"categories x{scale}", disable=not progress)):
-        lr = make_lr(sample.hr, scale, sigma, noise, seed + i)
+        lr = make_lr(sample.hr, scale, sigma, noise, seed + i, jpeg, mpeg2)
         outputs = {"gt": sample.hr} if sample.text is not None else {}
         for name, method in methods.items():
             sr = np.asarray(method(lr))
@@ -242,7 +248,9 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
         "degradation": ((f"21x21 isotropic Gaussian blur sigma={sigma:g} (reflect padding), MATLAB bicubic "
                          f"down x{scale}" if sigma > 0 else f"MATLAB bicubic down x{scale}")
                         + (f", Gaussian noise sigma_n={noise:g} (0-255, image i seeded with seed + i), uint8"
-                           if noise > 0 else ", uint8; no noise")),
+                           if noise > 0 else ", uint8; no noise")
+                        + (f", JPEG q{jpeg} (Pillow, 4:2:0)" if jpeg else "")
+                        + (f", MPEG-2 intra q{mpeg2} (FFmpeg mpeg2video)" if mpeg2 else "")),
         "text_cards": (f"srkit.data.synth banner cards, scripts {list(scripts)}, em sizes {list(sizes)} px, "
                        f"{per_size} per script and size, seed {seed}; text mask = glyph and outline pixels"),
         "faces": f"{FACE_FOLDERS} crops pasted into {FACE_SCENE}x{FACE_SCENE} scikit-image photo crops; "

@@ -52,7 +52,7 @@ class TrainConfig:
             (recursive; a data root holding T91/BSD200 uses those), 'skimage', a .npz from
             ``PatchDataset.pack``, or 'hf:NAME' (HuggingFace datasets).
         max_images: use at most this many training images (0 = all).
-        noise / aniso_prob / jpeg / hr_soften / hr_soften_range: degradation (see
+        noise / aniso_prob / jpeg / mpeg2 / compression_share / hr_soften / hr_soften_range: degradation (see
             srkit.data.pairs.DegradationConfig).
         init_from: a srkit checkpoint to start the networks from (e.g. the sftmd stage).
         log_every / val_every / ckpt_every: intervals in steps (0 = only at the end).
@@ -85,6 +85,8 @@ class TrainConfig:
     noise: float | tuple[float, float] = 0.0
     aniso_prob: float = 0.0
     jpeg: int | tuple[int, int] = 0
+    mpeg2: int | tuple[int, int] = 0
+    compression_share: tuple[float, float] | None = None
     hr_soften: float = 0.0
     hr_soften_range: tuple[float, float] = (0.3, 1.0)
     init_from: str | None = None
