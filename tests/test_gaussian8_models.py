@@ -40,6 +40,20 @@ def test_pipeline_method_reports_every_step():
         method(lr, 4, ctx)
 
 
+def test_bf16_method_is_close_to_fp32_and_says_so():
+    """``--fast``: the same method in bf16 autocast; the extras record which precision ran."""
+    import srkit
+    pipe = srkit.load("x2")
+    lr = (np.random.default_rng(0).random((24, 20, 3)) * 255).astype(np.uint8)
+    ctx32, ctx16 = {"sigma": 1.2, "extra": {}}, {"sigma": 1.2, "extra": {}}
+    out32 = pipeline_method(pipe, steps=1)(lr, 2, ctx32)
+    out16 = pipeline_method(pipe, steps=1, precision="bf16")(lr, 2, ctx16)
+    assert ctx32["extra"]["precision"] == "fp32" and ctx16["extra"]["precision"] == "bf16"
+    for name in ("true_kernel", "ikc"):
+        diff = np.abs(out16[name].astype(int) - out32[name]).mean()
+        assert diff < 2.0, (name, diff)
+
+
 def test_bench_with_weights(data_dir, tmp_path):
     ckpt = tmp_path / "tiny_x2.safetensors"
     pipe = tiny_pipeline()
@@ -56,6 +70,7 @@ def test_bench_with_weights(data_dir, tmp_path):
     assert events["images"] == 8 and set(events) == {"images", "robust", "projected", "stopped",
                                                      "nonfinite", "sr_pixels_replaced"}
     assert all(isinstance(v, int) and v >= 0 for v in events.values())
+    assert res["extra"]["precision"] == "fp32"  # the published-protocol figures
     # a checkpoint of another scale is refused with a clear message
     assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "4",
                  "--weights", str(ckpt)]) == 2

@@ -88,6 +88,16 @@ def test_category_explorer_override_changes_sr(pipe, hr):
     assert ov.shape == (48, 48, 3)
 
 
+def test_category_explorer_in_bf16_matches_fp32(pipe, hr):
+    """The precision switch: the same panel in bf16 autocast, close to fp32, an fp32 image."""
+    lr = hr[::2, ::2]
+    fp32, bf16 = CategoryExplorer(pipe, lr), CategoryExplorer(pipe, lr, precision="bf16")
+    assert bf16.precision == "bf16" and bf16.state["sr_base"].dtype == np.float32
+    assert 0 < np.abs(bf16.state["sr_base"] - fp32.state["sr_base"]).mean() < 0.02
+    with pytest.raises(ValueError, match="precision"):
+        CategoryExplorer(pipe, lr, precision="fp8")
+
+
 def test_override_probs_sums_to_one():
     p = torch.softmax(torch.randn(1, 10, 4, 4), 1)
     q = override_probs(p, 3, 0.5)

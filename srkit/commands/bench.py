@@ -29,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             p.add_argument("--steps", type=int, default=7, help="IKC step reported as 'ikc' (default 7)")
             p.add_argument("--device", default="cpu")
             p.add_argument("--limit", type=int, default=None, help="first N images per set (quick runs)")
+            p.add_argument("--fast", action="store_true",
+                           help="bf16 autocast where the hardware computes bf16 natively (srkit.precision "
+                                "'auto'; fp32 elsewhere): not the published-protocol figures; the JSON "
+                                "records the precision that ran")
     p = sub.add_parser("table1", help="the paper's Table 1 shape: LR (bicubic) vs SR at x2, noise 15",
                        description="Isotropic Gaussian of a seeded random width in the scale's training range, "
                                    "bicubic down, Gaussian noise sigma_n (paper: 15), uint8 LR; LR (bicubic "
@@ -92,7 +96,8 @@ def run(args) -> int:
         out = run_bicubic_bench(args.data, args.sets, args.scales, progress=not args.no_progress)
     else:
         from srkit.evaluation.gaussian8 import methods_from_weights
-        methods = methods_from_weights(args.weights, args.scales, steps=args.steps, device=args.device)
+        methods = methods_from_weights(args.weights, args.scales, steps=args.steps, device=args.device,
+                                       precision="auto" if args.fast else "fp32")
         out = run_gaussian8_bench(args.data, args.sets, args.scales, methods=methods,
                                   progress=not args.no_progress, limit=args.limit)
     print(format_table(out["results"]))

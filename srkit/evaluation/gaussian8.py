@@ -28,22 +28,34 @@ def _to_uint8(t: torch.Tensor) -> np.ndarray:
     return to_uint8(t[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy())
 
 
-def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
-    """A Gaussian8 Method (see srkit.evaluation.bench) running ``pipeline`` (srkit.inference.pipeline.Pipeline)."""
+def pipeline_method(pipeline, steps: int = 7, device: str = "cpu", precision: str = "fp32"):
+    """A Gaussian8 Method (see srkit.evaluation.bench) running ``pipeline`` (srkit.inference.pipeline.Pipeline).
+
+    ``precision``: 'fp32' (default: the published-protocol figures) or 'bf16' / 'auto'
+    (``srkit.precision``): every network pass, kernel estimate included, in bf16 autocast; only for
+    quick looks (``srkit bench gaussian8 --fast``), and the JSON says which precision ran.
+    """
+    from srkit.precision import autocast, resolve
     if not 0 <= steps <= 20:
         raise ValueError(f"steps must be in [0, 20], got {steps}")
     pipeline = pipeline.to(device).eval()
     n_steps = max(steps, 7)
+    precision = resolve(precision, device)
 
     @torch.no_grad()
     def method(lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
+        context["extra"]["precision"] = precision
+        with autocast(device, precision):
+            return _run(lr, scale, context)
+
+    def _run(lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
         if scale != pipeline.scale:
             raise ValueError(f"checkpoint is for x{pipeline.scale}, benchmark asks x{scale}")
         x = torch.from_numpy(lr).permute(2, 0, 1).unsqueeze(0).float().div(255).to(device)
         seg = pipeline.segment(x)
         out = {"bicubic": imresize_np(lr, scale)}
         true_code = pipeline.pca.encode(gaussian_kernel(context["sigma"]).unsqueeze(0).to(pipeline.pca.matrix.device))
-        true_code = true_code.to(device)
+        true_code = true_code.to(device).float()
         out["true_kernel"] = _to_uint8(pipeline.generator(x, true_code, seg))
         result = pipeline.ikc(x, steps=n_steps, seg=seg)  # guarded (srkit.inference.guard): events counted
         events = context["extra"].setdefault("guard_events", {}).setdefault(
@@ -57,12 +69,13 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
         for t, sr in enumerate(result.srs):
             out[f"ikc_t{t}"] = _to_uint8(sr)
         out["ikc"] = out[f"ikc_t{steps}"]
-        errors = [float((c - true_code).abs().mean()) for c in result.codes]
+        codes = [c.float() for c in result.codes]
+        errors = [float((c - true_code).abs().mean()) for c in codes]
         context["extra"].setdefault("code_error", {}).setdefault(str(scale), []).append(errors)
-        widths = kernel_width(pipeline.pca.decode(torch.cat(result.codes)))
+        widths = kernel_width(pipeline.pca.decode(torch.cat(codes)))
         context["extra"].setdefault("width_error", {}).setdefault(str(scale), []).append(
             (widths - context["sigma"]).tolist())
-        iso = pipeline.pca.isotropic_width(torch.cat(result.codes))
+        iso = pipeline.pca.isotropic_width(torch.cat(codes))
         context["extra"].setdefault("iso_width_error", {}).setdefault(str(scale), []).append(
             (iso - context["sigma"]).tolist())
         return out
@@ -70,7 +83,8 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu"):
     return method
 
 
-def methods_from_weights(weights: list[str], scales: list[int], steps: int = 7, device: str = "cpu"):
+def methods_from_weights(weights: list[str], scales: list[int], steps: int = 7, device: str = "cpu",
+                         precision: str = "fp32"):
     """Map each requested scale to a pipeline method; bicubic only when no weights are given."""
     if not weights:
         return None
@@ -80,7 +94,7 @@ def methods_from_weights(weights: list[str], scales: list[int], steps: int = 7, 
         p = srkit.load(w, device=device)
         if not hasattr(p, "ikc"):
             raise ValueError(f"{w}: Gaussian8 needs a full IKC pipeline checkpoint, got a {type(p).__name__}")
-        methods[p.scale] = pipeline_method(p, steps=steps, device=device)
+        methods[p.scale] = pipeline_method(p, steps=steps, device=device, precision=precision)
     missing = [s for s in scales if s not in methods]
     if missing:
         raise ValueError(f"no weights for scale(s) {missing}; given {weights} (scales {sorted(methods)})")

@@ -57,10 +57,11 @@ class AblationPanel(Panel):
 
     @classmethod
     def from_models(cls, hr, models: dict, scale: int, sigma: float | None = None, noise: float = 0.0,
-                    steps: int = 7, include_bicubic: bool = True, crop: int = 48):
+                    steps: int = 7, include_bicubic: bool = True, crop: int = 48, precision: str = "fp32"):
         """Degrade ``hr`` (isotropic Gaussian σ, default mid-Gaussian8; noise σn) and run every model.
 
-        ``models`` maps a name to a Pipeline (or anything ``srkit.upscale`` takes).
+        ``models`` maps a name to a Pipeline (or anything ``srkit.upscale`` takes); ``precision``
+        ('fp32', 'bf16', 'auto') is passed to ``srkit.upscale``.
         """
         import srkit
         from srkit.degrade import degrade_uint8
@@ -69,7 +70,7 @@ class AblationPanel(Panel):
         lr = degrade_uint8(hr, scale, sigma=sigma, noise=noise, seed=0)
         results = {"bicubic": imresize_np(lr, scale)} if include_bicubic else {}
         for name, model in models.items():
-            results[name] = srkit.upscale(lr, model, steps=steps, tile=0)
+            results[name] = srkit.upscale(lr, model, steps=steps, tile=0, precision=precision)
         return cls(hr, results, scale, crop)
 
     def _window(self):

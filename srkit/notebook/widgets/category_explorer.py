@@ -41,6 +41,9 @@ class CategoryExplorer(Panel):
         lr: LR image (uint8/float H×W×3 or 3×h×w tensor in [0, 1]).
         probs: optional K×h×w probabilities to use instead of the segnet's (e.g. ground-truth one-hot).
         steps: IKC steps when the generator also uses the kernel code.
+        precision: the SR passes in 'fp32' (default), 'bf16' or 'auto' (``srkit.precision``); the
+            kernel estimate and the probabilities stay fp32, so fp32 and bf16 outputs differ only by
+            the generator's precision.
 
     Parameters: shown (tuple of class names on the overlay and maps), override (class name or
     'none'), strength (a in [0, 1]).
@@ -49,9 +52,11 @@ class CategoryExplorer(Panel):
     css_class = "srkit-category-explorer"
     figsize = (13, 5.2)
 
-    def __init__(self, pipeline, lr, probs=None, steps: int = 7):
+    def __init__(self, pipeline, lr, probs=None, steps: int = 7, precision: str = "fp32"):
+        from srkit.precision import resolve
         super().__init__()
         self.pipeline, self.steps = pipeline, steps
+        self.precision = resolve(precision, pipeline.device)
         self.lr = to_hwc(lr)
         x = torch.from_numpy(self.lr).permute(2, 0, 1)[None].to(pipeline.device)
         self._lr_t = x
@@ -72,7 +77,9 @@ class CategoryExplorer(Panel):
 
     def _sr(self, probs: torch.Tensor) -> np.ndarray:
         # Pipeline.upscale with the code and ψ given: the generator pass, checked like every output
-        sr = self.pipeline.upscale(self._lr_t, code=self.code, seg=probs, name="category explorer")
+        from srkit.precision import autocast
+        with torch.no_grad(), autocast(self.pipeline.device, self.precision):
+            sr = self.pipeline.upscale(self._lr_t, code=self.code, seg=probs, name="category explorer")
         return to_hwc(sr)
 
     def compute(self) -> None:
