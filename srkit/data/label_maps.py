@@ -12,6 +12,17 @@ Choices (why each source class goes where it goes):
   outdoor classes closest to SFT-GAN's OST categories, listed in ``ADE20K_GROUPS``; every other
   class → background; 0 → ignore. 'person' stays background (faces come from face data, where the
   face region is known), and 'signboard'/'poster' stay background (their pixels are not only text).
+- Stanford Background (iccv09Data, 8 classes + 15 unknown): sky, grass, water, building and
+  mountain to their namesakes, tree → plant; road and 'foreground object' (people, cars, animals
+  and things in one class) → background; 15 unknown → ignore.
+- SIFT Flow (LabelMe outdoor, 33 classes, 0 unlabelled): ``SIFTFLOW_GROUPS``; sun and moon go with
+  the sky they sit in; a facade's awnings, balconies, doors and windows are building texture; rock
+  → mountain; desert and sand stay background (neither the grass nor the mountain texture); person
+  → background as for ADE20K; 0 → ignore.
+- MSRC-v2 (23 classes, 255 void): tree and flower → plant; cow, horse, sheep, bird, cat, dog →
+  animal; face → face (MSRC outlines faces apart from bodies, so this is a real face label); body,
+  sign, book and the vehicles → background; 255 → ignore.
+Values a dataset does not define (e.g. Stanford 8-14, MSRC 23-254) are refused, not guessed.
 """
 from __future__ import annotations
 
@@ -20,6 +31,7 @@ import numpy as np
 from srkit.categories import CATEGORY_INDEX
 
 IGNORE = -1
+_UNDEFINED = -2  # a value the dataset does not define: _lookup refuses it
 
 CAMVID_CLASSES = ("sky", "building", "pole", "road", "pavement", "tree", "sign_symbol", "fence",
                   "car", "pedestrian", "bicyclist", "unlabelled")
@@ -51,7 +63,11 @@ def _lookup(table: np.ndarray, labels: np.ndarray, name: str) -> np.ndarray:
     lab = lab.astype(np.int64)
     if lab.min() < 0 or lab.max() >= len(table):
         raise ValueError(f"{name} labels must be in 0..{len(table) - 1}, got range [{lab.min()}, {lab.max()}]")
-    return table[lab]
+    out = table[lab]
+    if (out == _UNDEFINED).any():
+        bad = sorted(set(np.unique(lab[out == _UNDEFINED]).tolist()))
+        raise ValueError(f"{name} labels hold values the dataset does not define: {bad}")
+    return out
 
 
 def camvid_table() -> np.ndarray:
@@ -77,3 +93,83 @@ def map_camvid(labels: np.ndarray) -> np.ndarray:
 def map_ade20k(labels: np.ndarray) -> np.ndarray:
     """ADE20K 150-class annotation (H×W, 0 = unlabelled, 1-150) → srkit categories, int64 H×W."""
     return _lookup(ade20k_table(), labels, "ADE20K")
+
+
+STANFORD_CLASSES = ("sky", "tree", "road", "grass", "water", "building", "mountain", "foreground")
+STANFORD_TO_CATEGORY = {"sky": "sky", "tree": "plant", "road": "background", "grass": "grass", "water": "water",
+                        "building": "building", "mountain": "mountain", "foreground": "background"}
+STANFORD_UNKNOWN = 15
+
+SIFTFLOW_CLASSES = ("awning", "balcony", "bird", "boat", "bridge", "building", "bus", "car", "cow", "crosswalk",
+                    "desert", "door", "fence", "field", "grass", "moon", "mountain", "person", "plant", "pole",
+                    "river", "road", "rock", "sand", "sea", "sidewalk", "sign", "sky", "staircase",
+                    "streetlight", "sun", "tree", "window")  # labels 1..33; 0 = unlabelled
+SIFTFLOW_GROUPS = {
+    "sky": ("sky", "sun", "moon"),
+    "water": ("river", "sea"),
+    "grass": ("grass", "field"),
+    "mountain": ("mountain", "rock"),
+    "building": ("building", "awning", "balcony", "door", "window"),
+    "plant": ("tree", "plant"),
+    "animal": ("bird", "cow"),
+}
+
+MSRC_CLASSES = ("building", "grass", "tree", "cow", "horse", "sheep", "sky", "mountain", "aeroplane", "water",
+                "face", "car", "bicycle", "flower", "sign", "bird", "book", "chair", "road", "cat", "dog",
+                "body", "boat")  # labels 0..22; 255 = void
+MSRC_GROUPS = {
+    "building": ("building",), "grass": ("grass",), "plant": ("tree", "flower"), "sky": ("sky",),
+    "mountain": ("mountain",), "water": ("water",), "face": ("face",),
+    "animal": ("cow", "horse", "sheep", "bird", "cat", "dog"),
+}
+MSRC_VOID = 255
+
+
+def _grouped(classes: tuple[str, ...], groups: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """class name → category index: the named groups, every other class background."""
+    out = {c: CATEGORY_INDEX["background"] for c in classes}
+    for category, names in groups.items():
+        for n in names:
+            if n not in out:
+                raise KeyError(f"{n!r} is not a class of this dataset")
+            out[n] = CATEGORY_INDEX[category]
+    return out
+
+
+def stanford_table() -> np.ndarray:
+    """int64 array of 16 entries: Stanford Background label (0-7, 15 unknown) → category (or IGNORE)."""
+    table = np.full(STANFORD_UNKNOWN + 1, _UNDEFINED, np.int64)
+    for i, c in enumerate(STANFORD_CLASSES):
+        table[i] = CATEGORY_INDEX[STANFORD_TO_CATEGORY[c]]
+    table[STANFORD_UNKNOWN] = IGNORE
+    return table
+
+
+def siftflow_table() -> np.ndarray:
+    """int64 array of 34 entries: SIFT Flow label (0 unlabelled, 1-33) → category (or IGNORE)."""
+    by_name = _grouped(SIFTFLOW_CLASSES, SIFTFLOW_GROUPS)
+    return np.array([IGNORE] + [by_name[c] for c in SIFTFLOW_CLASSES], np.int64)
+
+
+def msrc_table() -> np.ndarray:
+    """int64 array of 256 entries: MSRC-v2 label (0-22, 255 void) → category (or IGNORE)."""
+    by_name = _grouped(MSRC_CLASSES, MSRC_GROUPS)
+    table = np.full(MSRC_VOID + 1, _UNDEFINED, np.int64)
+    table[:len(MSRC_CLASSES)] = [by_name[c] for c in MSRC_CLASSES]
+    table[MSRC_VOID] = IGNORE
+    return table
+
+
+def map_stanford(labels: np.ndarray) -> np.ndarray:
+    """Stanford Background label map (H×W, 0-7 and 15 unknown) → srkit categories, int64 H×W."""
+    return _lookup(stanford_table(), labels, "Stanford Background")
+
+
+def map_siftflow(labels: np.ndarray) -> np.ndarray:
+    """SIFT Flow label map (H×W, 0 unlabelled, 1-33) → srkit categories, int64 H×W."""
+    return _lookup(siftflow_table(), labels, "SIFT Flow")
+
+
+def map_msrc(labels: np.ndarray) -> np.ndarray:
+    """MSRC-v2 label map (H×W, 0-22, 255 void) → srkit categories, int64 H×W."""
+    return _lookup(msrc_table(), labels, "MSRC-v2")

@@ -1,5 +1,6 @@
-"""Segmentation training data: CamVid / ADE20K label maps mapped to the 10 categories, and synthetic
-face/text composites for the broadcast classes (srkit.data.synth).
+"""Segmentation training data: CamVid, ADE20K, Stanford Background, SIFT Flow and MSRC-v2 label maps
+mapped to the 10 categories, and synthetic face/text composites for the broadcast classes
+(srkit.data.synth).
 
 Every loader returns ``SegSample``s: uint8 H×W×3 images with int16 H×W category maps (docs/DESIGN.md §2
 order; -1 = ignore). The mapping tables live in ``srkit.data.label_maps`` (documented there).
@@ -12,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from srkit.data.label_maps import IGNORE, map_ade20k, map_camvid
+from srkit.data.label_maps import IGNORE, map_ade20k, map_camvid, map_msrc, map_siftflow, map_stanford
 from srkit.imageio import list_images, read_image_uint8, to_float_rgb, to_uint8
 
 
@@ -23,9 +24,12 @@ class SegSample:
     labels: np.ndarray  # int16 H×W, categories 0..9, -1 ignore
 
 
-def _load_pairs(root: Path, label_dir: str, mapper: Callable, limit: int | None) -> list[SegSample]:
+def _load_pairs(root: Path, label_dir: str, mapper: Callable, limit: int | None,
+                stems: set[str] | None = None, prefix: str | None = None) -> list[SegSample]:
     from PIL import Image
-    images = list_images(root / "images")[:limit]
+    if not (root / "images").is_dir():
+        raise FileNotFoundError(f"no images folder {root / 'images'}")
+    images = [p for p in list_images(root / "images") if stems is None or p.stem in stems][:limit]
     out = []
     for p in images:
         lp = root / label_dir / (p.stem + ".png")
@@ -34,7 +38,7 @@ def _load_pairs(root: Path, label_dir: str, mapper: Callable, limit: int | None)
         img, lab = read_image_uint8(p), mapper(np.asarray(Image.open(lp)))
         if lab.shape != img.shape[:2]:
             raise ValueError(f"{lp}: label map {lab.shape} does not match image {img.shape[:2]}")
-        out.append(SegSample(f"{root.name}/{p.stem}", img, lab.astype(np.int16)))
+        out.append(SegSample(f"{prefix or root.name}/{p.stem}", img, lab.astype(np.int16)))
     return out
 
 
@@ -46,6 +50,34 @@ def load_camvid(data_dir: str | Path, limit: int | None = None) -> list[SegSampl
 def load_ade20k(data_dir: str | Path, limit: int | None = None) -> list[SegSample]:
     """``DATA/segmentation/ADE20K_samples`` (150-class annotations) mapped by ``label_maps.map_ade20k``."""
     return _load_pairs(Path(data_dir) / "segmentation" / "ADE20K_samples", "annotations", map_ade20k, limit)
+
+
+def load_stanford(data_dir: str | Path, split: str | None = None, limit: int | None = None) -> list[SegSample]:
+    """``DATA/segmentation/StanfordBackground`` mapped by ``label_maps.map_stanford``.
+
+    ``split``: 'train' (572) or 'val' (143), the dataset's own ``splits/*.txt``; None = all 715.
+    """
+    root = Path(data_dir) / "segmentation" / "StanfordBackground"
+    stems = None
+    if split is not None:
+        if split not in ("train", "val"):
+            raise ValueError(f"Stanford Background splits are 'train' and 'val', got {split!r}")
+        stems = set((root / "splits" / f"{split}.txt").read_text().split())
+    return _load_pairs(root, "labels", map_stanford, limit, stems, prefix=f"StanfordBackground/{split or 'all'}")
+
+
+def load_siftflow(data_dir: str | Path, split: str = "train", limit: int | None = None) -> list[SegSample]:
+    """``DATA/segmentation/SIFTFlow_sub/<split>`` ('train' or 'test') mapped by ``label_maps.map_siftflow``."""
+    if split not in ("train", "test"):
+        raise ValueError(f"SIFT Flow splits are 'train' and 'test', got {split!r}")
+    root = Path(data_dir) / "segmentation" / "SIFTFlow_sub" / split
+    return _load_pairs(root, "labels", map_siftflow, limit, prefix=f"SIFTFlow/{split}")
+
+
+def load_msrc(data_dir: str | Path, limit: int | None = None) -> list[SegSample]:
+    """``DATA/segmentation/MSRC_v2_sub`` (animals and faces) mapped by ``label_maps.map_msrc``; no split of
+    its own (``split_samples`` makes one)."""
+    return _load_pairs(Path(data_dir) / "segmentation" / "MSRC_v2_sub", "labels", map_msrc, limit, prefix="MSRC_v2")
 
 
 def load_faces(data_dir: str | Path | None, limit: int | None = None) -> list[np.ndarray]:
