@@ -140,3 +140,33 @@ def evaluate_pair(sr: np.ndarray, hr: np.ndarray, scale: int, gray: bool = False
     if gray:
         sr, hr = rgb_to_gray(sr), rgb_to_gray(hr)
     return {"psnr": psnr(sr, hr, shave=scale), "ssim": ssim(sr, hr, shave=scale)}
+
+
+# --- segmentation -----------------------------------------------------------------------------
+
+def confusion(pred, target, k: int | None = None):
+    """k×k confusion matrix (rows: truth, columns: prediction; default k = the 10 categories) of two
+    integer label tensors, ignore pixels (-1) excluded."""
+    import torch
+
+    from srkit.categories import NUM_CATEGORIES
+    from srkit.data.label_maps import IGNORE
+    k = NUM_CATEGORIES if k is None else k
+    pred, target = torch.as_tensor(pred), torch.as_tensor(target)
+    m = target != IGNORE
+    idx = target[m] * k + pred[m]
+    return torch.bincount(idx.flatten().cpu(), minlength=k * k).reshape(k, k).numpy()
+
+
+def iou_from_confusion(cm: np.ndarray) -> dict[str, float]:
+    """Per-class IoU (NaN for classes absent from both truth and prediction), mIoU over the rest,
+    and pixel accuracy."""
+    from srkit.categories import CATEGORIES
+    tp = np.diag(cm).astype(np.float64)
+    denom = cm.sum(0) + cm.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        iou = np.where(denom > 0, tp / denom, np.nan)
+    out = {f"iou_{c}": float(v) for c, v in zip(CATEGORIES, iou)}
+    out["miou"] = float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
+    out["pixel_acc"] = float(tp.sum() / max(cm.sum(), 1))
+    return out

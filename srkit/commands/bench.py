@@ -61,6 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="join the JSON files of earlier runs (other cells or models) instead of running")
     p.add_argument("--json", type=Path)
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("segmentation", help="a segmenter's per-category IoU on held-out sets, on LR input",
+                       description="Stanford Background val, SIFT Flow test and held-out face/text composites, "
+                                   "degraded as the pipeline sees them (middle Gaussian8 blur, bicubic down); "
+                                   "per-category IoU, mIoU and pixel accuracy (srkit.evaluation.segmentation).")
+    p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
+    p.add_argument("--weights", nargs="+", default=["x2"], help="bundles or checkpoints holding a segnet")
+    p.add_argument("--scale", type=int, default=None, choices=(2, 3, 4),
+                   help="the LR factor (default: each checkpoint's own scale, else 2)")
+    p.add_argument("--noise", type=float, default=0.0)
+    p.add_argument("--limit", type=int, default=None, help="first N images per set")
+    p.add_argument("--json", type=Path)
     p = sub.add_parser("categories", help="per-category PSNR/SSIM and OCR accuracy (faces, text)")
     try:
         importlib.import_module("srkit.commands.categories").add_arguments(p)
@@ -92,6 +103,8 @@ def run(args) -> int:
         return _run_table1(args)
     if args.bench == "degraded":
         return _run_degraded(args)
+    if args.bench == "segmentation":
+        return _run_segmentation(args)
     if args.bench == "bicubic":
         out = run_bicubic_bench(args.data, args.sets, args.scales, progress=not args.no_progress)
     else:
@@ -170,4 +183,27 @@ def _run_degraded(args) -> int:
     _print_protocol(out["protocol"])
     print(f"guard warnings: {out['guard_warnings']}")
     _write_json(args.json, out)
+    return 0
+
+
+def _run_segmentation(args) -> int:
+    import srkit.checkpoint as checkpoint
+    from srkit.evaluation.segmentation import evaluate_segmenter, format_segmentation, heldout_sets
+    sets = heldout_sets(args.data, limit=args.limit)
+    if not sets:
+        raise FileNotFoundError(f"no held-out segmentation sets under {args.data}/segmentation")
+    results = {}
+    for w in args.weights:
+        ckpt = checkpoint.load_checkpoint(checkpoint.resolve(w))
+        if "segnet" not in ckpt.modules:
+            raise ValueError(f"{w} holds no segmenter (networks: {sorted(ckpt.modules)})")
+        scale = args.scale or ckpt.scale or 2
+        results[f"{w} (x{scale} LR)"] = evaluate_segmenter(ckpt.modules["segnet"], sets, scale, noise=args.noise)
+    print(format_segmentation(results))
+    protocol = {"input": "LR at each segmenter's scale: middle Gaussian8 blur, MATLAB bicubic down"
+                         + (f", Gaussian noise sigma_n={args.noise:g}" if args.noise else "")
+                         + ", uint8; label of an LR pixel = HR label at the centre of its block",
+                "miou": "mean IoU over the categories present in the set's truth"}
+    _print_protocol(protocol)
+    _write_json(args.json, {"results": results, "protocol": protocol})
     return 0

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from srkit.categories import CATEGORIES, NUM_CATEGORIES
 from srkit.data.label_maps import IGNORE
+from srkit.metrics import confusion, iou_from_confusion  # noqa: F401 (part of this module's API)
 from srkit.models.seg import SegConfig, SegNet
 from srkit.train import dist
 from srkit.train.data import seg_data
@@ -53,26 +52,6 @@ class SegTrainConfig(TrainConfig):
         "gpu": dict(out="runs/gpu-seg", steps=40000, batch=16, patch=256, model="default", synthetic=2000,
                     lr=1e-3, val_images=64, val_patch=256, val_every=2000, ckpt_every=2000, log_every=100),
     }
-
-
-def confusion(pred: torch.Tensor, target: torch.Tensor, k: int = NUM_CATEGORIES) -> np.ndarray:
-    """k×k confusion matrix (rows: truth, columns: prediction), ignore pixels excluded."""
-    m = target != IGNORE
-    idx = target[m] * k + pred[m]
-    return torch.bincount(idx.flatten().cpu(), minlength=k * k).reshape(k, k).numpy()
-
-
-def iou_from_confusion(cm: np.ndarray) -> dict[str, float]:
-    """Per-class IoU (NaN for classes absent from both truth and prediction), mIoU over the rest,
-    and pixel accuracy."""
-    tp = np.diag(cm).astype(np.float64)
-    denom = cm.sum(0) + cm.sum(1) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(denom > 0, tp / denom, np.nan)
-    out = {f"iou_{c}": float(v) for c, v in zip(CATEGORIES, iou)}
-    out["miou"] = float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
-    out["pixel_acc"] = float(tp.sum() / max(cm.sum(), 1))
-    return out
 
 
 class LogitsOf(torch.nn.Module):

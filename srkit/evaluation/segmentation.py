@@ -1,0 +1,94 @@
+"""How well a segmenter finds the 10 categories on held-out images, as the pipeline sees them.
+
+The pipeline segments the LR image (docs/DESIGN.md §1), so the test images are degraded first:
+HR modcropped to the scale, the middle Gaussian8 blur of the scale, MATLAB bicubic ↓s, optional
+noise, uint8 LR; the label of an LR pixel is the label at the centre of its s×s HR block (as in
+training, ``srkit.data.pairs``). Held-out sets, none of them used in training:
+
+- ``Stanford val``: the 143 images of Stanford Background's own val split;
+- ``SIFT Flow test``: the 269 test images of the SIFT Flow subset;
+- ``composites``: face/text composites of a seed training never draws (``HELDOUT_SEED``).
+
+``srkit bench segmentation --data $SRKIT_DATA --weights x2`` runs it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from srkit.degrade import degrade_uint8
+from srkit.kernels import gaussian8_middle
+from srkit.metrics import confusion, iou_from_confusion
+
+HELDOUT_SEED = 10_000  # composites of this seed are never drawn by the trainers (seed 0, 1, ...)
+SETS = ("Stanford val", "SIFT Flow test", "composites")
+
+
+def heldout_sets(data_dir, sets=SETS, composites: int = 40, limit: int | None = None) -> dict[str, list]:
+    """{set name: [SegSample]} of the held-out sets found under ``data_dir`` (a set that is absent is
+    left out; the composites need no data, the faces in them come from ``data_dir/faces``)."""
+    from srkit.data.segmentation import load_faces, load_siftflow, load_stanford, synthetic_samples
+    out = {}
+    for name in sets:
+        try:
+            if name == "Stanford val":
+                out[name] = load_stanford(data_dir, "val", limit)
+            elif name == "SIFT Flow test":
+                out[name] = load_siftflow(data_dir, "test", limit)
+            elif name == "composites":
+                out[name] = synthetic_samples(composites if limit is None else min(limit, composites), size=256,
+                                              seed=HELDOUT_SEED, faces=load_faces(data_dir, 8))
+            else:
+                raise ValueError(f"unknown held-out set {name!r}; choose from {SETS}")
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def lr_and_labels(sample, scale: int, sigma: float | None = None, noise: float = 0.0, seed: int = 0):
+    """(uint8 LR, int64 LR label map) of a SegSample, degraded as the pipeline sees it."""
+    h, w = (np.array(sample.labels.shape) // scale) * scale
+    hr, labels = sample.image[:h, :w], sample.labels[:h, :w]
+    lr = degrade_uint8(hr, scale, sigma=gaussian8_middle(scale) if sigma is None else sigma, noise=noise, seed=seed)
+    return lr, labels[scale // 2::scale, scale // 2::scale].astype(np.int64)
+
+
+@torch.no_grad()
+def evaluate_segmenter(segnet, sets: dict[str, list], scale: int, sigma: float | None = None,
+                       noise: float = 0.0, device: str = "cpu") -> dict:
+    """Per-category IoU, mIoU and pixel accuracy of ``segnet`` (a SegNet) on each set.
+
+    Returns:
+        {set: {"iou_<category>", "miou", "pixel_acc", "images", "categories"}}: IoU is NaN for a
+        category absent from a set's truth and predictions, 0 for one predicted but absent from the
+        truth; mIoU averages the ``categories`` present in the truth.
+    """
+    from srkit.categories import CATEGORIES
+    segnet = segnet.to(device).eval()
+    out = {}
+    for name, samples in sets.items():
+        cm = 0
+        for i, s in enumerate(samples):
+            lr, labels = lr_and_labels(s, scale, sigma, noise, seed=i)
+            x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255).to(device)
+            pred = segnet.logits(x).argmax(1)[0].cpu()
+            cm = cm + confusion(pred, torch.from_numpy(labels))
+        r = iou_from_confusion(cm)
+        present = [c for c, n in zip(CATEGORIES, np.asarray(cm).sum(1)) if n > 0]
+        # mIoU over the categories in the set's truth: a set without faces is not scored on them
+        r["miou"] = float(np.mean([r[f"iou_{c}"] for c in present])) if present else float("nan")
+        out[name] = {**r, "images": len(samples), "categories": present}
+    return out
+
+
+def format_segmentation(results: dict[str, dict]) -> str:
+    """Markdown: a row per (segmenter, set), per-category IoU, mIoU and pixel accuracy."""
+    from srkit.categories import CATEGORIES
+    lines = ["| segmenter | set | " + " | ".join(CATEGORIES) + " | mIoU | pixel acc |",
+             "|---|---|" + "---|" * (len(CATEGORIES) + 2)]
+    for model, by_set in results.items():
+        for name, r in by_set.items():
+            cells = ["–" if not np.isfinite(r[f"iou_{c}"]) else f"{r[f'iou_{c}']:.3f}" for c in CATEGORIES]
+            lines.append(f"| {model} | {name} ({r['images']}) | " + " | ".join(cells)
+                         + f" | {r['miou']:.3f} | {r['pixel_acc']:.3f} |")
+    return "\n".join(lines)
