@@ -62,3 +62,22 @@ def test_seg_conditioned_stages_use_the_trained_segnet(tmp_path):
                                                progress=False), **Q)
     g.fit()
     assert srkit.load(tmp_path / "g" / "model.safetensors").segnet is not None
+
+
+def test_real_sources_train_and_keep_the_heldout_splits_out(data_dir, tmp_path):
+    import json
+
+    import pytest
+    if not (data_dir / "segmentation" / "StanfordBackground").is_dir():
+        pytest.skip(f"no {data_dir}/segmentation/StanfordBackground")
+    cfg = SegTrainConfig.from_preset("smoke", out=str(tmp_path), steps=1, progress=False, data=str(data_dir),
+                                     sources=("stanford", "msrc"))
+    SegTrainer(cfg, **Q).fit()
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    names = [n for split in manifest.values() for n in split]
+    assert any(n.startswith("StanfordBackground/train/") for n in names) and any(n.startswith("MSRC_v2/") for n in names)
+    val_stems = set((data_dir / "segmentation" / "StanfordBackground" / "splits" / "val.txt").read_text().split())
+    assert not {n.rsplit("/", 1)[-1] for n in names} & val_stems
+    with pytest.raises(ValueError, match="unknown segmentation sources"):
+        SegTrainer(SegTrainConfig.from_preset("smoke", out=str(tmp_path / "x"), data=str(data_dir),
+                                              sources=("stanford_val",)), **Q)

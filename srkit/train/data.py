@@ -72,17 +72,25 @@ def sr_data(cfg, pca: KernelPCA | None, device, out: Path, log=print):
 def seg_data(cfg, device, out: Path, log=print):
     """(PairSampler with labels, fixed validation batch with labels) for the segmentation trainer.
 
-    Sources: CamVid subset + ADE20K samples under ``cfg.data`` or $SRKIT_DATA (when present),
+    Sources: ``cfg.sources`` under ``cfg.data`` or $SRKIT_DATA (when present): 'camvid', 'ade20k',
+    'stanford' (its train split only), 'siftflow' (its train split only), 'msrc'; plus
     ``cfg.synthetic`` face/text composites, and ``cfg.hf_dataset`` when set. Real images are split
-    8:1:1; synthetic samples are split the same way so faces and text are validated too.
+    8:1:1; synthetic samples are split the same way so faces and text are validated too. Stanford
+    val and SIFT Flow test never enter (they are ``srkit bench segmentation``'s held-out sets).
     """
     from srkit.data.benchmarks import default_data_dir
     from srkit.data.segmentation import (class_counts, hf_segmentation, load_ade20k, load_camvid, load_faces,
-                                         split_samples, synthetic_samples)
+                                         load_msrc, load_siftflow, load_stanford, split_samples, synthetic_samples)
     root = Path(cfg.data) if cfg.data else default_data_dir()
+    loaders = {"camvid": lambda: load_camvid(root, cfg.camvid_limit or None), "ade20k": lambda: load_ade20k(root),
+               "stanford": lambda: load_stanford(root, "train"), "siftflow": lambda: load_siftflow(root, "train"),
+               "msrc": lambda: load_msrc(root)}
+    unknown = sorted(set(cfg.sources) - set(loaders))
+    if unknown:
+        raise ValueError(f"unknown segmentation sources {unknown}; choose from {sorted(loaders)}")
     real = []
     if root is not None and (root / "segmentation").is_dir():
-        real = load_camvid(root, cfg.camvid_limit or None) + load_ade20k(root)
+        real = [s for name in cfg.sources for s in loaders[name]()]
     if cfg.hf_dataset:
         real += hf_segmentation(cfg.hf_dataset, limit=cfg.max_images or None)
     synth = synthetic_samples(cfg.synthetic, size=cfg.synth_size, seed=cfg.seed,

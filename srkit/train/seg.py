@@ -33,6 +33,8 @@ class SegTrainConfig(TrainConfig):
         synthetic: number of face/text composites added (split 8:1:1 like the real images).
         synth_size: side of each composite (HR px).
         camvid_limit: use the first N CamVid frames (0 = all 51).
+        sources: the real labelled sets ('camvid', 'ade20k', 'stanford', 'siftflow', 'msrc'; the last
+            three: Stanford Background and SIFT Flow train splits, MSRC-v2; see ``srkit.train.data.seg_data``).
         hf_dataset: HuggingFace segmentation dataset to add (e.g. 'scene_parse_150'; None = none).
     """
     model: str = "small"
@@ -40,6 +42,7 @@ class SegTrainConfig(TrainConfig):
     synthetic: int = 200
     synth_size: int = 256
     camvid_limit: int = 0
+    sources: tuple[str, ...] = ("camvid", "ade20k")
     hf_dataset: str | None = None
     noise: float | tuple[float, float] = (0.0, 15.0)
 
