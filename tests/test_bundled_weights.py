@@ -51,3 +51,24 @@ def test_noise_bundle_matches_its_golden_values_and_beats_the_lr_at_sigma_n_15(d
     got = [metrics[m]["psnr"] for m in ("bicubic", "x2", "x2_noise")]
     np.testing.assert_allclose(got, GOLDEN_NOISE, atol=0.05)
     assert got[2] > got[0] + 2.0 and got[2] > got[1] + 2.0  # the denoising the noise-free bundle lacks
+
+
+# Set5 'butterfly', the middle Gaussian8 blur of the scale, noise sigma_n 5 then MPEG-2 intra q 16 (seed 0):
+# PSNR (dB) of the bicubic-upsampled LR, of the clean-trained bundle and of the archive bundle.
+GOLDEN_ARCHIVE = {4: ("x4", (18.164, 18.309, 19.229))}
+
+
+@pytest.mark.parametrize("scale", sorted(GOLDEN_ARCHIVE))
+def test_archive_bundle_matches_its_golden_values_on_noisy_mpeg2_input(data_dir, scale):
+    pytest.importorskip("av")
+    from srkit.degrade import degrade_uint8
+    from srkit.evaluation.table1 import compare
+    from srkit.kernels import gaussian8_middle
+    clean, golden = GOLDEN_ARCHIVE[scale]
+    image = next(im for im in load_benchmark(data_dir, "Set5", scale) if im.name.startswith("butterfly"))
+    lr = degrade_uint8(image.hr, scale, sigma=gaussian8_middle(scale), noise=5.0, seed=0, mpeg2_qscale=16)
+    models = {clean: srkit.load(clean), f"x{scale}_archive": srkit.load(f"x{scale}_archive")}
+    _, metrics = compare(image.hr, lr, models, scale)
+    got = [metrics[m]["psnr"] for m in ("bicubic", clean, f"x{scale}_archive")]
+    np.testing.assert_allclose(got, golden, atol=0.05)
+    assert got[2] > got[0] + 0.5 and got[2] > got[1] + 0.5  # what the archive training is for

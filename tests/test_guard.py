@@ -25,7 +25,7 @@ from srkit.kernels import KernelSpec, gaussian_kernel, sample_kernels
 from srkit.models.ikc import run_ikc
 from srkit.resize import imresize, imresize_np
 
-BUNDLES = ("x2", "x4", "x2_gan", "x4_gan", "x2_noise")
+BUNDLES = ("x2", "x4", "x2_gan", "x4_gan", "x2_noise", "x2_archive", "x4_archive")
 
 
 @pytest.fixture(scope="module")

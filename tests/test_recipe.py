@@ -14,7 +14,7 @@ RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"
 
 
 def test_every_bundle_has_a_recipe():
-    assert {p.stem for p in RECIPES} == {"x2", "x4", "x2_noise"}
+    assert {p.stem for p in RECIPES} == {"x2", "x4", "x2_noise", "x2_archive", "x4_archive"}
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)

@@ -95,7 +95,7 @@ def run_degraded(models: dict, images: dict[str, list], scale: int, cells=GRID, 
                 if hr.ndim == 2:
                     hr = np.repeat(hr[..., None], 3, 2)
                 lr = degraded_lr(hr, scale, i, cell, seed)
-                _, metrics = compare(hr, lr, models, scale, steps)
+                _, metrics = compare(hr, lr, models, scale, steps, name=f"{set_name} image {i}, {cell.name}")
                 for m, v in metrics.items():
                     acc.setdefault(m, []).append(v)
                 bar.update()

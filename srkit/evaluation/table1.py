@@ -11,8 +11,10 @@ import numpy as np
 from srkit.degrade import degrade_uint8
 
 
-def compare(hr: np.ndarray, lr: np.ndarray, methods: dict, scale: int, steps: int = 7) -> tuple[dict, dict]:
+def compare(hr: np.ndarray, lr: np.ndarray, methods: dict, scale: int, steps: int = 7,
+            name: str | None = None) -> tuple[dict, dict]:
     """Upscale ``lr`` with each method (name → model for ``srkit.upscale``, or a callable uint8 → uint8).
+    ``name`` names the image in guard warnings.
 
     Returns:
         (outputs {name: uint8 SR}, metrics {name: {"psnr", "ssim"}}) with 'bicubic' first.
@@ -21,9 +23,9 @@ def compare(hr: np.ndarray, lr: np.ndarray, methods: dict, scale: int, steps: in
     from srkit.metrics import evaluate_pair
     from srkit.resize import imresize_np
     outs = {"bicubic": imresize_np(lr, scale)}
-    for name, m in methods.items():
-        outs[name] = m(lr) if callable(m) and not hasattr(m, "generator") and not hasattr(m, "forward") \
-            else srkit.upscale(lr, m, steps=steps, tile=0)
+    for method, m in methods.items():
+        outs[method] = m(lr) if callable(m) and not hasattr(m, "generator") and not hasattr(m, "forward") \
+            else srkit.upscale(lr, m, steps=steps, tile=0, name=f"{name or 'image'} ({method})")
     return outs, {n: evaluate_pair(o, hr, scale) for n, o in outs.items()}
 
 
@@ -75,7 +77,7 @@ def table1(models: dict, images: dict[str, list], scale: int = 2, noise: float =
             if hr.ndim == 2:
                 hr = np.repeat(hr[..., None], 3, 2)
             lr = degrade_uint8(hr, scale, float(rng.uniform(lo, hi)), noise, seed + i)
-            _, metrics = compare(hr, lr, models, scale, steps)
+            _, metrics = compare(hr, lr, models, scale, steps, name=f"{set_name} image {i}")
             for m, v in metrics.items():
                 acc.setdefault("LR (bicubic)" if m == "bicubic" else m, []).append(v)
         res[set_name] = {m: {"psnr": float(np.mean([v["psnr"] for v in vs])),
