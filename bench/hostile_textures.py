@@ -29,7 +29,7 @@ from srkit.inference.guard import GuardWarning
 from srkit.imageio import atomic_path
 from srkit.resize import imresize_np
 
-BUNDLES = ("x2", "x4", "x2_gan", "x4_gan", "x2_noise")
+BUNDLES = ("x2", "x4", "x2_gan", "x4_gan", "x2_noise", "x2_archive", "x4_archive")
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

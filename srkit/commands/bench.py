@@ -121,11 +121,10 @@ def run(args) -> int:
     return 0
 
 
-def _run_table1(args) -> int:
+def _models_and_images(args) -> tuple[dict, dict]:
+    """``--weights`` loaded (each must be of ``--scale``) and the HR images of ``--sets`` (``--limit``)."""
     import srkit
     from srkit.data.benchmarks import load_benchmark
-    from srkit.metrics import PROTOCOL
-    from srkit.evaluation.table1 import table1
     models = {}
     for w in args.weights:
         m = srkit.load(w)
@@ -133,6 +132,13 @@ def _run_table1(args) -> int:
             raise ValueError(f"{w} is a x{m.scale} model, --scale is {args.scale}")
         models[w] = m
     images = {s: [b.hr for b in load_benchmark(args.data, s, args.scale)][:args.limit] for s in args.sets}
+    return models, images
+
+
+def _run_table1(args) -> int:
+    from srkit.metrics import PROTOCOL
+    from srkit.evaluation.table1 import table1
+    models, images = _models_and_images(args)
     from srkit.inference.guard import counting_warnings
     with counting_warnings() as counts:
         res = table1(models, images, scale=args.scale, noise=args.noise, steps=args.steps)
@@ -151,8 +157,6 @@ def _run_table1(args) -> int:
 
 
 def _run_degraded(args) -> int:
-    import srkit
-    from srkit.data.benchmarks import load_benchmark
     from srkit.evaluation.degraded import cells_named, format_degraded, merge, run_degraded
     from srkit.inference.guard import counting_warnings
     from srkit.metrics import PROTOCOL
@@ -165,13 +169,7 @@ def _run_degraded(args) -> int:
         if not args.data:
             raise ValueError("bench degraded needs --data (or --merge)")
         cells = cells_named(args.cells)
-        models = {}
-        for w in args.weights:
-            m = srkit.load(w)
-            if getattr(m, "scale", args.scale) != args.scale:
-                raise ValueError(f"{w} is a x{m.scale} model, --scale is {args.scale}")
-            models[w] = m
-        images = {s: [b.hr for b in load_benchmark(args.data, s, args.scale)][:args.limit] for s in args.sets}
+        models, images = _models_and_images(args)
         with counting_warnings() as counts:
             out = run_degraded(models, images, args.scale, cells, steps=args.steps, progress=not args.no_progress)
         out["protocol"] = dict(PROTOCOL, degradation=(
