@@ -57,21 +57,34 @@ def atomic_path(path: str | Path):
     A crash, a full disk or an exception leaves the previous file (if any) untouched and no
     temporary file behind.
     """
+    import signal
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
-    tmp = Path(name)
-    # Everything after mkstemp is inside try: a Ctrl-C or SIGTERM arriving the moment the temporary
-    # file exists must still remove it.
+    tmp, fd = None, None
+    # A Ctrl-C, SIGTERM or SIGHUP arriving the moment the temporary file exists must still remove it:
+    # they are held back while mkstemp creates the file (a signal between its open() and its return
+    # would leave the file with no one to remove it) and delivered once the cleanup below is armed.
+    interrupts = {signal.SIGINT, signal.SIGTERM} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP") else set())
+    hold = getattr(signal, "pthread_sigmask", None)
     try:
-        os.close(fd)
+        previous = hold(signal.SIG_BLOCK, interrupts) if hold else None
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+            tmp = Path(name)
+        finally:
+            if hold:
+                hold(signal.SIG_SETMASK, previous)
+        fd, opened = None, fd  # never closed twice, whenever a signal lands
+        os.close(opened)
         umask = os.umask(0)
         os.umask(umask)
         tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; outputs should get the usual permissions
         yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if fd is not None:
+            os.close(fd)
+        if tmp is not None and tmp.exists():
             tmp.unlink()
 
 

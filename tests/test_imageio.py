@@ -60,3 +60,25 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         write_image(path, np.ones((4, 4, 3), np.uint8))
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temp file left behind
+
+
+def test_atomic_path_leaves_nothing_when_a_signal_lands_as_the_temporary_file_is_made(tmp_path, monkeypatch):
+    """Ctrl-C delivered the instant mkstemp has created the file (before it returns): held back
+    until the cleanup is armed, then the temporary file is removed."""
+    import os
+    import signal
+    import tempfile
+
+    from srkit.imageio import atomic_path
+    real = tempfile.mkstemp
+
+    def mkstemp_then_interrupted(*args, **kwargs):
+        made = real(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # pending while blocked; raises at once when not
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_path(tmp_path / "out.png") as tmp:
+            tmp.write_bytes(b"x")
+    assert list(tmp_path.iterdir()) == []
