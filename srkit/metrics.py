@@ -120,16 +120,40 @@ def masked_psnr(sr: np.ndarray, hr: np.ndarray, mask: np.ndarray, shave: int = 0
     return _psnr_from_mse(float(d.mean()))
 
 
+def ssim_map(sr: np.ndarray, hr: np.ndarray, shave: int = 0, y_only: bool = True) -> np.ndarray:
+    """The per-pixel SSIM map (channels averaged) without shave + 5 border pixels: (H−2·shave−10)×(W−…);
+    its mean is ``ssim``. For masked means, crop the mask with ``crop_like_ssim_map``."""
+    a, b = _prepare(sr, hr, shave, y_only)
+    smap = _valid_crop(_ssim_map(a, b))
+    return smap.mean(axis=2) if smap.ndim == 3 else smap
+
+
+def crop_like_ssim_map(mask: np.ndarray, shave: int = 0) -> np.ndarray:
+    """An H×W mask cropped like ``ssim_map``'s output."""
+    m = np.asarray(mask)
+    return _valid_crop(m[shave:-shave, shave:-shave] if shave else m)
+
+
 def masked_ssim(sr: np.ndarray, hr: np.ndarray, mask: np.ndarray, shave: int = 0, y_only: bool = True) -> float:
     """Mean of the SSIM map over ``mask`` (H×W bool); NaN if the mask is empty after the border crop."""
-    a, b = _prepare(sr, hr, shave, y_only)
-    m = _valid_crop(_prepare_mask(mask, np.asarray(sr).shape[:2], shave))
-    smap = _valid_crop(_ssim_map(a, b))
-    if smap.ndim == 3:
-        smap = smap.mean(axis=2)
+    smap = ssim_map(sr, hr, shave, y_only)
+    m = crop_like_ssim_map(_prepare_mask(mask, np.asarray(sr).shape[:2], 0), shave)
     if not m.any():
         return math.nan
     return float(smap[m].mean())
+
+
+def high_frequency(img: np.ndarray, sigma: float = 1.0) -> np.ndarray:
+    """Y minus its Gaussian blur (σ in pixels; default 1.0): the detail a blurry SR lacks, H×W float.
+
+    The texture statistic of ``srkit.evaluation.ablation``: the ratio of SR to HR energy of this
+    band over a region is 1.0 when the SR has HR's amount of fine detail, < 1 when it is
+    over-smooth, > 1 when it adds ringing or noise. It needs no learned features (no downloads).
+    """
+    from scipy.ndimage import gaussian_filter
+    y = rgb_to_y(_as_uint8(img, "img"), rounded=False) if np.asarray(img).ndim == 3 else \
+        _as_uint8(img, "img").astype(np.float64)
+    return y - gaussian_filter(y, sigma, mode="reflect")
 
 
 def evaluate_pair(sr: np.ndarray, hr: np.ndarray, scale: int, gray: bool = False) -> dict[str, float]:

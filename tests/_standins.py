@@ -115,3 +115,10 @@ def _write_tone(container, stream, seconds: float) -> None:
             container.mux(packet)
     for packet in stream.encode(None):
         container.mux(packet)
+
+
+def tiny_pipeline(variant: str, scale: int = 2, seed: int = 0):
+    """An untrained tiny Pipeline of one generator variant (srkit.notebook.models.build_pipeline)."""
+    from srkit.notebook.models import build_pipeline
+    torch.manual_seed(seed)
+    return build_pipeline(scale, variant, "tiny").eval()

@@ -14,7 +14,7 @@ RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"
 
 
 def test_every_bundle_has_a_recipe():
-    assert {p.stem for p in RECIPES} == {"x2", "x4", "x2_noise", "x2_archive", "x4_archive"}
+    assert {p.stem for p in RECIPES} == {"x2", "x4", "x2_noise", "x2_archive", "x4_archive", "ablation_x2"}
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
@@ -26,7 +26,10 @@ def test_recipe_fields_are_trainer_fields(path):
         if st.trainer:
             known = {f.name for f in fields(get_trainer(st.trainer)[0])}
             assert set(st.config) <= known, f"{path.name} {st.name}: unknown {set(st.config) - known}"
-    card = path.parents[1] / "assets" / "weights" / f"{recipe.bundles[0].name}.md"
+    weights = path.parents[1] / "assets" / "weights"
+    # a set of bundles (the ablation) has one card in its folder; a single bundle its own card
+    card = weights / "ablation" / "README.md" if path.stem.startswith("ablation") else \
+        weights / f"{recipe.bundles[0].name}.md"
     assert f"recipes/{path.name}" in card.read_text(), f"{card.name} does not name its recipe"
 
 
@@ -57,3 +60,29 @@ def test_x2_recipe_at_smoke_size_bundles_and_resumes(tmp_path):
     lines.clear()
     run_recipe(recipe, out=tmp_path / "run", smoke=True, steps=2, progress=False, log=lines.append)
     assert sum("finished earlier, kept" in ln for ln in lines) == 8  # every trainer stage kept
+
+
+def test_ablation_recipe_bundles_generator_only_variants(tmp_path):
+    """The ablation recipe at smoke size: the kernel variants bundle G + P + C, the others G alone
+    (with the frozen segmenter for SFT-GAN), and every bundle upscales to finite values."""
+    from srkit.checkpoint import load_checkpoint
+    from srkit.inference.pipeline import Pipeline
+    recipe = load_recipe(RECIPES[[p.stem for p in RECIPES].index("ablation_x2")])
+    written = run_recipe(recipe, out=tmp_path / "run", smoke=True, steps=2, progress=False, log=lambda *_: None)
+    assert set(written) == {"srresnet", "sftmd", "sftgan", "sftconcat"}
+    lr = torch.rand(1, 3, 24, 24)
+    for name, path in written.items():
+        pipe = Pipeline.from_checkpoint(load_checkpoint(path))
+        flags = (pipe.generator.cfg.use_kernel, pipe.generator.cfg.use_seg)
+        assert flags == {"srresnet": (False, False), "sftmd": (True, False), "sftgan": (False, True),
+                         "sftconcat": (True, True)}[name]
+        assert (pipe.predictor is not None) == flags[0] and (pipe.segnet is not None) == flags[1], name
+        assert torch.isfinite(pipe(lr)).all(), name
+
+
+def test_a_bundle_needs_ikc_or_a_generator(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "b"\nscale = 2\n[[stage]]\nname = "g"\ntrainer = "sftmd"\n'
+                   '[[bundle]]\nname = "x"\ngan = "@g"\n')
+    with pytest.raises(ValueError, match="bundle x: give ikc"):
+        load_recipe(bad)

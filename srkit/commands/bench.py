@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import sys
 from pathlib import Path
 
 from srkit.imageio import atomic_path
@@ -72,6 +73,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", type=float, default=0.0)
     p.add_argument("--limit", type=int, default=None, help="first N images per set")
     p.add_argument("--json", type=Path)
+    p = sub.add_parser("ablation", help="the four generator variants per category on held-out scenes",
+                       description="SRResNet, SFTMD, SFT-GAN and SFTconcat on Stanford val, SIFT Flow test and "
+                                   "held-out composites (Gaussian8 widths, bicubic down): pooled per-category "
+                                   "PSNR, SSIM and texture ratio, the seg variants with predicted, true and "
+                                   "uniform maps (srkit.evaluation.ablation).")
+    p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
+    p.add_argument("--weights-dir", default=None,
+                   help="folder of <variant>.safetensors bundles (default: the bundled assets/weights/ablation)")
+    p.add_argument("--variants", type=_csv(str), default=None, help="comma-separated (default: all four)")
+    p.add_argument("--kernel", choices=("true", "ikc"), default="true",
+                   help="what the kernel variants get: the true kernel's code (default) or IKC's estimate")
+    p.add_argument("--limit", type=int, default=None, help="first N images per set")
+    p.add_argument("--json", type=Path)
+    p.add_argument("--no-progress", action="store_true")
     p = sub.add_parser("categories", help="per-category PSNR/SSIM and OCR accuracy (faces, text)")
     try:
         importlib.import_module("srkit.commands.categories").add_arguments(p)
@@ -105,6 +120,8 @@ def run(args) -> int:
         return _run_degraded(args)
     if args.bench == "segmentation":
         return _run_segmentation(args)
+    if args.bench == "ablation":
+        return _run_ablation(args)
     if args.bench == "bicubic":
         out = run_bicubic_bench(args.data, args.sets, args.scales, progress=not args.no_progress)
     else:
@@ -181,6 +198,37 @@ def _run_degraded(args) -> int:
     _print_protocol(out["protocol"])
     print(f"guard warnings: {out['guard_warnings']}")
     _write_json(args.json, out)
+    return 0
+
+
+def _run_ablation(args) -> int:
+    from srkit.evaluation.ablation import VARIANTS, format_ablation, load_variants, run_ablation
+    from srkit.evaluation.segmentation import heldout_sets
+    sets = heldout_sets(args.data, limit=args.limit)
+    if not sets:
+        raise FileNotFoundError(f"no held-out segmentation sets under {args.data}/segmentation")
+    pipes = load_variants(args.weights_dir, args.variants or VARIANTS)
+    scales = {p.scale for p in pipes.values()}
+    if len(scales) != 1:
+        raise ValueError(f"the ablation bundles mix scales {sorted(scales)}")
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+        bar = tqdm(total=sum(map(len, sets.values())), desc="ablation", unit="img", file=sys.stderr)
+    results = run_ablation(pipes, sets, scales.pop(), kernel=args.kernel,
+                           progress=(lambda *_: bar.update()) if bar else None)
+    if bar:
+        bar.close()
+    for metric in ("psnr", "ssim", "texture"):
+        print(format_ablation(results, metric), end="\n\n")
+    protocol = {"input": "HR modcropped; image i: Gaussian8 width i mod 8, MATLAB bicubic down, uint8 LR",
+                "kernel": f"kernel variants get {'the true kernel code' if args.kernel == 'true' else 'the IKC estimate'}",
+                "maps": "seg variants: predicted (own segmenter), /true (one-hot LR labels), /uniform (1/K)",
+                "metrics": "pooled over each set's pixels of a category (HR label), Y, shave = scale; "
+                           "texture = SR/HR energy of Y minus its sigma=1 Gaussian blur"}
+    _print_protocol(protocol)
+    _write_json(args.json, {"results": results, "protocol": protocol,
+                            "variants": {v: str(getattr(p, "meta", {}).get("name", v)) for v, p in pipes.items()}})
     return 0
 
 

@@ -41,10 +41,13 @@ def assemble(ikc_path: str | Path, gan_path: str | Path | None = None, stage: st
     """A Pipeline from an IKC run, optionally with the generator of another run (``stage`` names
     that run in the metadata: 'sftgan' by default)."""
     ikc = load_checkpoint(ikc_path)
-    missing = [m for m in PIPELINE_MODULES if m not in ikc.modules]
+    g = ikc.modules.get("generator")
+    # a generator without the segmentation condition (SFTMD) needs no segnet
+    needed = [m for m in PIPELINE_MODULES if m != "segnet" or g is None or g.cfg.use_seg]
+    missing = [m for m in needed if m not in ikc.modules]
     if missing or ikc.pca is None:
-        raise ValueError(f"{ikc_path}: an IKC pipeline needs {PIPELINE_MODULES} and a PCA; missing {missing}")
-    modules = {m: ikc.modules[m] for m in PIPELINE_MODULES}
+        raise ValueError(f"{ikc_path}: an IKC pipeline needs {tuple(needed)} and a PCA; missing {missing}")
+    modules = {m: ikc.modules[m] for m in PIPELINE_MODULES if m in ikc.modules}
     meta = {"stages": {"ikc": _run_provenance(Path(ikc_path))}}
     if gan_path is not None:
         gan = load_checkpoint(gan_path)

@@ -59,8 +59,11 @@ class Stage:
 
 @dataclass
 class Bundle:
+    """A bundled pipeline: an IKC run's networks (``ikc``), optionally with the generator of
+    another run (``gan`` or ``generator``); or, without ``ikc``, a generator run's own networks
+    (generator, its frozen segmenter and PCA: the variants that need no kernel estimate)."""
     name: str
-    ikc: str
+    ikc: str | None = None
     gan: str | None = None
     generator: str | None = None
 
@@ -109,6 +112,9 @@ def load_recipe(path: str | Path) -> Recipe:
         for ref in _refs(b):
             if ref.startswith("@") and ref[1:] not in names:
                 raise ValueError(f"{path}: bundle {b.get('name')}: {ref} names no stage")
+        if not b.get("ikc") and (b.get("gan") or not b.get("generator")):
+            raise ValueError(f"{path}: bundle {b.get('name')}: give ikc = \"@stage\" (optionally with gan or "
+                             "generator), or generator alone")
         bundles.append(Bundle(**b))
     return Recipe(raw["name"], int(raw["scale"]), raw.get("preset", "cpu"), stages, bundles, path)
 
@@ -142,9 +148,10 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     """
     import os
 
-    from srkit.checkpoint import resolve, save_pipeline
+    from srkit.checkpoint import load_checkpoint, resolve, save_pipeline
+    from srkit.inference.pipeline import Pipeline
     from srkit.train import get_trainer
-    from srkit.train.bundle import assemble
+    from srkit.train.bundle import _run_provenance, assemble
     from srkit.train.loop import run_finished
 
     smoke = smoke or os.environ.get("SRKIT_SMOKE") == "1"
@@ -198,8 +205,12 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     bundle_dir = Path(bundle_to) if bundle_to else out / "bundles"
     written = {}
     for b in recipe.bundles:
-        pipe = assemble(ref(b.ikc), ref(b.gan or b.generator) if (b.gan or b.generator) else None,
-                        "sftgan" if b.gan else "generator")
+        if b.ikc is None:  # a generator run alone: its own pipeline (G, frozen S, PCA)
+            pipe = Pipeline.from_checkpoint(load_checkpoint(ref(b.generator)))
+            pipe.meta = {"stages": {"generator": _run_provenance(Path(ref(b.generator)))}}
+        else:
+            pipe = assemble(ref(b.ikc), ref(b.gan or b.generator) if (b.gan or b.generator) else None,
+                            "sftgan" if b.gan else "generator")
         meta = {"name": b.name, "recipe": str(recipe.path), "smoke": smoke}
         written[b.name] = save_pipeline(pipe, bundle_dir / f"{b.name}.safetensors", meta=meta, half=True)
         log(f"recipe {recipe.name}: bundle {b.name} → {written[b.name]}")
