@@ -72,18 +72,22 @@ def test_kernel_explorer_ui_callbacks(hr):
 def test_category_explorer_override_changes_sr(pipe, hr):
     lr = hr[::2, ::2]
     c = CategoryExplorer(pipe, lr)
-    assert len(c.figure.axes) == 5 + len(CATEGORIES)
+    assert len(c.figure.axes) == 5 + len(CATEGORIES) + 2  # + the colour bars of |change| and ψ
     probs = c.state["probs"]
     assert probs.shape == (10, 48, 48) and np.allclose(probs.sum(0), 1, atol=1e-4)
     assert c.state["mean_abs_change"] == 0
     c.update(override="sky", strength=1.0)
     strong = c.state["mean_abs_change"]
+    by_class = c.state["change_by_class"]
+    assert by_class and all(v >= 0 for v in by_class.values())
+    assert set(by_class) == {k for k, v in c.state["class_share"].items() if v > 0}
     assert strong > 1e-6
     c.update(strength=0.3)
     assert 0 < c.state["mean_abs_change"] < strong
     c.update(shown=("text",))
     assert c.state["shown"] == [9]
-    assert not _image_data(c.figure.axes[5]).any()                # background map hidden
+    hidden = next(ax for ax in c.figure.axes if ax.get_title() == "(background)")
+    assert not _image_data(hidden).any()                           # background map hidden
     ov = c.state["overlay"]
     assert ov.shape == (48, 48, 3)
 

@@ -137,6 +137,19 @@ def load_bundled(scale: int, device: str | torch.device | None = None, variant: 
     return pipe
 
 
+def load_ablation(variants=VARIANTS, device: str | torch.device | None = None) -> dict:
+    """The bundled ×2 ablation set (``assets/weights/ablation``: the four variants trained at equal
+    budget by ``recipes/ablation_x2.toml``) as {variant: Pipeline}; {} when the checkout has none."""
+    from srkit.evaluation.ablation import load_variants
+    try:
+        pipes = load_variants(None, variants, device=str(device if device is not None else default_device()))
+    except FileNotFoundError:
+        return {}
+    for p in pipes.values():
+        p.meta["source"] = "bundled ablation"
+    return pipes
+
+
 def get_variants(scale: int = 2, variants=VARIANTS, **kwargs) -> dict:
     """One pipeline per generator variant (``get_pipeline(scale, v)``), for the ablations."""
     return {v: get_pipeline(scale, v, **kwargs) for v in variants}

@@ -95,7 +95,14 @@ class CategoryExplorer(Panel):
         psi = self.probs[0].cpu().numpy()
         self.state = {"probs": psi, "shown": shown, "overlay": overlay(self.lr, psi, shown),
                       "sr": sr, "sr_base": self.sr_base, "diff": diff, "mean_abs_change": float(diff.mean()),
-                      "class_share": {c: float((psi.argmax(0) == i).mean()) for i, c in enumerate(CATEGORIES)}}
+                      "class_share": {c: float((psi.argmax(0) == i).mean()) for i, c in enumerate(CATEGORIES)},
+                      "change_by_class": self._change_by_class(diff, psi.argmax(0))}
+
+    def _change_by_class(self, diff: np.ndarray, label: np.ndarray) -> dict[str, float]:
+        """Mean |change| over the SR pixels of each predicted (argmax) class present: where the override acts."""
+        s = diff.shape[0] // label.shape[0]
+        up = label.repeat(s, 0).repeat(s, 1)[: diff.shape[0], : diff.shape[1]]
+        return {c: float(diff[up == i].mean()) for i, c in enumerate(CATEGORIES) if (up == i).any()}
 
     def draw(self) -> None:
         st, p = self.state, self.params
@@ -107,15 +114,22 @@ class CategoryExplorer(Panel):
         show_image(top[2], st["sr_base"], "SR with ψ from the segnet")
         label = "no override" if p["override"] == "none" else f"ψ ← {p['strength']:.2f}·{p['override']}"
         show_image(top[3], st["sr"], f"SR, {label}")
-        gain = 0.5 / max(float(st["diff"].max()), 1e-3)
+        # The change is small next to the picture's range: scaled so its largest value is bright,
+        # with a colour bar in the picture's own units (0–1 intensity) so the scale is readable.
+        vmax = max(float(st["diff"].max()), 1e-3)
         note = "" if self.uses_seg else " (generator ignores ψ)"
-        show_image(top[4], st["diff"] * gain, f"|change| (mean {st['mean_abs_change']:.4f}){note}",
-                   cmap="inferno", vmin=0, vmax=1)
+        show_image(top[4], st["diff"], f"|change|, mean {st['mean_abs_change']:.4f}{note}",
+                   cmap="inferno", vmin=0, vmax=vmax)
+        self.figure.colorbar(top[4].images[0], ax=top[4], fraction=0.046, pad=0.02)
+        maps = []
         for i, name in enumerate(CATEGORIES):
             ax = self.figure.add_subplot(grid[1, i])
             on = i in st["shown"]
             show_image(ax, st["probs"][i] if on else np.zeros_like(st["probs"][i]),
                        name if on else f"({name})", cmap="viridis", vmin=0, vmax=1)
+            maps.append(ax)
+        bar = self.figure.colorbar(maps[-1].images[0], ax=maps, fraction=0.015, pad=0.01)
+        bar.set_label("ψ (probability)")
 
     def controls(self) -> dict:
         import ipywidgets as W
