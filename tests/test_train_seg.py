@@ -1,6 +1,7 @@
 """Segmentation trainer: CE falls on a fixed batch, per-class IoU reported, checkpoint loads as SegNet;
 data loaders map CamVid/ADE20K to the 10 categories."""
 import numpy as np
+import pytest
 import torch
 
 import srkit
@@ -81,3 +82,15 @@ def test_real_sources_train_and_keep_the_heldout_splits_out(data_dir, tmp_path):
     with pytest.raises(ValueError, match="unknown segmentation sources"):
         SegTrainer(SegTrainConfig.from_preset("smoke", out=str(tmp_path / "x"), data=str(data_dir),
                                               sources=("stanford_val",)), **Q)
+
+
+def test_sqrt_inverse_class_weights():
+    import numpy as np
+    from srkit.train.seg import SegTrainConfig, sqrt_inverse_weights
+    # shares: background 6/9, sky 2/9, text 1/9 (the ignored pixel does not count); median 2/9
+    w = sqrt_inverse_weights([np.array([[0, 0, 0, 0, 0], [0, 1, 1, 9, -1]])])
+    assert w[0] == pytest.approx((2 / 6) ** 0.5) and w[1] == pytest.approx(1) and w[9] == pytest.approx(2 ** 0.5)
+    assert (w[2:9] == 0).all()  # absent categories
+    assert sqrt_inverse_weights([np.array([[0] * 999 + [9]])])[9] == pytest.approx(5)  # clipped
+    with pytest.raises(ValueError, match="class_weights must be"):
+        SegTrainConfig(class_weights="inverse")
