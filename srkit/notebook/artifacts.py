@@ -111,3 +111,11 @@ def categories_result(path: str | Path | None = None) -> dict | None:
         if p and Path(p).is_file():
             return json.loads(Path(p).read_text())
     return None
+
+
+def measured_result(name: str) -> dict | None:
+    """A measured result shipped with the checkout, ``bench/results/<name>.json`` (written by the
+    ``srkit bench ... --json`` command its README section names); None when absent (e.g. an
+    installed package without the repository)."""
+    path = Path(__file__).resolve().parents[2] / "bench" / "results" / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
