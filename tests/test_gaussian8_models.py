@@ -87,3 +87,21 @@ def test_table1_cli(data_dir, tmp_path, capsys):
     assert set(res) == {"LR (bicubic)", str(ckpt)} and res["LR (bicubic)"]["n"] == 1
     assert res["LR (bicubic)"]["psnr"] < 30  # noise 15 on the LR
     assert "sigma_n=15" in capsys.readouterr().out
+
+
+def test_generator_only_variants_report_sr(tmp_path):
+    """SRResNet / SFT-GAN bundles (no kernel condition, no P/C) load and report bicubic and sr."""
+    from srkit.checkpoint import save_pipeline
+    from srkit.evaluation.gaussian8 import methods_from_weights
+    from tests._standins import tiny_pipeline as variant
+    save_pipeline(Pipeline(variant("srresnet").generator, pca=KernelPCA.fit(2, n=1000)), tmp_path / "srresnet.safetensors")
+    save_pipeline(variant("sftgan"), tmp_path / "sftgan.safetensors")
+    lr = (np.random.default_rng(0).random((12, 16, 3)) * 255).astype(np.uint8)
+    for name in ("srresnet", "sftgan"):
+        method = methods_from_weights([str(tmp_path / f"{name}.safetensors")], [2])[2]
+        out = method(lr, 2, {"sigma": 1.2, "extra": {}, "set": "toy"})
+        assert set(out) == {"bicubic", "sr"} and out["sr"].shape == (24, 32, 3), name
+    gen = Pipeline(variant("sftmd").generator, pca=KernelPCA.fit(2, n=1000))
+    save_pipeline(gen, tmp_path / "sftmd_g.safetensors")
+    with pytest.raises(ValueError, match="no IKC predictor"):
+        methods_from_weights([str(tmp_path / "sftmd_g.safetensors")], [2])

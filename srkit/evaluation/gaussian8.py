@@ -3,7 +3,8 @@
 For each LR image a pipeline reports: ``bicubic``; ``true_kernel`` (the generator given the
 code of the true kernel: the upper bound of kernel estimation); ``ikc_t0`` … ``ikc_tT`` (t0 is the
 predictor alone, then each corrector step) and ``ikc`` (the fixed step ``steps``; never a
-per-image best step chosen with the ground truth). Per step, the mean absolute code error is
+per-image best step chosen with the ground truth). A generator without the kernel condition
+(SRResNet, SFT-GAN of the ablation set) reports ``bicubic`` and ``sr`` only. Per step, the mean absolute code error is
 collected in ``extra['code_error'][scale]`` and the mean signed error of the kernel width,
 σ(decoded code) − σ (``srkit.kernels.kernel_width``; > 0: the estimate is too blurry), in
 ``extra['width_error'][scale]``. The code error also counts directions that change the kernel's
@@ -54,6 +55,9 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu", precision: st
         x = torch.from_numpy(lr).permute(2, 0, 1).unsqueeze(0).float().div(255).to(device)
         seg = pipeline.segment(x)
         out = {"bicubic": imresize_np(lr, scale)}
+        if not pipeline.generator.cfg.use_kernel:  # SRResNet, SFT-GAN: no kernel to estimate
+            out["sr"] = _to_uint8(pipeline.upscale(x, seg=seg, name=f"{context.get('set', 'image')} (sigma {context['sigma']:.2f})"))
+            return out
         true_code = pipeline.pca.encode(gaussian_kernel(context["sigma"]).unsqueeze(0).to(pipeline.pca.matrix.device))
         true_code = true_code.to(device).float()
         out["true_kernel"] = _to_uint8(pipeline.generator(x, true_code, seg))
@@ -88,12 +92,18 @@ def methods_from_weights(weights: list[str], scales: list[int], steps: int = 7, 
     """Map each requested scale to a pipeline method; bicubic only when no weights are given."""
     if not weights:
         return None
-    import srkit
+    from srkit.checkpoint import load_checkpoint, resolve
+    from srkit.inference.pipeline import Pipeline
     methods = {}
     for w in weights:
-        p = srkit.load(w, device=device)
+        ckpt = load_checkpoint(resolve(w), device)
+        # a Pipeline even for a file holding a generator alone (srkit.load would return the bare network)
+        p = Pipeline.from_checkpoint(ckpt) if "generator" in ckpt.modules else next(iter(ckpt.modules.values()))
         if not hasattr(p, "ikc"):
-            raise ValueError(f"{w}: Gaussian8 needs a full IKC pipeline checkpoint, got a {type(p).__name__}")
+            raise ValueError(f"{w}: Gaussian8 needs a pipeline checkpoint (generator, and P and C for a "
+                             f"kernel-conditioned one), got a {type(p).__name__}")
+        if p.generator.cfg.use_kernel and p.predictor is None:
+            raise ValueError(f"{w}: its generator needs the kernel code but the file has no IKC predictor")
         methods[p.scale] = pipeline_method(p, steps=steps, device=device, precision=precision)
     missing = [s for s in scales if s not in methods]
     if missing:
