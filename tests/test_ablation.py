@@ -8,7 +8,8 @@ import torch
 
 from srkit.categories import CATEGORIES, NUM_CATEGORIES
 from srkit.data.segmentation import SegSample
-from srkit.evaluation.ablation import CategoryStats, condition, format_ablation, methods_of, run_ablation
+from srkit.evaluation.ablation import (CategoryStats, condition, format_ablation, format_differences, methods_of,
+                                      paired_difference, run_ablation)
 from srkit.metrics import high_frequency, masked_ssim, ssim
 
 
@@ -72,6 +73,10 @@ def test_every_variant_runs_and_the_seg_variants_run_under_each_condition():
     # even untrained, SFTconcat reads ψ: the true and the uniform map give different pictures
     assert res["toy"]["sftconcat/true"]["all"]["psnr"] != res["toy"]["sftconcat/uniform"]["all"]["psnr"]
     assert "| sftconcat/uniform |" in format_ablation(res) and "texture" in format_ablation(res, "texture")
+    diff = paired_difference(res["toy"], "sftconcat", "sftmd")
+    per = [res["toy"][m]["all"]["per_image_psnr"] for m in ("sftconcat", "sftmd")]
+    assert diff["n"] == 2 and diff["mean"] == pytest.approx(np.mean(np.subtract(*per)))
+    assert "| sftconcat − sftmd |" in format_differences(res)
     with pytest.raises(ValueError, match="kernel must be"):
         run_ablation(pipes, {}, 2, kernel="oracle")
 

@@ -202,7 +202,7 @@ def _run_degraded(args) -> int:
 
 
 def _run_ablation(args) -> int:
-    from srkit.evaluation.ablation import VARIANTS, format_ablation, load_variants, run_ablation
+    from srkit.evaluation.ablation import VARIANTS, format_ablation, format_differences, load_variants, run_ablation
     from srkit.evaluation.segmentation import heldout_sets
     sets = heldout_sets(args.data, limit=args.limit)
     if not sets:
@@ -221,6 +221,7 @@ def _run_ablation(args) -> int:
         bar.close()
     for metric in ("psnr", "ssim", "texture"):
         print(format_ablation(results, metric), end="\n\n")
+    print(format_differences(results), end="\n\n")
     protocol = {"input": "HR modcropped; image i: Gaussian8 width i mod 8, MATLAB bicubic down, uint8 LR",
                 "kernel": f"kernel variants get {'the true kernel code' if args.kernel == 'true' else 'the IKC estimate'}",
                 "maps": "seg variants: predicted (own segmenter), /true (one-hot LR labels), /uniform (1/K)",

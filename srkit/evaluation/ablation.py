@@ -90,6 +90,7 @@ class CategoryStats:
 
     def __init__(self):
         self.sums: dict[str, np.ndarray] = {}
+        self.per_image: list[float] = []  # PSNR of each whole image, for paired differences
 
     def add(self, sr: np.ndarray, hr: np.ndarray, labels: np.ndarray, shave: int) -> None:
         a, b = rgb_to_y(sr), rgb_to_y(hr)
@@ -98,6 +99,8 @@ class CategoryStats:
         hf_sr, hf_hr = high_frequency(sr)[sl] ** 2, high_frequency(hr)[sl] ** 2
         smap, lab_s = ssim_map(sr, hr, shave), crop_like_ssim_map(labels, shave)
         lab = labels[sl]
+        mse = float(err.mean())
+        self.per_image.append(math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse))
         regions = {"all": (np.ones_like(lab, bool), np.ones_like(lab_s, bool))}
         regions.update({c: (lab == k, lab_s == k) for k, c in enumerate(CATEGORIES)})
         for name, (m, ms) in regions.items():
@@ -113,7 +116,39 @@ class CategoryStats:
             out[name] = {"psnr": math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse),
                          "ssim": ss / ns if ns else math.nan,
                          "texture": e_sr / e_hr if e_hr else math.nan, "pixels": int(n)}
+        if "all" in out:
+            out["all"]["per_image_psnr"] = list(self.per_image)
         return out
+
+
+# The comparisons that answer the question: what each condition adds, and whether ψ's content matters.
+PAIRS = (("sftmd", "srresnet"), ("sftgan", "srresnet"), ("sftconcat", "sftmd"), ("sftconcat", "sftgan"),
+         ("sftconcat", "sftconcat/uniform"), ("sftconcat/true", "sftconcat"))
+
+
+def paired_difference(by_method: dict, a: str, b: str) -> dict | None:
+    """Mean per-image PSNR difference a − b over a set's images with its standard error
+    (images are the unit: the same LR for both); None when a method is missing."""
+    if a not in by_method or b not in by_method:
+        return None
+    d = np.array(by_method[a]["all"]["per_image_psnr"]) - np.array(by_method[b]["all"]["per_image_psnr"])
+    d = d[np.isfinite(d)]
+    se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
+    return {"mean": float(d.mean()), "se": se, "n": int(len(d)), "wins": int((d > 0).sum())}
+
+
+def format_differences(results: dict, pairs=PAIRS) -> str:
+    """Markdown: per set, mean per-image PSNR difference of each pair ± 2 standard errors, and the
+    share of images where the first is better."""
+    sets = list(results)
+    lines = ["| a − b (dB) | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for a, b in pairs:
+        cells = []
+        for name in sets:
+            r = paired_difference(results[name], a, b)
+            cells.append("–" if r is None else f"{r['mean']:+.3f} ± {2 * r['se']:.3f} ({r['wins']}/{r['n']})")
+        lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def methods_of(pipes: dict, maps=MAPS) -> list[tuple[str, str, str | None]]:
