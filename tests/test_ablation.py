@@ -98,3 +98,17 @@ def test_cli_on_a_folder_of_bundles(data_dir, tmp_path, capsys):
     assert "**composites**, texture" in capsys.readouterr().out
     assert main(["bench", "ablation", "--data", str(data_dir), "--weights-dir", str(tmp_path / "none")]) != 0
     assert "no ablation bundles" in capsys.readouterr().err
+
+
+def test_tables_script_writes_every_table(tmp_path, monkeypatch):
+    from tests._benchscripts import load_script
+    from tests._standins import tiny_pipeline
+    pipes = {v: tiny_pipeline(v) for v in ("srresnet", "sftconcat")}
+    res = run_ablation(pipes, {"toy": [_scene(0), _scene(1)]}, 2, maps=("predicted", "uniform"))
+    (tmp_path / "ablation.json").write_text(json.dumps({"results": res}))
+    script = load_script("ablation_tables", monkeypatch)
+    out = tmp_path / "ABLATION.md"
+    assert script.main(["--ablation", str(tmp_path / "ablation.json"), "--segmentation", str(tmp_path / "none.json"),
+                        "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| sftconcat − sftconcat/uniform |" in text and "**toy**, texture" in text and "Segmenters" not in text
