@@ -123,7 +123,8 @@ class CategoryStats:
 
 # The comparisons that answer the question: what each condition adds, and whether ψ's content matters.
 PAIRS = (("sftmd", "srresnet"), ("sftgan", "srresnet"), ("sftconcat", "sftmd"), ("sftconcat", "sftgan"),
-         ("sftconcat", "sftconcat/uniform"), ("sftconcat/true", "sftconcat"))
+         ("sftgan", "sftgan/uniform"), ("sftgan/true", "sftgan"), ("sftconcat", "sftconcat/uniform"),
+         ("sftconcat/true", "sftconcat"))
 
 
 def paired_difference(by_method: dict, a: str, b: str) -> dict | None:
