@@ -184,9 +184,10 @@ def run_ablation(pipes: dict, sets: dict[str, list], scale: int, kernel: str = "
         for i, sample in enumerate(samples):
             hr, lr, labels, lr_labels, sigma = degraded_scene(sample, i, scale)
             stats["bicubic"].add(imresize_np(lr, scale), hr, labels, scale)
+            lr_t = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255)
             for name, v, which in runs:
                 pipe = pipes[v]
-                x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255).to(pipe.device)
+                x = lr_t.to(pipe.device)
                 code = None
                 if pipe.generator.cfg.use_kernel and kernel == "true":
                     code = pipe.pca.encode(gaussian_kernel(sigma)[None].to(pipe.pca.matrix.device)).to(x.device)
