@@ -40,6 +40,26 @@ def test_gaussian8_builder_is_deterministic(data_dir):
     assert not np.array_equal(a, gaussian8_lr(hr, 4, 3.0))
 
 
+def test_gaussian8_lr_blurs_exactly_like_degrade_blur(data_dir):
+    """gaussian8_lr blurs through scipy for speed; the LR must be that of srkit.degrade.blur, to the bit."""
+    import torch
+
+    from srkit.degrade import blur
+    from srkit.kernels import gaussian_kernel
+    from srkit.resize import imresize
+    rng = np.random.default_rng(0)
+    images = [load_benchmark(data_dir, "Set14", 2)[i].hr for i in (0, 3)]
+    images.append(rng.integers(0, 256, (37, 52, 3), dtype=np.uint8))  # odd sides, near the 21-tap size
+    for hr in images:
+        for scale in (2, 4):
+            hr_s = hr[:hr.shape[0] // scale * scale, :hr.shape[1] // scale * scale]
+            for sigma in (gaussian8_sigmas(scale)[0], gaussian8_sigmas(scale)[-1]):
+                t = torch.from_numpy(hr_s).permute(2, 0, 1).unsqueeze(0).double().div(255)
+                ref = imresize(blur(t, gaussian_kernel(sigma).double()), scale=1 / scale)[0]
+                ref = (ref.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+                assert np.array_equal(gaussian8_lr(hr_s, scale, sigma), ref), (hr.shape, scale, sigma)
+
+
 def test_gaussian8_bicubic_cli(data_dir, tmp_path):
     out = tmp_path / "g8.json"
     assert main(["bench", "gaussian8", "--data", str(data_dir), "--sets", "Set5", "--scales", "2,4",

@@ -76,6 +76,23 @@ def test_bench_with_weights(data_dir, tmp_path):
                  "--weights", str(ckpt)]) == 2
 
 
+def test_bench_in_worker_processes_gives_the_same_figures(data_dir, tmp_path):
+    """--workers 2: images shared by two processes; figures and extras as in one process."""
+    from srkit.evaluation.bench import run_gaussian8_bench
+    from tests._standins import tiny_pipeline as variant
+    methods = {2: pipeline_method(variant("sftconcat"), steps=2)}
+    one = run_gaussian8_bench(data_dir, ("Set5",), (2,), methods, progress=False, limit=2)
+    two = run_gaussian8_bench(data_dir, ("Set5",), (2,), methods, progress=False, limit=2, workers=2)
+    for method, sets in one["results"].items():
+        a, b = sets["Set5"]["2"], two["results"][method]["Set5"]["2"]
+        assert a["n"] == b["n"] == 16 and a["psnr"] == pytest.approx(b["psnr"], abs=1e-3), method
+    assert one["extra"]["guard_events"] == two["extra"]["guard_events"]
+    assert one["extra"]["guard_events"]["2"]["images"] == 16
+    assert np.allclose(one["extra"]["code_error"]["2"], two["extra"]["code_error"]["2"], atol=1e-4)
+    with pytest.raises(ValueError, match="workers"):
+        run_gaussian8_bench(data_dir, ("Set5",), (2,), methods, progress=False, limit=1, workers=0)
+
+
 def test_table1_cli(data_dir, tmp_path, capsys):
     ckpt = tmp_path / "tiny_x2.safetensors"
     pipe = tiny_pipeline()

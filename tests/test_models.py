@@ -43,6 +43,46 @@ def test_generator_shapes(scale, use_kernel, use_seg):
     assert torch.isfinite(out).all()
 
 
+def _concat_sft(layer, feat, code, seg):
+    """The SFT layer as the paper draws it: one conv over concat(F_img, stretched code, F_segcon)."""
+    from srkit.models.sft import stretch
+    parts = [feat] + ([stretch(code, feat.shape[-2:])] if layer.use_kernel else []) + ([layer.seg(seg)] if layer.use_seg else [])
+    gamma, beta = layer.to_gamma_beta(layer.body(torch.cat(parts, 1))).chunk(2, dim=1)
+    return feat * (1 + gamma) + beta
+
+
+@pytest.mark.parametrize("use_kernel,use_seg", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("h,w", [(1, 1), (2, 5), (9, 7)])
+def test_sft_layer_equals_the_concatenated_conv(use_kernel, use_seg, h, w):
+    """The layer's split convs (code folded into a border-aware bias) compute the concatenated conv."""
+    torch.manual_seed(1)
+    layer = SFTConcat(16, use_kernel=use_kernel, use_seg=use_seg, hidden=8, seg_nf=8).eval()
+    for prm in layer.parameters():
+        prm.data.normal_(0, 0.3)  # far from the identity start, so every term matters
+    feat, code = torch.randn(3, 16, h, w), torch.randn(3, 10)
+    seg = torch.randn(3, NUM_CATEGORIES, h, w).softmax(1)
+    with torch.no_grad():
+        ref = _concat_sft(layer, feat, code, seg)
+        assert torch.allclose(layer(feat, code, seg), ref, atol=1e-5)
+        if use_seg:
+            assert torch.allclose(layer(feat, code, None, layer.seg_term(seg)), ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("use_kernel", [True, False])
+def test_seg_terms_give_the_same_output_as_the_probabilities(use_kernel):
+    g = gen(use_kernel=use_kernel).eval()
+    lr, code, seg = inputs()
+    with torch.no_grad():
+        terms = g.seg_terms(seg)
+        assert len(terms.terms) == len(g.sft_layers()) == 2 * g.cfg.nb + 1 and terms.shape == tuple(seg.shape)
+        assert torch.allclose(g(lr, code, terms), g(lr, code, seg), atol=1e-6)
+        assert g.seg_terms(terms) is terms
+    with pytest.raises(ValueError, match="use_seg"):
+        gen(use_seg=False).seg_terms(seg)
+    with pytest.raises(ValueError, match="seg must be"):
+        g(lr, code, g.seg_terms(seg[:1]))  # terms of another batch are refused like probabilities
+
+
 def test_generator_variant_names_and_presets():
     names = {GeneratorConfig(use_kernel=k, use_seg=s).variant for k, s in VARIANTS}
     assert names == {"srresnet", "sftmd", "sftgan", "sftconcat"}

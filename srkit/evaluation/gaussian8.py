@@ -29,31 +29,38 @@ def _to_uint8(t: torch.Tensor) -> np.ndarray:
     return to_uint8(t[0].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy())
 
 
-def pipeline_method(pipeline, steps: int = 7, device: str = "cpu", precision: str = "fp32"):
+class PipelineMethod:
     """A Gaussian8 Method (see srkit.evaluation.bench) running ``pipeline`` (srkit.inference.pipeline.Pipeline).
 
-    ``precision``: 'fp32' (default: the published-protocol figures) or 'bf16' / 'auto'
-    (``srkit.precision``): every network pass, kernel estimate included, in bf16 autocast; only for
-    quick looks (``srkit bench gaussian8 --fast``), and the JSON says which precision ran.
+    A class rather than a closure so that it pickles: ``run_gaussian8_bench(workers=N)`` sends it to
+    its worker processes. ``precision``: 'fp32' (default: the published-protocol figures) or 'bf16' /
+    'auto' (``srkit.precision``): every network pass, kernel estimate included, in bf16 autocast; only
+    for quick looks (``srkit bench gaussian8 --fast``), and the JSON says which precision ran.
     """
-    from srkit.precision import autocast, resolve
-    if not 0 <= steps <= 20:
-        raise ValueError(f"steps must be in [0, 20], got {steps}")
-    pipeline = pipeline.to(device).eval()
-    n_steps = max(steps, 7)
-    precision = resolve(precision, device)
+
+    def __init__(self, pipeline, steps: int = 7, device: str = "cpu", precision: str = "fp32"):
+        from srkit.precision import resolve
+        if not 0 <= steps <= 20:
+            raise ValueError(f"steps must be in [0, 20], got {steps}")
+        self.pipeline = pipeline.to(device).eval()
+        self.steps, self.n_steps, self.device = steps, max(steps, 7), device
+        self.precision = resolve(precision, device)
 
     @torch.no_grad()
-    def method(lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
-        context["extra"]["precision"] = precision
-        with autocast(device, precision):
-            return _run(lr, scale, context)
+    def __call__(self, lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
+        from srkit.precision import autocast
+        context["extra"]["precision"] = self.precision
+        with autocast(self.device, self.precision):
+            return self._run(lr, scale, context)
 
-    def _run(lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
+    def _run(self, lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
+        pipeline, device, steps = self.pipeline, self.device, self.steps
         if scale != pipeline.scale:
             raise ValueError(f"checkpoint is for x{pipeline.scale}, benchmark asks x{scale}")
         x = torch.from_numpy(lr).permute(2, 0, 1).unsqueeze(0).float().div(255).to(device)
         seg = pipeline.segment(x)
+        if seg is not None:  # ψ depends on the LR alone: its share of every SFT layer is computed once
+            seg = pipeline.generator.seg_terms(seg)
         out = {"bicubic": imresize_np(lr, scale)}
         if not pipeline.generator.cfg.use_kernel:  # SRResNet, SFT-GAN: no kernel to estimate
             out["sr"] = _to_uint8(pipeline.upscale(x, seg=seg, name=f"{context.get('set', 'image')} (sigma {context['sigma']:.2f})"))
@@ -61,7 +68,7 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu", precision: st
         true_code = pipeline.pca.encode(gaussian_kernel(context["sigma"]).unsqueeze(0).to(pipeline.pca.matrix.device))
         true_code = true_code.to(device).float()
         out["true_kernel"] = _to_uint8(pipeline.generator(x, true_code, seg))
-        result = pipeline.ikc(x, steps=n_steps, seg=seg)  # guarded (srkit.inference.guard): events counted
+        result = pipeline.ikc(x, steps=self.n_steps, seg=seg)  # guarded (srkit.inference.guard): events counted
         events = context["extra"].setdefault("guard_events", {}).setdefault(
             str(scale), {"images": 0, "robust": 0, "projected": 0, "stopped": 0, "nonfinite": 0,
                          "sr_pixels_replaced": 0})
@@ -84,7 +91,10 @@ def pipeline_method(pipeline, steps: int = 7, device: str = "cpu", precision: st
             (iso - context["sigma"]).tolist())
         return out
 
-    return method
+
+def pipeline_method(pipeline, steps: int = 7, device: str = "cpu", precision: str = "fp32") -> PipelineMethod:
+    """The Gaussian8 method of ``pipeline`` (see :class:`PipelineMethod`)."""
+    return PipelineMethod(pipeline, steps, device, precision)
 
 
 def methods_from_weights(weights: list[str], scales: list[int], steps: int = 7, device: str = "cpu",

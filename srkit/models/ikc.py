@@ -217,6 +217,7 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
+    seg = _shared_seg(generator, seg)
     if region is not None:
         return _run_guarded(lr, generator, predictor, corrector, seg, steps, region, start_code)
     code = predictor(lr) if start_code is None else start_code.to(lr.device)
@@ -229,6 +230,14 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
             break
         code = corrector(sr.detach() if detach else sr, code.detach() if detach else code)
     return result
+
+
+def _shared_seg(generator: nn.Module, seg):
+    """ψ's SegTerms, computed once for all the steps (each step runs G on the same LR and ψ)."""
+    if seg is None or not getattr(getattr(generator, "cfg", None), "use_seg", False) \
+            or not hasattr(generator, "seg_terms"):
+        return seg
+    return generator.seg_terms(seg)
 
 
 _SEVERITY = {"ok": 0, "robust": 1, "projected": 2, "stopped": 3, "nonfinite": 4}

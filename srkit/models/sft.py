@@ -65,18 +65,37 @@ class SFTConcat(nn.Module):
         nn.init.normal_(self.to_gamma_beta.weight, std=1e-2)
         nn.init.zeros_(self.to_gamma_beta.bias)
 
+    def seg_term(self, seg: torch.Tensor) -> torch.Tensor:
+        """The segmentation part of the γ/β branch's first conv, N×hidden×H×W (before its bias and
+        activation); it depends on ψ alone, so IKC's steps on one image can share it."""
+        conv = self.body[0]
+        nf_code = conv.in_channels - self.seg[-1].out_channels
+        return F.conv2d(self.seg(seg), conv.weight[:, nf_code:], padding=1)
+
     def forward(self, feat: torch.Tensor, code: torch.Tensor | None = None,
-                seg: torch.Tensor | None = None) -> torch.Tensor:
-        """feat N×C×H×W, code N×b (or None), seg N×K×H×W probabilities (or None) → N×C×H×W."""
+                seg: torch.Tensor | None = None, seg_term: torch.Tensor | None = None) -> torch.Tensor:
+        """feat N×C×H×W, code N×b (or None), seg N×K×H×W probabilities (or None; or give
+        ``seg_term``, this layer's :meth:`seg_term`) → N×C×H×W."""
         if not (self.use_kernel or self.use_seg):
             return feat
-        parts = [feat]
+        # body(concat(F_img, H, F_segcon)) computed as a sum of three convs with the slices of one
+        # weight (the parameters are those of the concatenated conv): the same sum, without the
+        # concatenation's copy, and without the constant code map H in the big conv. A 3×3 conv of
+        # a constant map is a per-image bias except at the zero-padded border: Σ over the taps that
+        # fall inside the image of (code · weight). ``taps`` says which do, pixel by pixel (a conv
+        # of ones with the 9 unit kernels), so the term is a 9-long product per pixel and channel.
+        conv, nf = self.body[0], feat.shape[1]
+        pre = F.conv2d(feat, conv.weight[:, :nf], conv.bias, padding=1)       # N×hidden×H×W
         if self.use_kernel:
-            parts.append(stretch(code, feat.shape[-2:]))          # N×b×H×W
+            b = code.shape[1]
+            folded = torch.einsum("nc,ocij->noij", code.to(feat.dtype), conv.weight[:, nf:nf + b].to(feat.dtype))
+            unit = torch.eye(9, dtype=feat.dtype, device=feat.device).view(9, 1, 3, 3)
+            taps = F.conv2d(torch.ones_like(feat[:1, :1]), unit, padding=1)[0]  # 9×H×W, 1 inside
+            pre = pre + torch.einsum("not,thw->nohw", folded.flatten(2), taps)
         if self.use_seg:
-            parts.append(self.seg(seg))                            # N×seg_nf×H×W
-        gamma, beta = self.to_gamma_beta(self.body(torch.cat(parts, 1))).chunk(2, dim=1)
-        return feat * (1 + gamma) + beta                           # γ = 1 + Δγ
+            pre = pre + (self.seg_term(seg) if seg_term is None else seg_term)
+        gamma, beta = self.to_gamma_beta(self.body[1](pre)).chunk(2, dim=1)
+        return torch.addcmul(feat + beta, feat, gamma)                         # γ = 1 + Δγ
 
 
 class ResBlock(nn.Module):
@@ -88,9 +107,9 @@ class ResBlock(nn.Module):
         self.conv1 = nn.Conv2d(nf, nf, 3, padding=1)
         self.conv2 = nn.Conv2d(nf, nf, 3, padding=1)
 
-    def forward(self, x, code=None, seg=None):
-        y = self.conv1(F.relu(self.sft1(x, code, seg)))
-        y = self.conv2(F.relu(self.sft2(y, code, seg)))
+    def forward(self, x, code=None, seg=None, seg_terms=(None, None)):
+        y = self.conv1(F.relu(self.sft1(x, code, seg, seg_terms[0])))
+        y = self.conv2(F.relu(self.sft2(y, code, seg, seg_terms[1])))
         return x + y
 
 
@@ -103,6 +122,21 @@ class Upsampler(nn.Sequential):
         for s in steps:
             layers += [nn.Conv2d(nf, nf * s * s, 3, padding=1), nn.PixelShuffle(s), nn.LeakyReLU(0.1, inplace=True)]
         super().__init__(*layers)
+
+
+@dataclass
+class SegTerms:
+    """ψ's share of every SFT layer's γ/β branch, computed once for a batch (``SFTGenerator.seg_terms``).
+
+    Pass it as ``seg`` to the generator instead of the probabilities: the output is the same (to
+    float rounding), and the segmentation convs are not run again. IKC runs G once per step on the
+    same LR, so its steps share one SegTerms.
+    """
+    terms: list[torch.Tensor]      # one N×cond_nf×h×w tensor per SFT layer, in the generator's order
+    shape: tuple[int, int, int, int]  # N×K×h×w of the ψ they come from
+
+    def to(self, device) -> "SegTerms":
+        return SegTerms([t.to(device) for t in self.terms], self.shape)
 
 
 @dataclass
@@ -183,6 +217,18 @@ class SFTGenerator(nn.Module):
     def scale(self) -> int:
         return self.cfg.scale
 
+    def sft_layers(self) -> list[SFTConcat]:
+        """Every SFT layer, in the order the forward pass runs them."""
+        return [sft for block in self.blocks for sft in (block.sft1, block.sft2)] + [self.trunk_sft]
+
+    def seg_terms(self, seg: torch.Tensor) -> SegTerms:
+        """ψ (N×K×h×w probabilities) → its :class:`SegTerms` for this generator (needs use_seg)."""
+        if not self.cfg.use_seg:
+            raise ValueError("seg_terms needs a generator that uses segmentation (use_seg=True)")
+        if isinstance(seg, SegTerms):
+            return seg
+        return SegTerms([sft.seg_term(seg) for sft in self.sft_layers()], tuple(seg.shape))
+
     def _check(self, lr, code, seg):
         if lr.dim() != 4 or lr.shape[1] != 3:
             raise ValueError(f"generator expects lr of shape N×3×h×w, got {tuple(lr.shape)}")
@@ -209,7 +255,8 @@ class SFTGenerator(nn.Module):
         Args:
             lr: N×3×h×w images in [0, 1].
             code: N×b kernel code; required iff cfg.use_kernel, ignored otherwise.
-            seg: N×K×h×w segmentation probabilities at LR size; required iff cfg.use_seg, else ignored.
+            seg: N×K×h×w segmentation probabilities at LR size (or their ``SegTerms``); required
+                iff cfg.use_seg, else ignored.
 
         Returns:
             N×3×(s·h)×(s·w), not clamped (clamping would stop gradients at saturated pixels).
@@ -217,12 +264,18 @@ class SFTGenerator(nn.Module):
         self._check(lr, code, seg)
         # Switched-off inputs are dropped here, so they cannot influence anything below.
         code = code.to(lr.dtype) if self.cfg.use_kernel else None
-        seg = seg.to(lr.dtype) if self.cfg.use_seg else None
+        terms = [None] * (2 * len(self.blocks) + 1)
+        if isinstance(seg, SegTerms):
+            terms, seg = seg.terms, None
+        elif self.cfg.use_seg:
+            seg = seg.to(lr.dtype)
+        else:
+            seg = None
         x = self.head(lr)                                   # N×nf×h×w
         y = x
-        for block in self.blocks:
-            y = block(y, code, seg)                         # N×nf×h×w
-        y = x + self.trunk_conv(F.relu(self.trunk_sft(y, code, seg)))
+        for i, block in enumerate(self.blocks):
+            y = block(y, code, seg, terms[2 * i:2 * i + 2])  # N×nf×h×w
+        y = x + self.trunk_conv(F.relu(self.trunk_sft(y, code, seg, terms[-1])))
         out = self.tail(self.upsample(y))                   # N×3×sh×sw
         if self.cfg.residual:
             out = out + imresize(lr, scale=self.cfg.scale)
