@@ -12,6 +12,16 @@ S×S LR image (random weights: speed does not depend on them), its FLOPs counted
 the median time. The fraction of the best attainable rate of any mode is the figure to read. bf16 is reported
 only where ``srkit.precision.cpu_has_bf16()``: elsewhere it is emulated, and
 ``bench/precision_speed.py`` shows what that costs.
+
+*Peers* (with ``pip install 'srkit[peers]'``, i.e. spandrel): the networks a user would otherwise
+pick, built from their published architectures by spandrel with random weights, speed only, at ×2:
+Real-ESRGAN's SRVGGNetCompact (64 features, 16 convs: realesr-animevideov3's size), ESRGAN's
+RRDBNet (64 features, 23 blocks) and SPAN (48 features). Each row also gives output megapixels per
+second, the figure that decides what a frame costs; GFLOP/s says how well the FLOPs a network does
+compute are executed. srkit's generator computes its SFT layers without the concatenation (the
+constant code map costs no convolution, ``srkit.models.sft.SFTConcat``), so its counted FLOPs are
+those it computes (547 GFLOP per LR megapixel for the bundled size at ×2, ``bench/model_sizes.py``;
+579 if the code map went through the convolution as the concatenation draws it).
 """
 from __future__ import annotations
 
@@ -93,7 +103,22 @@ def networks(size: int):
     rows.append(("predictor", Predictor(PredictorConfig.preset("small")).eval(), (lr,)))
     c = Corrector(CorrectorConfig.preset("small", scale=2)).eval()
     rows.append(("corrector ×2", c, (torch.rand(1, 3, 2 * size, 2 * size), torch.zeros(1, 10))))
-    return rows
+    return rows + peers(lr)
+
+
+def peers(lr: torch.Tensor):
+    """(name, module, inputs) of other SR networks at ×2, from spandrel (none without it)."""
+    try:
+        from spandrel.architectures.Compact import Compact
+        from spandrel.architectures.ESRGAN import ESRGAN
+        from spandrel.architectures.SPAN import SPAN
+    except ImportError:
+        print("throughput: spandrel is not installed (pip install 'srkit[peers]'): no peer networks")
+        return []
+    torch.manual_seed(0)
+    return [("peer SRVGGNetCompact ×2", Compact(num_feat=64, num_conv=16, upscale=2).eval(), (lr,)),
+            ("peer SPAN ×2", SPAN(num_in_ch=3, num_out_ch=3, feature_channels=48, upscale=2).eval(), (lr,)),
+            ("peer RRDBNet ×2", ESRGAN(num_filters=64, num_blocks=23, scale=2).eval(), (lr,))]
 
 
 def main(argv=None) -> int:
@@ -126,10 +151,12 @@ def main(argv=None) -> int:
             seconds = median_seconds(run, args.repeats)
             gflops = flops / seconds / 1e9
             frac = gflops / max(peak[m]["attainable_gflops"] for m in peak)  # the machine's best, any layout
+            out_mp = (2 * args.size) ** 2 / 1e6 if net_name != "predictor" else args.size ** 2 / 1e6
             rows.append({"network": net_name, "mode": name, "gflop": round(flops / 1e9, 2), "ms": round(seconds * 1e3, 1),
-                         "gflops": round(gflops, 1), "fraction_of_attainable": round(frac, 2)})
-            print(f"{net_name:22s} {name:20s} {flops / 1e9:7.2f} GFLOP {seconds * 1e3:8.1f} ms "
-                  f"{gflops:7.1f} GFLOP/s  {100 * frac:5.1f} % of attainable")
+                         "gflops": round(gflops, 1), "fraction_of_attainable": round(frac, 2),
+                         "output_mp_per_s": round(out_mp / seconds, 3)})
+            print(f"{net_name:24s} {name:20s} {flops / 1e9:7.2f} GFLOP {seconds * 1e3:8.1f} ms "
+                  f"{gflops:7.1f} GFLOP/s  {100 * frac:5.1f} % of attainable  {out_mp / seconds:6.3f} MP/s")
     result = {"date": date.today().isoformat(), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.machine(), "cpu_has_bf16": precision.cpu_has_bf16(), "lr_size": args.size,
               "attainable": peak, "networks": rows}
