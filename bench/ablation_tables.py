@@ -3,6 +3,10 @@
     srkit bench segmentation --data $SRKIT_DATA --weights x2 assets/weights/ablation/sftconcat.safetensors \
         --json bench/results/segmentation_x2.json                                  # about 1 min
     srkit bench ablation --data $SRKIT_DATA --json bench/results/ablation_x2.json   # about 20 min, one core
+    for v in srresnet sftgan sftmd sftconcat; do                                   # about 75 min, 2 cores
+      srkit bench gaussian8 --data $SRKIT_DATA --sets Set5,Set14,B100 --scales 2 --workers 2 \
+        --weights assets/weights/ablation/$v.safetensors --json bench/results/gaussian8_ablation_$v.json
+    done
     python bench/ablation_tables.py                                                # this file: seconds
 
 The tables are formatted by ``srkit.evaluation.ablation`` and ``srkit.evaluation.segmentation``,
@@ -14,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from srkit.evaluation.ablation import format_ablation, format_differences
+from srkit.evaluation.ablation import VARIANTS, format_ablation, format_differences, format_gaussian8_variants
 from srkit.evaluation.segmentation import format_segmentation
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +39,15 @@ minus its σ = 1 Gaussian blur over the category's pixels (1.0: HR's amount of f
 over-smooth).
 """
 
+# The shipped x2 bundle on the same protocol, whole sets (docs/RESULTS.md, "Bundled models on
+# Gaussian8", measured 2026-11-27 to 2026-11-30), PSNR / SSIM.
+X2_BUNDLE = {
+    "true_kernel": {"Set5": {"2": {"psnr": 35.57, "ssim": 0.9437}}, "Set14": {"2": {"psnr": 31.59, "ssim": 0.8860}},
+                    "B100": {"2": {"psnr": 30.72, "ssim": 0.8654}}},
+    "ikc": {"Set5": {"2": {"psnr": 35.20, "ssim": 0.9425}}, "Set14": {"2": {"psnr": 31.40, "ssim": 0.8769}},
+            "B100": {"2": {"psnr": 30.48, "ssim": 0.8533}}},
+}
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -49,6 +62,17 @@ def main(argv=None) -> int:
     for metric, title in (("psnr", "PSNR per category"), ("ssim", "SSIM per category"),
                           ("texture", "Texture ratio per category")):
         parts += [f"\n## {title}\n", format_ablation(ablation, metric)]
+    g8 = {v: json.loads(f.read_text())["results"] for v in VARIANTS
+          if (f := HERE / "results" / f"gaussian8_ablation_{v}.json").is_file()}
+    if g8:
+        reference = {"x2 bundle (for reference)": X2_BUNDLE}
+        parts += ["\n## Gaussian8 (Set5, Set14, B100, ×2)\n",
+                  "Every image of each set with each of the 8 Gaussian8 ×2 widths (`srkit bench gaussian8`, "
+                  "the published protocol: PSNR / SSIM on Y, shave 2; fp32). *true kernel*: the generator "
+                  "given the code of the true kernel; *blind*: IKC's estimate at t = 7 for SFTMD and "
+                  "SFTconcat, the generator alone for SRResNet and SFT-GAN (they need no kernel). The x2 "
+                  "bundle is the shipped SFTconcat model (more training than this equal-budget set).\n",
+                  format_gaussian8_variants(g8, reference=reference)]
     if args.segmentation.is_file():
         seg = json.loads(args.segmentation.read_text())["results"]
         parts += ["\n## Segmenters on the held-out sets\n",

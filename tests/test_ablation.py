@@ -112,3 +112,15 @@ def test_tables_script_writes_every_table(tmp_path, monkeypatch):
                         "--out", str(out)]) == 0
     text = out.read_text()
     assert "| sftconcat − sftconcat/uniform |" in text and "**toy**, texture" in text and "Segmenters" not in text
+
+
+def test_gaussian8_variant_table():
+    """True-kernel and blind columns per set: IKC for the kernel variants, the generator alone otherwise."""
+    from srkit.evaluation.ablation import format_gaussian8_variants
+    cell = lambda p: {"Set5": {"2": {"psnr": p, "ssim": 0.9}}}  # noqa: E731
+    table = format_gaussian8_variants({"sftmd": {"bicubic": cell(30.0), "true_kernel": cell(33.0), "ikc": cell(32.5)},
+                                       "srresnet": {"bicubic": cell(30.0), "sr": cell(31.0)}}, sets=("Set5",))
+    lines = table.splitlines()
+    assert lines[2] == "| bicubic | 30.00 / 0.9000 | 30.00 / 0.9000 |"
+    assert lines[3] == "| srresnet | – | 31.00 / 0.9000 |"  # VARIANTS order, not the dict's
+    assert lines[4] == "| sftmd | 33.00 / 0.9000 | 32.50 / 0.9000 |"

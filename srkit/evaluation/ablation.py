@@ -213,3 +213,32 @@ def format_ablation(results: dict, metric: str = "psnr") -> str:
                          + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def format_gaussian8_variants(by_variant: dict[str, dict], sets=("Set5", "Set14", "B100"), scale: int = 2,
+                              reference: dict | None = None) -> str:
+    """Markdown: the variants on Gaussian8 (``srkit bench gaussian8`` results, one per variant).
+
+    Columns per set: ``true kernel`` (SFTMD / SFTconcat given the true code) and ``blind`` (IKC at
+    the fixed step t for the kernel variants, the generator alone for SRResNet / SFT-GAN);
+    PSNR / SSIM. ``reference``: results of another model to show beside them (e.g. the x2 bundle),
+    as {name: results}.
+    """
+    rows = {**{v: by_variant[v] for v in VARIANTS if v in by_variant}, **(reference or {})}
+    first = next(iter(rows.values()), None)
+    head = ["| model | " + " | ".join(f"{s} true kernel | {s} blind" for s in sets) + " |",
+            "|---|" + "---|---|" * len(sets)]
+    lines = head
+    if first is not None and "bicubic" in first:
+        cells = [f"{_g8(first, 'bicubic', s, scale)} | {_g8(first, 'bicubic', s, scale)}" for s in sets]
+        lines.append("| bicubic | " + " | ".join(cells) + " |")
+    for name, res in rows.items():
+        blind = "ikc" if "ikc" in res else "sr"
+        cells = [f"{_g8(res, 'true_kernel', s, scale)} | {_g8(res, blind, s, scale)}" for s in sets]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _g8(results: dict, method: str, set_name: str, scale: int) -> str:
+    r = results.get(method, {}).get(set_name, {}).get(str(scale))
+    return "–" if not r else f"{r['psnr']:.2f} / {r['ssim']:.4f}"
