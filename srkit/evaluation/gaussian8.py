@@ -50,8 +50,9 @@ class PipelineMethod:
     def __call__(self, lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
         from srkit.precision import autocast
         context["extra"]["precision"] = self.precision
+        bicubic = imresize_np(lr, scale)  # the baseline stays exact: outside autocast (its resize uses matmuls)
         with autocast(self.device, self.precision):
-            return self._run(lr, scale, context)
+            return {"bicubic": bicubic, **self._run(lr, scale, context)}
 
     def _run(self, lr: np.ndarray, scale: int, context: dict) -> dict[str, np.ndarray]:
         pipeline, device, steps = self.pipeline, self.device, self.steps
@@ -61,7 +62,7 @@ class PipelineMethod:
         seg = pipeline.segment(x)
         if seg is not None:  # ψ depends on the LR alone: its share of every SFT layer is computed once
             seg = pipeline.generator.seg_terms(seg)
-        out = {"bicubic": imresize_np(lr, scale)}
+        out = {}
         if not pipeline.generator.cfg.use_kernel:  # SRResNet, SFT-GAN: no kernel to estimate
             out["sr"] = _to_uint8(pipeline.upscale(x, seg=seg, name=f"{context.get('set', 'image')} (sigma {context['sigma']:.2f})"))
             return out

@@ -108,8 +108,10 @@ class ResBlock(nn.Module):
         self.conv2 = nn.Conv2d(nf, nf, 3, padding=1)
 
     def forward(self, x, code=None, seg=None, seg_terms=(None, None)):
-        y = self.conv1(F.relu(self.sft1(x, code, seg, seg_terms[0])))
-        y = self.conv2(F.relu(self.sft2(y, code, seg, seg_terms[1])))
+        # in-place ReLU: an SFT layer returns a new tensor (the identity one, under no condition, does not)
+        act = F.relu_ if self.sft1.use_kernel or self.sft1.use_seg else F.relu
+        y = self.conv1(act(self.sft1(x, code, seg, seg_terms[0])))
+        y = self.conv2(act(self.sft2(y, code, seg, seg_terms[1])))
         return x + y
 
 
