@@ -30,6 +30,7 @@ import torch
 from srkit.categories import CATEGORIES, NUM_CATEGORIES
 from srkit.data.label_maps import IGNORE
 from srkit.degrade import degrade_uint8
+from srkit.evaluation.segmentation import lr_label_map, modcrop_sample
 from srkit.imageio import to_uint8
 from srkit.kernels import gaussian8_sigmas, gaussian_kernel
 from srkit.metrics import crop_like_ssim_map, high_frequency, rgb_to_y, ssim_map
@@ -63,11 +64,10 @@ def load_variants(folder=None, variants=VARIANTS, device: str = "cpu") -> dict:
 
 def degraded_scene(sample, index: int, scale: int):
     """(HR uint8, LR uint8, HR labels, LR labels, σ) of a SegSample: Gaussian8 width index mod 8."""
-    h, w = (np.array(sample.labels.shape) // scale) * scale
-    hr, labels = sample.image[:h, :w], sample.labels[:h, :w].astype(np.int64)
+    hr, labels = modcrop_sample(sample, scale)
     sigma = gaussian8_sigmas(scale)[index % 8]
     lr = degrade_uint8(hr, scale, sigma=sigma, seed=index)
-    return hr, lr, labels, labels[scale // 2::scale, scale // 2::scale], sigma
+    return hr, lr, labels, lr_label_map(labels, scale), sigma
 
 
 def condition(which: str, pipe, x: torch.Tensor, lr_labels: np.ndarray) -> torch.Tensor:

@@ -45,12 +45,22 @@ def heldout_sets(data_dir, sets=SETS, composites: int = 40, limit: int | None = 
     return out
 
 
+def modcrop_sample(sample, scale: int) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 HR, int64 HR labels) of a SegSample, cropped to a multiple of ``scale``."""
+    h, w = (np.array(sample.labels.shape) // scale) * scale
+    return sample.image[:h, :w], sample.labels[:h, :w].astype(np.int64)
+
+
+def lr_label_map(labels: np.ndarray, scale: int) -> np.ndarray:
+    """The label of each LR pixel: the HR label at the centre of its s×s block (as in training)."""
+    return labels[scale // 2::scale, scale // 2::scale]
+
+
 def lr_and_labels(sample, scale: int, sigma: float | None = None, noise: float = 0.0, seed: int = 0):
     """(uint8 LR, int64 LR label map) of a SegSample, degraded as the pipeline sees it."""
-    h, w = (np.array(sample.labels.shape) // scale) * scale
-    hr, labels = sample.image[:h, :w], sample.labels[:h, :w]
+    hr, labels = modcrop_sample(sample, scale)
     lr = degrade_uint8(hr, scale, sigma=gaussian8_middle(scale) if sigma is None else sigma, noise=noise, seed=seed)
-    return lr, labels[scale // 2::scale, scale // 2::scale].astype(np.int64)
+    return lr, lr_label_map(labels, scale)
 
 
 @torch.no_grad()
