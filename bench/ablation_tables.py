@@ -73,6 +73,15 @@ def main(argv=None) -> int:
                   "SFTconcat, the generator alone for SRResNet and SFT-GAN (they need no kernel). The x2 "
                   "bundle is the shipped SFTconcat model (more training than this equal-budget set).\n",
                   format_gaussian8_variants(g8, reference=reference)]
+        steps = [v for v in ("sftmd", "sftconcat") if v in g8]
+        if steps:
+            parts += ["\nIKC step by step (PSNR after each step; t0 is the predictor alone, `ikc` above is t7):\n",
+                      "| variant | set | " + " | ".join(f"t{t}" for t in range(8)) + " |",
+                      "|---|---|" + "---|" * 8]
+            for v in steps:
+                for set_name, by_scale in g8[v]["ikc_t0"].items():
+                    cells = [f"{g8[v][f'ikc_t{t}'][set_name]['2']['psnr']:.2f}" for t in range(8)]
+                    parts.append(f"| {v} | {set_name} | " + " | ".join(cells) + " |")
     if args.segmentation.is_file():
         seg = json.loads(args.segmentation.read_text())["results"]
         parts += ["\n## Segmenters on the held-out sets\n",
