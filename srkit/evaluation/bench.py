@@ -100,6 +100,8 @@ def run_gaussian8_bench(data, sets=("Set5", "Set14", "B100"), scales=(2, 3, 4),
         bar.close()
         if workers > 1:
             pool.shutdown(cancel_futures=True)
+        else:
+            _init_worker({}, None)  # this process holds no reference to the networks after the run
     protocol = dict(PROTOCOL, degradation="Gaussian8: 21x21 isotropic Gaussian (reflect padding), widths "
                     + "; ".join(f"x{s}: {gaussian8_sigmas(s)[0]:.2f}..{gaussian8_sigmas(s)[-1]:.2f}" for s in scales)
                     + " (8 equally spaced), then bicubic down, LR rounded to uint8")
