@@ -77,3 +77,22 @@ def test_bench_errors(tmp_path, capsys):
     assert "Set5 not found" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown benchmark"):
         load_benchmark(tmp_path, "Set6", 2)
+
+
+def test_merging_gaussian8_runs_weights_the_step_errors_by_images():
+    from srkit.evaluation.bench import merge_gaussian8_runs
+    a = {"results": {"ikc": {"Set5": {"2": {"psnr": 31.0, "ssim": 0.9, "n": 40}}}},
+         "extra": {"precision": "fp32", "guard_events": {"2": {"images": 40, "sr_pixels_replaced": 3}},
+                   "code_error": {"2": [1.0, 2.0]}}}
+    b = {"results": {"ikc": {"B100": {"2": {"psnr": 29.0, "ssim": 0.8, "n": 800}}}},
+         "extra": {"precision": "fp32", "guard_events": {"2": {"images": 160, "sr_pixels_replaced": 7}},
+                   "code_error": {"2": [2.0, 4.0]}}}
+    m = merge_gaussian8_runs([a, b], note="two runs")
+    assert m["results"]["ikc"]["Set5"]["2"]["psnr"] == 31.0 and m["results"]["ikc"]["B100"]["2"]["n"] == 800
+    assert m["extra"]["guard_events"]["2"] == {"images": 200, "sr_pixels_replaced": 10}
+    assert m["extra"]["code_error"]["2"] == pytest.approx([1.8, 3.6])  # (40·1 + 160·2) / 200, …
+    assert m["merged_from"] == "two runs"
+    with pytest.raises(ValueError, match="more than one run"):
+        merge_gaussian8_runs([a, a])
+    with pytest.raises(ValueError, match="precisions"):
+        merge_gaussian8_runs([a, {**b, "extra": {**b["extra"], "precision": "bf16"}}])

@@ -178,3 +178,56 @@ def format_table(results: dict, metric_digits: int = 2) -> str:
             cells.append(f"{r['psnr']:.{metric_digits}f} / {r['ssim']:.4f}" if r else "–")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def merge_gaussian8_runs(runs: list[dict], note: str = "") -> dict:
+    """One Gaussian8 JSON from runs of the same weights on different sets (e.g. Set5+Set14, then B100).
+
+    ``results`` are joined (a set×scale may appear in one run only: a repeat is an error, since
+    two measurements of one cell cannot both be the figure). Extras: counts are added; per-step
+    lists (code and width errors) are averaged weighted by each run's LR images of that scale
+    (``guard_events[scale]['images']``); the precision must agree.
+    """
+    if not runs:
+        raise ValueError("merge_gaussian8_runs needs at least one run")
+    precisions = {r.get("extra", {}).get("precision") for r in runs}
+    if len(precisions) > 1:
+        raise ValueError(f"cannot merge Gaussian8 runs of different precisions: {sorted(map(str, precisions))}")
+    results: dict = {}
+    for r in runs:
+        for method, sets in r["results"].items():
+            for set_name, scales in sets.items():
+                for scale, cell in scales.items():
+                    dest = results.setdefault(method, {}).setdefault(set_name, {})
+                    if scale in dest:
+                        raise ValueError(f"{method} {set_name} ×{scale} is in more than one run")
+                    dest[scale] = cell
+    weights = [{s: g.get("images", 0) for s, g in r.get("extra", {}).get("guard_events", {}).items()} for r in runs]
+    extra: dict = {"precision": precisions.pop()}
+    for r, w in zip(runs, weights):
+        for key, per_scale in r.get("extra", {}).items():
+            if key == "precision":
+                continue
+            dest = extra.setdefault(key, {})
+            for scale, value in per_scale.items():
+                if isinstance(value, dict):  # counts
+                    into = dest.setdefault(scale, {})
+                    for k, v in value.items():
+                        into[k] = into.get(k, 0) + v
+                elif isinstance(value, list):  # per-step means: sum weighted, divided below
+                    acc = dest.setdefault(scale, [0.0] * len(value))
+                    dest[scale] = [a + w.get(scale, 0) * v for a, v in zip(acc, value)]
+                else:
+                    dest[scale] = value
+    total = {s: sum(w.get(s, 0) for w in weights) for w in weights for s in w}
+    for key, per_scale in extra.items():
+        if isinstance(per_scale, dict):
+            for scale, value in per_scale.items():
+                if isinstance(value, list):
+                    if not total.get(scale):
+                        raise ValueError(f"cannot weight {key} ×{scale}: no guard_events images counts")
+                    per_scale[scale] = [v / total[scale] for v in value]
+    out = {"results": results, "protocol": runs[0].get("protocol", {}), "extra": extra}
+    if note:
+        out["merged_from"] = note
+    return out
