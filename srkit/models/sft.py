@@ -78,24 +78,63 @@ class SFTConcat(nn.Module):
         ``seg_term``, this layer's :meth:`seg_term`) → N×C×H×W."""
         if not (self.use_kernel or self.use_seg):
             return feat
-        # body(concat(F_img, H, F_segcon)) computed as a sum of three convs with the slices of one
-        # weight (the parameters are those of the concatenated conv): the same sum, without the
-        # concatenation's copy, and without the constant code map H in the big conv. A 3×3 conv of
-        # a constant map is a per-image bias except at the zero-padded border: Σ over the taps that
-        # fall inside the image of (code · weight). ``taps`` says which do, pixel by pixel (a conv
-        # of ones with the 9 unit kernels), so the term is a 9-long product per pixel and channel.
+        # body(concat(F_img, H, F_segcon)) computed as a sum of convs with the slices of one weight
+        # (the parameters are those of the concatenated conv): the same sum, without the
+        # concatenation's copy, and without the constant code map H in the big conv. The slice is
+        # made contiguous because oneDNN takes only dense weights (a strided slice falls back to
+        # a conv 3–5× slower).
         conv, nf = self.body[0], feat.shape[1]
-        pre = F.conv2d(feat, conv.weight[:, :nf], conv.bias, padding=1)       # N×hidden×H×W
+        weight = conv.weight[:, :nf].contiguous(memory_format=_layout(feat))
+        bias, inner, folded = conv.bias, None, None
         if self.use_kernel:
+            # A 3×3 conv of the constant map H is, inside the image, the per-image constant
+            # Σ_taps code·weight; on the zero-padded border the taps that fall outside are missing.
+            # So: the constant goes into the conv's bias (batch 1) or one broadcast add, and the
+            # border rows and columns are mended in place, O(H + W) work instead of a full map.
             b = code.shape[1]
             folded = torch.einsum("nc,ocij->noij", code.to(feat.dtype), conv.weight[:, nf:nf + b].to(feat.dtype))
-            unit = torch.eye(9, dtype=feat.dtype, device=feat.device).view(9, 1, 3, 3)
-            taps = F.conv2d(torch.ones_like(feat[:1, :1]), unit, padding=1)[0]  # 9×H×W, 1 inside
-            pre = pre + torch.einsum("not,thw->nohw", folded.flatten(2), taps)
+            inner = folded.sum((2, 3))                                          # N×hidden
+            if feat.shape[0] == 1 and not torch.jit.is_tracing():  # a traced graph (ONNX) serves any batch
+                bias, inner = bias + inner[0].to(bias.dtype), None
+        pre = F.conv2d(feat, weight, bias, padding=1)                          # N×hidden×H×W
+        if inner is not None:
+            pre = pre.add_(inner[:, :, None, None].to(pre.dtype))
+        if folded is not None:
+            _drop_outside_taps(pre, folded.to(pre.dtype))
         if self.use_seg:
-            pre = pre + (self.seg_term(seg) if seg_term is None else seg_term)
-        gamma, beta = self.to_gamma_beta(self.body[1](pre)).chunk(2, dim=1)
-        return torch.addcmul(feat + beta, feat, gamma)                         # γ = 1 + Δγ
+            pre = pre.add_(self.seg_term(seg) if seg_term is None else seg_term)
+        # γ = 1 + Δγ: the 1 is added to the bias of the γ half, so the layer is one addcmul.
+        g_conv = self.to_gamma_beta
+        one = torch.ones_like(g_conv.bias[:nf])
+        gb = F.conv2d(self.body[1](pre), g_conv.weight, g_conv.bias + torch.cat([one, torch.zeros_like(one)]))
+        gamma, beta = gb.chunk(2, dim=1)
+        return torch.addcmul(beta, feat, gamma)
+
+
+def _layout(x: torch.Tensor) -> torch.memory_format:
+    """The memory format a weight should have to match activation x (oneDNN's fast path)."""
+    return torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
+        and not x.is_contiguous() else torch.contiguous_format
+
+
+def _drop_outside_taps(pre: torch.Tensor, folded: torch.Tensor) -> None:
+    """Remove, in place, the taps of a constant map's 3×3 conv that fall on the zero padding.
+
+    pre holds conv(constant) as if every tap were inside (the constant Σ folded); folded is
+    N×O×3×3 (code · weight per tap). Row 0 lacks the top taps, row H−1 the bottom ones, column 0
+    the left and column W−1 the right ones; each corner lost one tap twice, so it is added back.
+    With H or W = 1 a row is both top and bottom, and the same formula stays exact.
+    """
+    top, bottom = folded[:, :, 0, :].sum(2), folded[:, :, 2, :].sum(2)       # N×O
+    left, right = folded[:, :, :, 0].sum(2), folded[:, :, :, 2].sum(2)
+    pre[:, :, 0, :] -= top[:, :, None]
+    pre[:, :, -1, :] -= bottom[:, :, None]
+    pre[:, :, :, 0] -= left[:, :, None]
+    pre[:, :, :, -1] -= right[:, :, None]
+    pre[:, :, 0, 0] += folded[:, :, 0, 0]
+    pre[:, :, 0, -1] += folded[:, :, 0, 2]
+    pre[:, :, -1, 0] += folded[:, :, 2, 0]
+    pre[:, :, -1, -1] += folded[:, :, 2, 2]
 
 
 class ResBlock(nn.Module):
@@ -115,6 +154,21 @@ class ResBlock(nn.Module):
         return x + y
 
 
+class PixelShuffle(nn.PixelShuffle):
+    """``nn.PixelShuffle`` that keeps a channels-last input channels-last, with one dense copy.
+
+    torch's own pixel shuffle on a channels-last tensor runs a generic strided copy, 2–3× slower
+    than this at the generator's sizes; the values are the same (a pure rearrangement).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        s = self.upscale_factor
+        y = x.permute(0, 2, 3, 1).reshape(n, h, w, c // (s * s), s, s)   # N×h×w×C×s×s (logical NHWC)
+        y = y.permute(0, 1, 4, 2, 5, 3).reshape(n, h * s, w * s, c // (s * s))
+        return y.permute(0, 3, 1, 2)                                       # N×C×sh×sw, channels-last
+
+
 class Upsampler(nn.Sequential):
     """Pixel shuffle: ×2 and ×3 in one step, ×4 as two ×2 steps (fewer parameters than one ×4)."""
 
@@ -122,7 +176,7 @@ class Upsampler(nn.Sequential):
         steps = {2: [2], 3: [3], 4: [2, 2]}[scale]
         layers = []
         for s in steps:
-            layers += [nn.Conv2d(nf, nf * s * s, 3, padding=1), nn.PixelShuffle(s), nn.LeakyReLU(0.1, inplace=True)]
+            layers += [nn.Conv2d(nf, nf * s * s, 3, padding=1), PixelShuffle(s), nn.LeakyReLU(0.1, inplace=True)]
         super().__init__(*layers)
 
 
