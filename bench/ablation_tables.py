@@ -20,7 +20,8 @@ import argparse
 import json
 from pathlib import Path
 
-from srkit.evaluation.ablation import VARIANTS, format_ablation, format_differences, format_gaussian8_variants
+from srkit.evaluation.ablation import (VARIANTS, format_ablation, format_differences, format_gaussian8_variants,
+                                      format_seeds)
 from srkit.evaluation.segmentation import format_segmentation
 
 HERE = Path(__file__).resolve().parent
@@ -85,6 +86,27 @@ def main(argv=None) -> int:
                 for set_name, by_scale in g8[v]["ikc_t0"].items():
                     cells = [f"{g8[v][f'ikc_t{t}'][set_name]['2']['psnr']:.2f}" for t in range(8)]
                     parts.append(f"| {v} | {set_name} | " + " | ".join(cells) + " |")
+    seed1 = HERE / "results" / "ablation_x2_seed1.json"
+    if seed1.is_file():
+        parts += ["\n## A second training seed (SRResNet and SFT-GAN, `recipes/ablation_x2_seed1.toml`)\n",
+                  "The same held-out images and protocol as above; pooled PSNR (dB) per seed, the paired "
+                  "difference per seed, and each variant's change from seed 0 to seed 1 on the same images "
+                  "(± 2 standard errors over images, wins/n).\n",
+                  format_seeds({0: ablation, 1: json.loads(seed1.read_text())["results"]})]
+        g8_seed1 = {v: json.loads(f.read_text())["results"] for v in ("srresnet", "sftgan")
+                    if (f := HERE / "results" / f"gaussian8_ablation_seed1_{v}.json").is_file()}
+        if g8_seed1:
+            rows = ["\nGaussian8 (blind: the generator alone), PSNR (dB) per seed:\n",
+                    "| variant | " + " | ".join(f"{s} seed 0 | {s} seed 1" for s in ("Set5", "Set14", "B100")) + " |",
+                    "|---|" + "---|---|" * 3]
+            for v in ("srresnet", "sftgan"):
+                cells = []
+                for set_name in ("Set5", "Set14", "B100"):
+                    for res in (g8.get(v), g8_seed1.get(v)):
+                        r = (res or {}).get("sr", {}).get(set_name, {}).get("2")
+                        cells.append(f"{r['psnr']:.2f}" if r else "–")
+                rows.append(f"| {v} | " + " | ".join(cells) + " |")
+            parts += rows
     if args.categories.is_file():
         from srkit.evaluation.categories import format_tables
         cats = json.loads(args.categories.read_text())

@@ -124,3 +124,19 @@ def test_gaussian8_variant_table():
     assert lines[2] == "| bicubic | 30.00 / 0.9000 | 30.00 / 0.9000 |"
     assert lines[3] == "| srresnet | – | 31.00 / 0.9000 |"  # VARIANTS order, not the dict's
     assert lines[4] == "| sftmd | 33.00 / 0.9000 | 32.50 / 0.9000 |"
+
+
+def test_seed_table_pairs_the_images_of_each_seed():
+    from srkit.evaluation.ablation import format_seeds, merge_ablation_results
+
+    def run(values):
+        return {"S": {m: {"all": {"psnr": float(sum(v) / len(v)), "per_image_psnr": v}} for m, v in values.items()}}
+    seed0 = run({"bicubic": [20.0, 21.0], "srresnet": [30.0, 31.0], "sftgan": [30.5, 31.5]})
+    seed1 = merge_ablation_results([run({"bicubic": [20.0, 21.0], "srresnet": [30.2, 31.2]}),
+                                    run({"bicubic": [20.0, 21.0], "sftgan": [30.2, 31.0]})])
+    table = format_seeds({0: seed0, 1: seed1})
+    assert "| **sftgan − srresnet, seed 0** | +0.500 ± 0.000 (2/2) |" in table
+    assert "| **sftgan − srresnet, seed 1** | -0.100 ± 0.200 (0/2) |" in table
+    assert "| srresnet: seed 1 − seed 0 | +0.200 ± 0.000 (2/2) |" in table
+    with pytest.raises(ValueError, match="more than one run"):
+        merge_ablation_results([seed0, seed0])

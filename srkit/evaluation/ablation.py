@@ -242,3 +242,45 @@ def format_gaussian8_variants(by_variant: dict[str, dict], sets=("Set5", "Set14"
 def _g8(results: dict, method: str, set_name: str, scale: int) -> str:
     r = results.get(method, {}).get(set_name, {}).get(str(scale))
     return "–" if not r else f"{r['psnr']:.2f} / {r['ssim']:.4f}"
+
+
+def merge_ablation_results(parts: list[dict]) -> dict:
+    """One ``run_ablation`` result from runs of different variants on the same sets (bicubic, the
+    same in every run, is kept once)."""
+    merged: dict = {}
+    for part in parts:
+        for set_name, by_method in part.items():
+            dest = merged.setdefault(set_name, {})
+            for method, value in by_method.items():
+                if method in dest and method != "bicubic":
+                    raise ValueError(f"{method} on {set_name} is in more than one run")
+                dest.setdefault(method, value)
+    return merged
+
+
+def format_seeds(by_seed: dict[int, dict], a: str = "sftgan", b: str = "srresnet") -> str:
+    """Markdown: a and b's pooled PSNR per training seed and set, the paired difference a − b per
+    seed (± 2 standard errors over images, wins/n), and each variant's seed-to-seed change (the same
+    images, so the change is the run-to-run spread the a − b difference has to beat)."""
+    seeds = sorted(by_seed)
+    sets = list(by_seed[seeds[0]])
+    lines = ["| | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for seed in seeds:
+        res = by_seed[seed]
+        for v in (b, a):
+            lines.append(f"| {v}, seed {seed} | " + " | ".join(
+                f"{res[s][v]['all']['psnr']:.3f}" if v in res.get(s, {}) else "–" for s in sets) + " |")
+        cells = []
+        for s in sets:
+            r = paired_difference(res.get(s, {}), a, b)
+            cells.append("–" if r is None else f"{r['mean']:+.3f} ± {2 * r['se']:.3f} ({r['wins']}/{r['n']})")
+        lines.append(f"| **{a} − {b}, seed {seed}** | " + " | ".join(cells) + " |")
+    for v in (b, a):
+        for s0, s1 in zip(seeds, seeds[1:]):
+            cells = []
+            for s in sets:
+                pair = {"x": by_seed[s1].get(s, {}).get(v), "y": by_seed[s0].get(s, {}).get(v)}
+                r = paired_difference(pair, "x", "y") if all(pair.values()) else None
+                cells.append("–" if r is None else f"{r['mean']:+.3f} ± {2 * r['se']:.3f} ({r['wins']}/{r['n']})")
+            lines.append(f"| {v}: seed {s1} − seed {s0} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
