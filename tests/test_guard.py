@@ -126,7 +126,9 @@ def test_region_holds_every_trained_kernel_and_projects_onto_gaussians_in_range(
     lo, hi = pca.meta.sigma_range
     widths = torch.arange(lo, hi + 1e-9, 0.005, dtype=torch.float64)
     gaussians = pca.encode(torch.stack([gaussian_kernel(float(w)) for w in widths]))
-    assert (torch.cdist(projected, gaussians).min(1).values < 1e-4).all()
+    # 5e-4: the codes are float32, and the batched kernel builder the region uses rounds differently
+    # from gaussian_kernel (1.2e-4 apart at width 0.54 on an AVX-512 Xeon, 0 at the range's ends)
+    assert (torch.cdist(projected, gaussians).min(1).values < 5e-4).all()
     assert CodeRegion.from_pca(pca) is region                    # built once per PCA and device
 
 
