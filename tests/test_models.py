@@ -79,7 +79,7 @@ def test_pixel_shuffle_equals_torch_and_keeps_channels_last(scale):
     from srkit.models.sft import PixelShuffle
     x = torch.randn(2, 4 * scale * scale, 5, 7)
     want = torch.nn.functional.pixel_shuffle(x, scale)
-    assert torch.equal(PixelShuffle(scale)(x), want)
+    assert torch.equal(PixelShuffle(scale)(x), want) and PixelShuffle(scale)(x).is_contiguous()
     got = PixelShuffle(scale)(x.contiguous(memory_format=torch.channels_last))
     assert torch.equal(got, want) and got.is_contiguous(memory_format=torch.channels_last)
 

@@ -162,6 +162,8 @@ class PixelShuffle(nn.PixelShuffle):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)  # the default layout: torch's own shuffle is the fast one
         n, c, h, w = x.shape
         s = self.upscale_factor
         y = x.permute(0, 2, 3, 1).reshape(n, h, w, c // (s * s), s, s)   # N×h×w×C×s×s (logical NHWC)
