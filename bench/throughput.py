@@ -1,8 +1,9 @@
 """How close srkit's networks come to what this machine can compute: attainable convolution
 throughput (GFLOP/s) against each network's achieved throughput, fp32 and bf16.
 
-    python bench/throughput.py                 # about 3 min on 2 cores; bench/results/throughput.json
+    python bench/throughput.py                 # about 5 min on 2 cores; bench/results/throughput.json
     python bench/throughput.py --size 128 --repeats 3
+    python bench/throughput.py --only generator SRVGG   # networks whose name contains a word
 
 *Attainable*: the best rate of 3×3 convolutions (64 → 64 channels at batch 1 and 4, 128 → 128; the
 generator's dominant layer) and square matmuls (2048, 4096), timed in fp32 (default layout and
@@ -18,7 +19,10 @@ pick, built from their published architectures by spandrel with random weights, 
 Real-ESRGAN's SRVGGNetCompact (64 features, 16 convs: realesr-animevideov3's size), ESRGAN's
 RRDBNet (64 features, 23 blocks) and SPAN (48 features). Each row also gives output megapixels per
 second, the figure that decides what a frame costs; GFLOP/s says how well the FLOPs a network does
-compute are executed. srkit's generator computes its SFT layers without the concatenation (the
+compute are executed. *Convs alone*: the network's convolutions timed one by one outside it, same
+shapes and layout; total FLOPs ÷ that time is the ceiling its layer shapes set whatever is fused
+around them (narrow layers, such as the 16-channel γ/β branches of the bundled size, run far below
+the 64-channel attainable rate). srkit's generator computes its SFT layers without the concatenation (the
 constant code map costs no convolution, ``srkit.models.sft.SFTConcat``), so its counted FLOPs are
 those it computes (547 GFLOP per LR megapixel for the bundled size at ×2, ``bench/model_sizes.py``;
 579 if the code map went through the convolution as the concatenation draws it).
@@ -91,6 +95,42 @@ def attainable(size: int, repeats: int, modes) -> dict:
     return out
 
 
+def conv_calls(fn) -> list[tuple]:
+    """Every ``F.conv2d`` call one run of ``fn`` makes, as (input, weight, bias, stride, padding,
+    dilation, groups) with the tensors cloned in their layout and dtype (nn.Conv2d goes through
+    ``F.conv2d`` too, so this sees every convolution of srkit's networks and of the peers)."""
+    calls, real = [], F.conv2d
+
+    def record(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+        calls.append((x.detach().clone(memory_format=torch.preserve_format),
+                      w.detach().clone(memory_format=torch.preserve_format),
+                      None if b is None else b.detach().clone(), stride, padding, dilation, groups))
+        return real(x, w, b, stride, padding, dilation, groups)
+    F.conv2d = record
+    try:
+        fn()
+    finally:
+        F.conv2d = real
+    return calls
+
+
+def conv_ceiling(fn, prec: str, repeats: int) -> dict:
+    """The network's convolutions timed one by one on their own (same shapes, layout, dtype),
+    outside the network: their summed time, their FLOPs, and the rate the whole network would
+    reach if everything but its convolutions took no time (total FLOPs ÷ conv time), the ceiling
+    its conv shapes set on this machine whatever is fused around them."""
+    with torch.no_grad(), precision.autocast("cpu", prec):
+        calls = conv_calls(fn)
+    seconds, flops = 0.0, 0
+    for x, w, b, stride, padding, dilation, groups in calls:
+        def one(x=x, w=w, b=b, stride=stride, padding=padding, dilation=dilation, groups=groups):
+            with torch.no_grad(), precision.autocast("cpu", prec):  # as in the network: casts included
+                F.conv2d(x, w, b, stride, padding, dilation, groups)
+        seconds += median_seconds(one, repeats)
+        flops += flops_of(one)
+    return {"convs": len(calls), "conv_ms": seconds * 1e3, "conv_gflop": flops / 1e9}
+
+
 def networks(size: int):
     """(name, module, inputs) for one LR image of size×size: the generators and P, C."""
     torch.manual_seed(0)
@@ -126,6 +166,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int, default=192, help="LR side of the test image (default 192)")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", type=Path, default=RESULTS)
+    ap.add_argument("--only", nargs="+", default=None, help="networks whose name contains one of these words")
     args = ap.parse_args(argv)
     modes = [("fp32", "fp32", False), ("fp32 channels_last", "fp32", True)]
     if precision.cpu_has_bf16():
@@ -136,6 +177,8 @@ def main(argv=None) -> int:
               f"attainable {r['attainable_gflops']:8.1f} GFLOP/s")
     rows = []
     for net_name, module, inputs in networks(args.size):
+        if args.only and not any(w.lower() in net_name.lower() for w in args.only):
+            continue
         flops = flops_of(lambda: module(*inputs))
         for name, prec, layout in modes:
             if layout:
@@ -152,11 +195,15 @@ def main(argv=None) -> int:
             gflops = flops / seconds / 1e9
             frac = gflops / max(peak[m]["attainable_gflops"] for m in peak)  # the machine's best, any layout
             out_mp = (2 * args.size) ** 2 / 1e6 if net_name != "predictor" else args.size ** 2 / 1e6
+            ceil = conv_ceiling(lambda: module(*ins), prec, args.repeats)
             rows.append({"network": net_name, "mode": name, "gflop": round(flops / 1e9, 2), "ms": round(seconds * 1e3, 1),
                          "gflops": round(gflops, 1), "fraction_of_attainable": round(frac, 2),
-                         "output_mp_per_s": round(out_mp / seconds, 3)})
+                         "output_mp_per_s": round(out_mp / seconds, 3), "convs": ceil["convs"],
+                         "conv_ms": round(ceil["conv_ms"], 1), "conv_share": round(ceil["conv_ms"] / 1e3 / seconds, 2),
+                         "conv_only_gflops": round(flops / (ceil["conv_ms"] / 1e3) / 1e9, 1)})
             print(f"{net_name:24s} {name:20s} {flops / 1e9:7.2f} GFLOP {seconds * 1e3:8.1f} ms "
-                  f"{gflops:7.1f} GFLOP/s  {100 * frac:5.1f} % of attainable  {out_mp / seconds:6.3f} MP/s")
+                  f"{gflops:7.1f} GFLOP/s  {100 * frac:5.1f} % of attainable  {out_mp / seconds:6.3f} MP/s  "
+                  f"convs alone {ceil['conv_ms']:7.1f} ms (ceiling {rows[-1]['conv_only_gflops']:7.1f} GFLOP/s)")
     result = {"date": date.today().isoformat(), "torch": torch.__version__, "threads": torch.get_num_threads(),
               "machine": platform.machine(), "cpu_has_bf16": precision.cpu_has_bf16(), "lr_size": args.size,
               "attainable": peak, "networks": rows}

@@ -4,6 +4,11 @@ Every other network, the PCA and the metadata come from the first checkpoint. Th
 must have the same architecture; the average is taken in fp32. ``bench/RESULTS.md`` uses it for
 the corrector averages of the ×2 bundle experiments.
 
+:func:`blend_into` is the two-network, weighted case (network interpolation, as in ESRGAN's
+"network interpolation" of a PSNR- and a GAN-trained model): a model fine-tuned from another sits
+in the same basin, and a weight between them trades what each was trained for. Recipes use it
+through ``assemble = { ..., blend = "bundled:NAME", blend_weight = w }``.
+
 Usage::
 
     python -m srkit.train.average --module corrector --out runs/avg.safetensors \
@@ -48,6 +53,27 @@ def average_module(paths: list[str | Path], module: str = "corrector") -> Checkp
     base = ckpts[0]
     base.meta = {**base.meta, "averaged": {"module": module, "checkpoints": [str(p) for p in paths]}}
     return base
+
+
+def blend_into(module: torch.nn.Module, other: torch.nn.Module, weight: float, name: str = "network") -> None:
+    """Replace, in place, ``module``'s floating-point tensors by (1 − weight)·module + weight·other.
+
+    Args:
+        module / other: the same architecture (``cfg`` and state keys equal).
+        weight: share of ``other``, in [0, 1] (0 leaves ``module`` as it is, 1 makes it ``other``).
+        name: what to call the pair in errors.
+
+    Raises:
+        ValueError: a weight outside [0, 1], or differing architectures.
+    """
+    if not 0.0 <= float(weight) <= 1.0:
+        raise ValueError(f"blend weight of the {name} must be in [0, 1], got {weight!r}")
+    mine, theirs = module.state_dict(), other.state_dict()
+    if getattr(module, "cfg", None) != getattr(other, "cfg", None) or mine.keys() != theirs.keys():
+        raise ValueError(f"cannot blend the {name}: the two differ in architecture")
+    w = float(weight)
+    module.load_state_dict({k: ((1 - w) * v.float() + w * theirs[k].float()).to(v.dtype) if v.is_floating_point()
+                            else v for k, v in mine.items()})
 
 
 def main(argv: list[str] | None = None) -> int:

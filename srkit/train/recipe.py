@@ -24,6 +24,10 @@ A recipe file::
     name = "c-init"
     assemble = { ikc = "@c", generator = "@gnoise" }   # an fp32 pipeline, <out>/c-init.safetensors
 
+    [[stage]]
+    name = "blend"             # the same, its generator blended with another's (network interpolation):
+    assemble = { ikc = "@c", blend = "bundled:x2", blend_weight = 0.3 }   # 0.7·G(@c) + 0.3·G(x2)
+
     [[bundle]]
     name = "x2"                # <bundle-to>/x2.safetensors (fp16), default <out>/bundles
     ikc = "@c2"
@@ -102,6 +106,16 @@ def load_recipe(path: str | Path) -> Recipe:
             raise ValueError(f"{where}: unknown trainer {s['trainer']!r}; choose one of {TRAINERS}")
         if s["name"] in names:
             raise ValueError(f"{where}: a stage of that name comes earlier")
+        parts = s.get("assemble") or {}
+        if s.get("assemble") is not None:
+            unknown = set(parts) - {"ikc", "gan", "generator", "blend", "blend_weight"}
+            if unknown or "ikc" not in parts:
+                raise ValueError(f"{where}: assemble needs ikc = \"@stage\" and takes gan, generator, blend, "
+                                 f"blend_weight; unknown keys {sorted(unknown)}")
+            if ("blend" in parts) != ("blend_weight" in parts) or (
+                    "blend" in parts and not 0.0 <= float(parts["blend_weight"]) <= 1.0):
+                raise ValueError(f"{where}: blend = \"REF\" and blend_weight (in [0, 1]) go together, got "
+                                 f"{ {k: parts[k] for k in ('blend', 'blend_weight') if k in parts} }")
         for ref in _refs(s):
             if ref.startswith("@") and ref[1:] not in names:
                 raise ValueError(f"{where}: {ref} names no earlier stage")
@@ -151,6 +165,7 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     from srkit.checkpoint import load_checkpoint, resolve, save_pipeline
     from srkit.inference.pipeline import Pipeline
     from srkit.train import get_trainer
+    from srkit.train.average import blend_into
     from srkit.train.bundle import _run_provenance, assemble
     from srkit.train.loop import run_finished
 
@@ -175,6 +190,10 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
                 parts = {k: ref(v) for k, v in st.assemble.items()}
                 pipe = assemble(parts["ikc"], parts.get("gan") or parts.get("generator"),
                                 "sftgan" if parts.get("gan") else "generator")
+                if parts.get("blend"):
+                    blend_into(pipe.generator, load_checkpoint(parts["blend"]).modules["generator"],
+                               parts["blend_weight"], name=f"generator of stage {st.name}")
+                    pipe.meta["blend"] = {"with": st.assemble["blend"], "weight": parts["blend_weight"]}
                 save_pipeline(pipe, target, meta={"recipe": str(recipe.path), "stage": st.name}, half=False)
             log(f"{head}: assembled {target}")
             outputs[st.name] = target
