@@ -7,16 +7,15 @@ blur of image i is Gaussian8 width i mod 8, then the cell's noise, JPEG or MPEG-
 manifest of ``srkit.data.sources.build_manifest``, seed 0), centre-cropped so a run takes minutes.
 
     python bench/archive_validation.py --data $SRKIT_DATA --scale 2 \\
-        --weights x2 x2_noise x2_archive runs/x2_archive/ca/final.safetensors \\
+        --weights x2 x2_noise x2_archive runs/x2_archive/ca/model.safetensors \\
         --json bench/results/archive_validation_x2.json
 
-Wall time: about 1 min per ×2 pipeline on one core (29 crops of 192 px × 8 cells, IKC t = 7).
+Wall time: about 2 min per ×2 pipeline on one idle core (28 crops of 192 px × 8 cells, IKC t = 7).
 ``--split test`` gives the third, never-used tenth (report only, never choose by it).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -68,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import srkit
+    from srkit.data.sources import write_json
     from srkit.evaluation.degraded import cells_named, format_degraded, run_degraded
     crops = validation_crops(args.data, args.scale, args.crop, args.split)
     images = {f"T91+BSD200 {args.split} crops": crops[:args.images or None]}
@@ -85,9 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wall time {out['wall_s']:.0f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps(out, indent=1))
-        tmp.replace(args.json)
+        write_json(args.json, out)  # atomic: a cut-off run leaves the previous file
     return 0
 
 

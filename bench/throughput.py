@@ -1,7 +1,7 @@
 """How close srkit's networks come to what this machine can compute: attainable convolution
 throughput (GFLOP/s) against each network's achieved throughput, fp32 and bf16.
 
-    python bench/throughput.py                 # about 5 min on 2 cores; bench/results/throughput.json
+    python bench/throughput.py                 # minutes on 2 cores; bench/results/throughput.json
     python bench/throughput.py --size 128 --repeats 3
     python bench/throughput.py --only generator SRVGG   # networks whose name contains a word
 
@@ -116,19 +116,18 @@ def conv_calls(fn) -> list[tuple]:
 
 def conv_ceiling(fn, prec: str, repeats: int) -> dict:
     """The network's convolutions timed one by one on their own (same shapes, layout, dtype),
-    outside the network: their summed time, their FLOPs, and the rate the whole network would
-    reach if everything but its convolutions took no time (total FLOPs ÷ conv time), the ceiling
-    its conv shapes set on this machine whatever is fused around them."""
+    outside the network: their number and summed time. The network's FLOPs ÷ that time is the rate
+    it would reach if everything but its convolutions took no time, the ceiling its conv shapes
+    set on this machine whatever is fused around them."""
     with torch.no_grad(), precision.autocast("cpu", prec):
         calls = conv_calls(fn)
-    seconds, flops = 0.0, 0
+    seconds = 0.0
     for x, w, b, stride, padding, dilation, groups in calls:
         def one(x=x, w=w, b=b, stride=stride, padding=padding, dilation=dilation, groups=groups):
             with torch.no_grad(), precision.autocast("cpu", prec):  # as in the network: casts included
                 F.conv2d(x, w, b, stride, padding, dilation, groups)
         seconds += median_seconds(one, repeats)
-        flops += flops_of(one)
-    return {"convs": len(calls), "conv_ms": seconds * 1e3, "conv_gflop": flops / 1e9}
+    return {"convs": len(calls), "conv_ms": seconds * 1e3}
 
 
 def networks(size: int):

@@ -34,3 +34,4 @@ def test_main_writes_the_grid_json(data_dir, monkeypatch, tmp_path, capsys):
     assert res["split"] == "val" and "mean of the grid" in capsys.readouterr().out
     with pytest.raises(ValueError, match="x2 model"):
         av.main(["--data", str(data_dir), "--scale", "4", "--weights", "x2", "--images", "1"])
+

@@ -96,3 +96,24 @@ def test_merging_gaussian8_runs_weights_the_step_errors_by_images():
         merge_gaussian8_runs([a, a])
     with pytest.raises(ValueError, match="precisions"):
         merge_gaussian8_runs([a, {**b, "extra": {**b["extra"], "precision": "bf16"}}])
+
+
+def test_throughput_records_every_conv_of_a_network(monkeypatch):
+    """bench/throughput.py's conv ceiling: each conv of one pass is seen once, with its own shapes,
+    and F.conv2d is restored afterwards."""
+    import torch
+    import torch.nn.functional as F
+
+    from srkit.models.sft import GeneratorConfig, SFTGenerator
+    from _benchscripts import load_script
+    tp = load_script("throughput", monkeypatch)
+    g = SFTGenerator(GeneratorConfig.preset("tiny", scale=2, use_seg=False)).eval()
+    real = F.conv2d
+    with torch.no_grad():
+        calls = tp.conv_calls(lambda: g(torch.rand(1, 3, 12, 12), torch.zeros(1, g.cfg.code_len)))
+    assert F.conv2d is real
+    modules = sum(isinstance(m, torch.nn.Conv2d) for m in g.modules())
+    assert len(calls) == modules  # the SFT layers call F.conv2d for their body and γ/β convs
+    assert {tuple(c[1].shape[2:]) for c in calls} <= {(3, 3), (1, 1)}
+    ceil = tp.conv_ceiling(lambda: g(torch.rand(1, 3, 12, 12), torch.zeros(1, g.cfg.code_len)), "fp32", 1)
+    assert ceil["convs"] == modules and ceil["conv_ms"] > 0
