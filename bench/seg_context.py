@@ -41,6 +41,7 @@ def whole_and_tiled(segnet, sets: dict[str, list], scale: int, tile: int) -> dic
     """{set: {"whole": metrics, "tiled": metrics}}, each ``srkit.metrics.iou_from_confusion`` plus
     "images"; both scored on the same pixels (images with no whole tile are skipped)."""
     from srkit.evaluation.segmentation import lr_and_labels
+    from srkit.imageio import as_tensor
     from srkit.metrics import confusion, iou_from_confusion
     segnet = segnet.eval()
     out = {}
@@ -49,7 +50,7 @@ def whole_and_tiled(segnet, sets: dict[str, list], scale: int, tile: int) -> dic
         used = 0
         for i, s in enumerate(samples):
             lr, labels = lr_and_labels(s, scale, seed=i)   # the same input as `srkit bench segmentation`
-            x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255)
+            x = as_tensor(lr)
             tiled = predict_tiled(segnet, x, tile)
             if tiled.numel() == 0:
                 continue
