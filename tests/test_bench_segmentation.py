@@ -52,6 +52,8 @@ def test_cli_on_the_bundled_segmenter(data_dir, tmp_path, capsys):
     assert main(["bench", "segmentation", "--data", str(data_dir), "--weights", "x2", "--limit", "3",
                  "--json", str(out)]) == 0
     res = json.loads(out.read_text())["results"]["x2 (x2 LR)"]
-    assert set(res) == {"Stanford val", "SIFT Flow test", "composites"}
+    assert set(res) == {"Stanford val", "SIFT Flow test", "composites", "composites (glyphs)"}
     assert all(0 <= r["pixel_acc"] <= 1 and r["images"] == 3 for r in res.values())
+    # same images, the box label covers more pixels as text than the glyph label does
+    assert res["composites"]["iou_text"] != res["composites (glyphs)"]["iou_text"]
     assert "Stanford val (3)" in capsys.readouterr().out

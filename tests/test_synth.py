@@ -83,3 +83,20 @@ def test_segmentation_sample_labels():
     np.testing.assert_array_equal(label, label2)
     assert image.shape == (128, 128, 3) and label.shape == (128, 128) and label.dtype == np.int64
     assert set(np.unique(label)) <= {1, 8, 9} and (label == 9).any() and (label == 8).any()
+
+
+@needs_latin
+def test_text_box_label_is_the_rectangle_around_the_glyphs():
+    scene = np.random.default_rng(2).random((160, 200, 3)).astype(np.float32)
+    kw = dict(n_text=(1, 1), n_faces=(0, 0), crop=128, scripts=("latin",))
+    img_g, lab_g = make_segmentation_sample(scene, 7, text_label="glyphs", **kw)
+    img_b, lab_b = make_segmentation_sample(scene, 7, text_label="box", **kw)
+    np.testing.assert_array_equal(img_g, img_b)  # the label changes, never the image
+    glyphs = lab_g == 9
+    rows, cols = np.flatnonzero(glyphs.any(1)), np.flatnonzero(glyphs.any(0))
+    box = np.zeros_like(glyphs)
+    box[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
+    np.testing.assert_array_equal(lab_b == 9, box)
+    assert (lab_b == 9).sum() > glyphs.sum()
+    with pytest.raises(ValueError, match="text_label must be one of"):
+        make_segmentation_sample(scene, 7, text_label="strokes", **kw)

@@ -94,3 +94,21 @@ def test_sqrt_inverse_class_weights():
     assert sqrt_inverse_weights([np.array([[0] * 999 + [9]])])[9] == pytest.approx(5)  # clipped
     with pytest.raises(ValueError, match="class_weights must be"):
         SegTrainConfig(class_weights="inverse")
+
+
+def test_small_images_are_padded_mirrored_with_ignored_labels():
+    import numpy as np
+    from srkit.data.label_maps import IGNORE
+    from srkit.train.data import pad_to
+    img = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    lab = np.ones((4, 6), np.int16)
+    assert pad_to(img, lab, 4)[0] is img  # large enough: untouched
+    pimg, plab = pad_to(img, lab, 6)
+    assert pimg.shape == (6, 6, 3) and plab.shape == (6, 6)
+    np.testing.assert_array_equal(pimg[:4], img)
+    np.testing.assert_array_equal(pimg[4], img[3])  # mirrored ('symmetric')
+    assert (plab[4:] == IGNORE).all() and (plab[:4] == 1).all()
+    with pytest.raises(ValueError, match="less than half the patch size"):
+        pad_to(img, lab, 9)
+    with pytest.raises(ValueError, match="text_label must be one of"):
+        SegTrainConfig(text_label="strokes")

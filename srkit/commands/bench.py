@@ -239,8 +239,8 @@ def _run_ablation(args) -> int:
 
 def _run_segmentation(args) -> int:
     import srkit.checkpoint as checkpoint
-    from srkit.evaluation.segmentation import evaluate_segmenter, format_segmentation, heldout_sets
-    sets = heldout_sets(args.data, limit=args.limit)
+    from srkit.evaluation.segmentation import ALL_SETS, evaluate_segmenter, format_segmentation, heldout_sets
+    sets = heldout_sets(args.data, ALL_SETS, limit=args.limit)
     if not sets:
         raise FileNotFoundError(f"no held-out segmentation sets under {args.data}/segmentation")
     results = {}
@@ -254,6 +254,7 @@ def _run_segmentation(args) -> int:
     protocol = {"input": "LR at each segmenter's scale: middle Gaussian8 blur, MATLAB bicubic down"
                          + (f", Gaussian noise sigma_n={args.noise:g}" if args.noise else "")
                          + ", uint8; label of an LR pixel = HR label at the centre of its block",
+                "text": "composites: each caption's box; composites (glyphs): the glyph pixels only",
                 "miou": "mean IoU over the categories present in the set's truth"}
     _print_protocol(protocol)
     _write_json(args.json, {"results": results, "protocol": protocol})

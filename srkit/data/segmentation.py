@@ -89,7 +89,8 @@ def load_faces(data_dir: str | Path | None, limit: int | None = None) -> list[np
 
 
 def synthetic_samples(n: int, size: int = 192, seed: int = 0, faces: list[np.ndarray] = (),
-                      backgrounds: list[np.ndarray] | None = None, base: list[SegSample] = ()) -> list[SegSample]:
+                      backgrounds: list[np.ndarray] | None = None, base: list[SegSample] = (),
+                      text_label: str = "glyphs") -> list[SegSample]:
     """n composites with exact face (8) and text (9) masks from ``srkit.data.synth``.
 
     Args:
@@ -99,6 +100,8 @@ def synthetic_samples(n: int, size: int = 192, seed: int = 0, faces: list[np.nda
         faces: face crops to paste (none = text only).
         backgrounds: plain photos (labelled background); default scikit-image's.
         base: labelled samples to draw backgrounds from too (their labels are kept under the pastes).
+        text_label: 'glyphs' (the text category is the glyph pixels) or 'box' (the caption's box);
+            the images are the same either way (``srkit.data.synth.make_segmentation_sample``).
     """
     from srkit.data.scenes import default_backgrounds
     from srkit.data.synth import make_segmentation_sample
@@ -109,7 +112,8 @@ def synthetic_samples(n: int, size: int = 192, seed: int = 0, faces: list[np.nda
         rng = np.random.default_rng([seed, i])
         bg, lab = pool[int(rng.integers(len(pool)))]
         img, labels = make_segmentation_sample(bg, rng, labels=lab, faces=[to_float_rgb(f) for f in faces],
-                                               crop=size, n_text=(1, 3), n_faces=(0, 2))
+                                               crop=size, n_text=(1, 3), n_faces=(0, 2),
+                                               text_label=text_label)
         out.append(SegSample(f"synth/{i}", to_uint8(img), labels.astype(np.int16)))
     return out
 

@@ -22,6 +22,7 @@ from srkit.data.text_corpus import sample_text
 
 FACE_LABEL = CATEGORY_INDEX["face"]  # 8
 TEXT_LABEL = CATEGORY_INDEX["text"]  # 9
+TEXT_LABELS = ("glyphs", "box")  # what the text category covers in a composite (make_segmentation_sample)
 MIN_CONTRAST = 0.5  # luma difference text vs background mean; broadcast captions are high-contrast
 BANNER_OPACITY = 0.75  # share of the caption bar colour; the rest is the photo showing through
 TEXT_SIZES = (12, 16, 24, 32, 48)  # em size in HR pixels: small ticker text up to titles
@@ -267,7 +268,7 @@ def make_segmentation_sample(background: np.ndarray, rng: np.random.Generator | 
                              labels: np.ndarray | None = None, faces: Sequence[np.ndarray] = (),
                              crop: int | tuple[int, int] | None = None, n_text: tuple[int, int] = (0, 3),
                              n_faces: tuple[int, int] = (0, 2), sizes: Sequence[int] = TEXT_SIZES,
-                             scripts: Sequence[str] = SCRIPTS):
+                             scripts: Sequence[str] = SCRIPTS, text_label: str = "glyphs"):
     """A training sample for the segmentation net: a scene with faces (8) and captions (9) pasted in.
 
     Args:
@@ -278,10 +279,17 @@ def make_segmentation_sample(background: np.ndarray, rng: np.random.Generator | 
         crop: output size (int or (H, W)); None keeps the background size.
         n_text / n_faces: inclusive ranges for the number of captions / faces.
         sizes, scripts: caption sizes (px) and scripts to draw from.
+        text_label: what the text category (9) covers: 'glyphs' (default), exactly the pixels the
+            glyphs and their outline touch; 'box', the caption's box (the smallest rectangle around
+            its glyphs, clipped to the frame). At ×2 and ×4 the strokes of 12–16 px captions are
+            one LR pixel wide or less, so a stroke label sampled at LR block centres is mostly
+            aliasing; the box is the region whose texture the generator should render as text.
 
     Returns:
         (image, label): float32 HWC RGB in [0, 1], int64 HW categories (docs/DESIGN.md §2 order).
     """
+    if text_label not in TEXT_LABELS:
+        raise ValueError(f"text_label must be one of {TEXT_LABELS}, got {text_label!r}")
     rng = as_rng(rng)
     image = to_float_rgb(background)
     label = np.zeros(image.shape[:2], np.int64) if labels is None else np.asarray(labels, np.int64)
@@ -309,5 +317,9 @@ def make_segmentation_sample(background: np.ndarray, rng: np.random.Generator | 
               int(rng.integers(-th // 4, max(1 - th // 4, h - 3 * th // 4))) - y0)
         color, outline, outline_color = pick_colors(image, rng, size)
         image, mask = draw_text(image, text, font, xy, color, outline, outline_color)
-        label[mask] = TEXT_LABEL
+        if text_label == "box" and mask.any():
+            rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+            label[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = TEXT_LABEL
+        else:
+            label[mask] = TEXT_LABEL
     return image, label

@@ -31,7 +31,7 @@ from srkit.categories import CATEGORIES, NUM_CATEGORIES
 from srkit.data.label_maps import IGNORE
 from srkit.degrade import degrade_uint8
 from srkit.evaluation.segmentation import lr_label_map, modcrop_sample
-from srkit.imageio import to_uint8
+from srkit.imageio import as_tensor, to_uint8
 from srkit.kernels import gaussian8_sigmas, gaussian_kernel
 from srkit.metrics import crop_like_ssim_map, high_frequency, rgb_to_y, ssim_map
 from srkit.resize import imresize_np
@@ -184,7 +184,7 @@ def run_ablation(pipes: dict, sets: dict[str, list], scale: int, kernel: str = "
         for i, sample in enumerate(samples):
             hr, lr, labels, lr_labels, sigma = degraded_scene(sample, i, scale)
             stats["bicubic"].add(imresize_np(lr, scale), hr, labels, scale)
-            lr_t = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255)
+            lr_t = as_tensor(lr)
             for name, v, which in runs:
                 pipe = pipes[v]
                 x = lr_t.to(pipe.device)

@@ -7,7 +7,10 @@ training, ``srkit.data.pairs``). Held-out sets, none of them used in training:
 
 - ``Stanford val``: the 143 images of Stanford Background's own val split;
 - ``SIFT Flow test``: the 269 test images of the SIFT Flow subset;
-- ``composites``: face/text composites of a seed training never draws (``HELDOUT_SEED``).
+- ``composites``: face/text composites of a seed training never draws (``HELDOUT_SEED``); the text
+  category is each caption's box (``text_label='box'``, ``srkit.data.synth.make_segmentation_sample``);
+- ``composites (glyphs)``: the same images with the text category on the glyph pixels only (a
+  stricter label: at LR the strokes of small captions are under a pixel wide).
 
 ``srkit bench segmentation --data $SRKIT_DATA --weights x2`` runs it.
 """
@@ -17,11 +20,13 @@ import numpy as np
 import torch
 
 from srkit.degrade import degrade_uint8
+from srkit.imageio import as_tensor
 from srkit.kernels import gaussian8_middle
 from srkit.metrics import confusion, iou_from_confusion
 
 HELDOUT_SEED = 10_000  # composites of this seed are never drawn by the trainers (seed 0, 1, ...)
 SETS = ("Stanford val", "SIFT Flow test", "composites")
+ALL_SETS = SETS + ("composites (glyphs)",)
 
 
 def heldout_sets(data_dir, sets=SETS, composites: int = 40, limit: int | None = None) -> dict[str, list]:
@@ -35,11 +40,12 @@ def heldout_sets(data_dir, sets=SETS, composites: int = 40, limit: int | None = 
                 out[name] = load_stanford(data_dir, "val", limit)
             elif name == "SIFT Flow test":
                 out[name] = load_siftflow(data_dir, "test", limit)
-            elif name == "composites":
+            elif name in ("composites", "composites (glyphs)"):
                 out[name] = synthetic_samples(composites if limit is None else min(limit, composites), size=256,
-                                              seed=HELDOUT_SEED, faces=load_faces(data_dir, 8))
+                                              seed=HELDOUT_SEED, faces=load_faces(data_dir, 8),
+                                              text_label="box" if name == "composites" else "glyphs")
             else:
-                raise ValueError(f"unknown held-out set {name!r}; choose from {SETS}")
+                raise ValueError(f"unknown held-out set {name!r}; choose from {ALL_SETS}")
         except FileNotFoundError:
             continue
     return out
@@ -80,7 +86,7 @@ def evaluate_segmenter(segnet, sets: dict[str, list], scale: int, sigma: float |
         cm = 0
         for i, s in enumerate(samples):
             lr, labels = lr_and_labels(s, scale, sigma, noise, seed=i)
-            x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255).to(device)
+            x = as_tensor(lr, device)
             pred = segnet.logits(x).argmax(1)[0].cpu()
             cm = cm + confusion(pred, torch.from_numpy(labels))
         r = iou_from_confusion(cm)

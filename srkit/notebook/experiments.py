@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from srkit.categories import CATEGORY_INDEX
-from srkit.imageio import to_uint8
+from srkit.imageio import as_tensor, to_uint8
 from srkit.notebook.widgets.category_explorer import COLORS, override_probs
 
 
@@ -42,7 +42,7 @@ def kernel_mismatch(pipe, hr: np.ndarray, true_sigma: float, guesses, noise: flo
     from srkit.degrade import degrade_uint8
     s = pipe.scale
     lr = degrade_uint8(hr, s, true_sigma, noise)
-    x = torch.from_numpy(lr).permute(2, 0, 1)[None].float().div(255).to(pipe.device)
+    x = as_tensor(lr, pipe.device)
     seg = pipe.segment(x)
     out = {}
     for g in guesses:
@@ -65,7 +65,7 @@ def category_textures(pipe, lr: np.ndarray, classes=("background", "sky", "grass
     """
     if not pipe.generator.cfg.use_seg:
         raise ValueError("category_textures needs a segmentation-conditioned generator (SFT-GAN / SFTconcat)")
-    x = torch.from_numpy(np.ascontiguousarray(lr)).permute(2, 0, 1)[None].float().div(255).to(pipe.device)
+    x = as_tensor(np.ascontiguousarray(lr), pipe.device)
     with torch.no_grad():
         probs = pipe.segment(x)
         if not pipe.generator.cfg.use_kernel:

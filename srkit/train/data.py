@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import numpy as np
+
 from srkit.data.pairs import DegradationConfig, PairSampler, PatchDataset, build_report, fixed_batch, format_report
 from srkit.data.sources import (build_manifest, default_train_refs, folder_refs, hf_refs, skimage_refs,
                                 split_refs, write_json)
@@ -69,6 +71,21 @@ def sr_data(cfg, pca: KernelPCA | None, device, out: Path, log=print):
     return sampler, val_batch
 
 
+def pad_to(image: np.ndarray, labels: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(image, labels) padded at the bottom and right to at least side×side: the image mirrored
+    (np.pad 'symmetric', natural statistics for the degradation's blur), the labels IGNORE (the
+    padding is scored nowhere). Unchanged (the same arrays) when already large enough."""
+    from srkit.data.label_maps import IGNORE
+    h, w = labels.shape
+    ph, pw = max(0, side - h), max(0, side - w)
+    if not ph and not pw:
+        return image, labels
+    if ph > h or pw > w:
+        raise ValueError(f"image of {h}×{w} px is less than half the patch size {side}; lower the patch size")
+    return (np.pad(image, ((0, ph), (0, pw), (0, 0)), mode="symmetric"),
+            np.pad(labels, ((0, ph), (0, pw)), constant_values=IGNORE))
+
+
 def seg_data(cfg, device, out: Path, log=print):
     """(PairSampler with labels, fixed validation batch with labels) for the segmentation trainer.
 
@@ -94,14 +111,23 @@ def seg_data(cfg, device, out: Path, log=print):
     if cfg.hf_dataset:
         real += hf_segmentation(cfg.hf_dataset, limit=cfg.max_images or None)
     synth = synthetic_samples(cfg.synthetic, size=cfg.synth_size, seed=cfg.seed,
-                              faces=load_faces(root, 8), base=real[:4]) if cfg.synthetic else []
+                              faces=load_faces(root, 8), base=real[:4],
+                              text_label=getattr(cfg, "text_label", "glyphs")) if cfg.synthetic else []
     if not real and not synth:
         raise FileNotFoundError(f"no segmentation data: no {root}/segmentation (CamVid_val_sub, ADE20K_samples), "
                                 "synthetic=0 and no hf_dataset; set SRKIT_DATA or --data, or synthetic > 0")
     parts = [split_samples(s, cfg.seed) for s in (real, synth) if s]
     train = [s for p in parts for s in p["train"]]
     val = [s for p in parts for s in p["val"]] or train[:2]
-    mk = lambda ss: PatchDataset([s.image for s in ss], [s.labels for s in ss], [s.name for s in ss])  # noqa
+    side = max(cfg.patch, cfg.val_patch)
+
+    def mk(samples):
+        pairs = [pad_to(s.image, s.labels, side) for s in samples]
+        n_padded = sum(p[0] is not s.image for p, s in zip(pairs, samples))
+        if n_padded and dist.is_main():
+            log(f"padded {n_padded} of {len(samples)} images smaller than {side} px (mirrored, padding ignored)")
+        return PatchDataset([p[0] for p in pairs], [p[1] for p in pairs], [s.name for s in samples])
+
     deg = degradation_of(cfg)
     sampler = PairSampler(mk(train), deg, cfg.patch, cfg.batch, None, cfg.seed, rank=dist.rank(), device=device)
     val_batch = fixed_batch(mk(val), deg, cfg.val_images, cfg.val_patch, None, seed=cfg.seed + 1, device=device)

@@ -42,6 +42,11 @@ class SegTrainConfig(TrainConfig):
             categories 0). Faces and text cover about 1 % and 3 % of the training pixels, so
             unweighted training all but ignores them; the square root keeps pixel accuracy from
             collapsing onto the rare classes.
+        text_label: what the composites' text category covers: 'glyphs' (the glyph pixels,
+            default) or 'box' (the caption's box); see ``srkit.data.synth.make_segmentation_sample``.
+
+    Images smaller than ``patch`` (or ``val_patch``) are padded to it, mirrored, with the padding
+    labelled IGNORE, so a patch can cover a whole Stanford frame (the smallest are 137 px high).
     """
     model: str = "small"
     pretrained: bool = True
@@ -52,9 +57,13 @@ class SegTrainConfig(TrainConfig):
     hf_dataset: str | None = None
     noise: float | tuple[float, float] = (0.0, 15.0)
     class_weights: str | None = None
+    text_label: str = "glyphs"
 
     def __post_init__(self):
         super().__post_init__()
+        from srkit.data.synth import TEXT_LABELS
+        if self.text_label not in TEXT_LABELS:
+            raise ValueError(f"text_label must be one of {TEXT_LABELS}, got {self.text_label!r}")
         if self.class_weights not in (None, "sqrt_inverse"):
             raise ValueError(f"class_weights must be None or 'sqrt_inverse', got {self.class_weights!r}")
 
