@@ -100,6 +100,8 @@ def mpeg2(x: torch.Tensor, qscale: torch.Tensor) -> torch.Tensor:
     from fractions import Fraction
 
     import numpy as np
+
+    from srkit.imageio import sws_exact
     try:
         import av
     except ImportError as error:  # the 'video' extra
@@ -117,13 +119,14 @@ def mpeg2(x: torch.Tensor, qscale: torch.Tensor) -> torch.Tensor:
         enc.pix_fmt, enc.time_base, enc.gop_size = "yuv420p", Fraction(1, 25), 0
         enc.bit_rate = 50_000_000  # only a ceiling: the pinned quantiser decides the size
         enc.options = {"qmin": str(q), "qmax": str(q)}
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(padded), format="rgb24").reformat(format="yuv420p")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(padded), format="rgb24").reformat(
+            format="yuv420p", interpolation=sws_exact())
         packets = list(enc.encode(frame)) + list(enc.encode(None))
         dec = av.CodecContext.create("mpeg2video", "r")
         pictures = [p for pk in packets for p in dec.decode(pk)] + list(dec.decode(None))
         if len(pictures) != 1:
             raise RuntimeError(f"MPEG-2 round trip of image {i} ({h}×{w}, q {q}) gave {len(pictures)} pictures")
-        rgb = pictures[0].to_ndarray(format="rgb24")[:h, :w]
+        rgb = pictures[0].to_ndarray(format="rgb24", interpolation=sws_exact())[:h, :w]
         out[i] = torch.from_numpy(rgb.copy()).permute(2, 0, 1).to(x) / 255
     return out
 

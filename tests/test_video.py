@@ -6,6 +6,7 @@ import torch
 
 av = pytest.importorskip("av")
 
+from srkit.imageio import sws_exact
 from srkit.inference.tiling import tiled_upscale
 from srkit.inference.video import ShotDetector, temporary_files, upscale_video
 
@@ -54,8 +55,8 @@ def test_ffv1_is_lossless_and_keeps_pcm_audio(tmp_path):
     model = TinyConvSR(2)
     upscale_video(source, target, model, codec="ffv1", device="cpu", tile=16, progress=False)
     with av.open(str(source)) as src, av.open(str(target)) as dst:
-        first_in = next(src.decode(video=0)).to_ndarray(format="rgb24")
-        first_out = next(dst.decode(video=0)).to_ndarray(format="rgb24")
+        first_in = next(src.decode(video=0)).to_ndarray(format="rgb24", interpolation=sws_exact())
+        first_out = next(dst.decode(video=0)).to_ndarray(format="rgb24", interpolation=sws_exact())
         assert dst.streams.audio[0].codec_context.name == "pcm_s16le"
     expected = tiled_upscale(torch.from_numpy(first_in).permute(2, 0, 1)[None], model, 2, tile=16)
     assert (first_out == expected[0].permute(1, 2, 0).numpy()).all()

@@ -21,6 +21,7 @@ av = pytest.importorskip("av")
 
 import srkit.inference.video as video
 from srkit.data.archive_clip import make_archive_clip, make_archive_mkv
+from srkit.imageio import sws_exact
 from srkit.inference.video import CODECS, inspect_video, plan_video, upscale_video
 
 from _standins import FakePipeline, NearestSR
@@ -89,7 +90,7 @@ def _bwdif_alone(path, mode: str) -> list[np.ndarray]:
         pictures = []
         for frame in [*container.decode(video=0), None]:
             graph.push(frame)
-            pictures += [p.to_ndarray(format="rgb24", src_colorspace="ITU601")
+            pictures += [p.to_ndarray(format="rgb24", src_colorspace="ITU601", interpolation=sws_exact())
                          for p in _drain(graph)]
     return pictures
 

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from srkit.imageio import sws_exact
+
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "archive_clip_source.png"
 SAR_16_9 = Fraction(64, 45)     # 720×576 → 16:9 with all 720 samples (DVB/DVD "digital" 16:9)
 TIMECODE = "10:00:00:00"        # programme start, the usual broadcast convention
@@ -111,7 +113,7 @@ def weave(top: np.ndarray, bottom: np.ndarray):
         field_rgb = np.ascontiguousarray(picture[parity::2])
         yuv = av.VideoFrame.from_ndarray(field_rgb, format="rgb24").reformat(
             format="yuv420p", dst_colorspace="ITU601", dst_color_range="MPEG",
-            interpolation="LANCZOS").to_ndarray()
+            interpolation=sws_exact()).to_ndarray()
         h = height // 2
         planes.append((yuv[:h], yuv[h:h + h // 4].reshape(h // 2, width // 2),
                        yuv[h + h // 4:].reshape(h // 2, width // 2)))

@@ -77,7 +77,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from srkit.imageio import atomic_path
+from srkit.imageio import atomic_path, sws_exact
 from srkit.inference.guard import check_output, join_messages, warn
 from srkit.inference.tiling import auto_tile, tiled_upscale
 from srkit.inference.runner import ModelRunner
@@ -1029,7 +1029,7 @@ class _Pictures:
             # a damaged (or spliced) stream can switch size mid-way; the graph and the encoder
             # were set up for the stream's size, so the frame is scaled to it (as ffmpeg does)
             pts, time_base = frame.pts, frame.time_base
-            frame = frame.reformat(self.width, self.height, self.format)
+            frame = frame.reformat(self.width, self.height, self.format, interpolation=sws_exact())
             frame.pts, frame.time_base = pts, time_base
         self.graph.push(frame)
         ready = []
@@ -1043,7 +1043,7 @@ class _Pictures:
         """A picture → 1×3×H×W tensor (channels-last view): uint8 RGB, or float [0, 1] from
         16-bit RGB."""
         rgb = picture.to_ndarray(format=self.rgb, src_colorspace=self.matrix,
-                                 src_color_range=self.colour_range)
+                                 src_color_range=self.colour_range, interpolation=sws_exact())
         tensor = torch.from_numpy(rgb).permute(2, 0, 1)[None]
         if self.rgb == "rgb48le":
             tensor = tensor.float().div_(65535.0)
@@ -1093,10 +1093,10 @@ class _Output:
             self.graph.push(frame)
             frame = self.graph.pull()
         if _is_rgb(plan.pix_fmt):
-            out = frame.reformat(format=plan.pix_fmt)
+            out = frame.reformat(format=plan.pix_fmt, interpolation=sws_exact())
         else:
             out = frame.reformat(format=plan.pix_fmt, dst_colorspace=SWS_MATRICES[plan.out_matrix],
-                                 dst_color_range="MPEG")
+                                 dst_color_range="MPEG", interpolation=sws_exact())
             out.colorspace, out.color_range = plan.out_matrix, 1
         # Encoders that write colour into each frame (ProRes, DNxHR) read the frame's tags.
         out.color_primaries, out.color_trc = plan.out_primaries, plan.out_transfer
