@@ -69,7 +69,9 @@ def test_ablation_recipe_bundles_generator_only_variants(tmp_path):
     from srkit.inference.pipeline import Pipeline
     recipe = load_recipe(RECIPES[[p.stem for p in RECIPES].index("ablation_x2")])
     written = run_recipe(recipe, out=tmp_path / "run", smoke=True, steps=2, progress=False, log=lambda *_: None)
-    assert set(written) == {"srresnet", "sftmd", "sftgan", "sftconcat"}
+    assert set(written) == {"srresnet", "sftmd", "sftgan", "sftconcat", "seg"}
+    seg = load_checkpoint(written.pop("seg"))
+    assert set(seg.modules) == {"segnet"} and seg.meta["stages"]["segmenter"]["checkpoint"].endswith("model.safetensors")
     lr = torch.rand(1, 3, 24, 24)
     for name, path in written.items():
         pipe = Pipeline.from_checkpoint(load_checkpoint(path))
@@ -85,4 +87,8 @@ def test_a_bundle_needs_ikc_or_a_generator(tmp_path):
     bad.write_text('name = "b"\nscale = 2\n[[stage]]\nname = "g"\ntrainer = "sftmd"\n'
                    '[[bundle]]\nname = "x"\ngan = "@g"\n')
     with pytest.raises(ValueError, match="bundle x: give ikc"):
+        load_recipe(bad)
+    bad.write_text('name = "b"\nscale = 2\n[[stage]]\nname = "s"\ntrainer = "seg"\n'
+                   '[[bundle]]\nname = "x"\nsegmenter = "@s"\ngenerator = "@s"\n')
+    with pytest.raises(ValueError, match="stands alone"):
         load_recipe(bad)

@@ -65,11 +65,13 @@ class Stage:
 class Bundle:
     """A bundled pipeline: an IKC run's networks (``ikc``), optionally with the generator of
     another run (``gan`` or ``generator``); or, without ``ikc``, a generator run's own networks
-    (generator, its frozen segmenter and PCA: the variants that need no kernel estimate)."""
+    (generator, its frozen segmenter and PCA: the variants that need no kernel estimate); or, with
+    ``segmenter`` alone, a seg run's SegNet by itself (for ``srkit bench segmentation``)."""
     name: str
     ikc: str | None = None
     gan: str | None = None
     generator: str | None = None
+    segmenter: str | None = None
 
 
 @dataclass
@@ -126,15 +128,17 @@ def load_recipe(path: str | Path) -> Recipe:
         for ref in _refs(b):
             if ref.startswith("@") and ref[1:] not in names:
                 raise ValueError(f"{path}: bundle {b.get('name')}: {ref} names no stage")
-        if not b.get("ikc") and (b.get("gan") or not b.get("generator")):
+        if b.get("segmenter") and len(b) != 2:
+            raise ValueError(f"{path}: bundle {b.get('name')}: segmenter = \"@stage\" stands alone")
+        if not b.get("segmenter") and not b.get("ikc") and (b.get("gan") or not b.get("generator")):
             raise ValueError(f"{path}: bundle {b.get('name')}: give ikc = \"@stage\" (optionally with gan or "
-                             "generator), or generator alone")
+                             "generator), generator alone or segmenter alone")
         bundles.append(Bundle(**b))
     return Recipe(raw["name"], int(raw["scale"]), raw.get("preset", "cpu"), stages, bundles, path)
 
 
 def _refs(d: dict) -> list[str]:
-    vals = [d.get("init_from"), d.get("ikc"), d.get("gan"), d.get("generator")]
+    vals = [d.get("init_from"), d.get("ikc"), d.get("gan"), d.get("generator"), d.get("segmenter")]
     vals += list((d.get("config") or {}).values()) + list((d.get("assemble") or {}).values())
     return [v for v in vals if isinstance(v, str) and (v.startswith("@") or v.startswith("bundled:"))]
 
@@ -162,7 +166,7 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     """
     import os
 
-    from srkit.checkpoint import load_checkpoint, resolve, save_pipeline
+    from srkit.checkpoint import load_checkpoint, resolve, save_checkpoint, save_pipeline
     from srkit.inference.pipeline import Pipeline
     from srkit.train import get_trainer
     from srkit.train.average import blend_into
@@ -224,13 +228,21 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     bundle_dir = Path(bundle_to) if bundle_to else out / "bundles"
     written = {}
     for b in recipe.bundles:
+        meta = {"name": b.name, "recipe": str(recipe.path), "smoke": smoke}
+        if b.segmenter is not None:  # a segmenter alone: its SegNet, fp16, with the run's provenance
+            seg_path = Path(ref(b.segmenter))
+            segnet = load_checkpoint(seg_path).modules["segnet"]
+            meta["stages"] = {"segmenter": _run_provenance(seg_path)}
+            written[b.name] = save_checkpoint(bundle_dir / f"{b.name}.safetensors", {"segnet": segnet},
+                                              meta=meta, half=True)
+            log(f"recipe {recipe.name}: segmenter {b.name} → {written[b.name]}")
+            continue
         if b.ikc is None:  # a generator run alone: its own pipeline (G, frozen S, PCA)
             pipe = Pipeline.from_checkpoint(load_checkpoint(ref(b.generator)))
             pipe.meta = {"stages": {"generator": _run_provenance(Path(ref(b.generator)))}}
         else:
             pipe = assemble(ref(b.ikc), ref(b.gan or b.generator) if (b.gan or b.generator) else None,
                             "sftgan" if b.gan else "generator")
-        meta = {"name": b.name, "recipe": str(recipe.path), "smoke": smoke}
         written[b.name] = save_pipeline(pipe, bundle_dir / f"{b.name}.safetensors", meta=meta, half=True)
         log(f"recipe {recipe.name}: bundle {b.name} → {written[b.name]}")
     return written
