@@ -39,7 +39,7 @@ true kernel. `sftgan` / `sftconcat` use their own segmenter's maps, `/true` the 
 maps, `/uniform` ψ = 1/K everywhere. PSNR (dB) and SSIM on Y with a 2-pixel shave, pooled over all
 pixels of a category (HR label) in the set; `all` is every pixel. *texture*: SR-to-HR energy of Y
 minus its σ = 1 Gaussian blur over the category's pixels (1.0: HR's amount of fine detail; < 1
-over-smooth).
+over-smooth). Text pixels of the composites: {text}.
 """
 
 # The shipped x2 bundle on the same protocol, whole sets (docs/RESULTS.md, "Bundled models on
@@ -59,8 +59,11 @@ def main(argv=None) -> int:
     ap.add_argument("--categories", type=Path, default=HERE / "results" / "categories_ablation_x2.json")
     ap.add_argument("--out", type=Path, default=HERE / "ABLATION.md")
     args = ap.parse_args(argv)
-    ablation = json.loads(args.ablation.read_text())["results"]
-    parts = [INTRO, "## Paired differences (whole-image PSNR, per image)\n",
+    measured = json.loads(args.ablation.read_text())
+    ablation = measured["results"]
+    # runs before the caption-box label (2026-12-03) scored the glyph pixels
+    text = measured["protocol"].get("text", "the glyph pixels")
+    parts = [INTRO.format(text=text), "## Paired differences (whole-image PSNR, per image)\n",
              "Mean of a − b over the set's images ± 2 standard errors (over images, one training seed "
              "per variant), and on how many images a is better.\n", format_differences(ablation)]
     for metric, title in (("psnr", "PSNR per category"), ("ssim", "SSIM per category"),

@@ -40,15 +40,21 @@ VARIANTS = ("srresnet", "sftmd", "sftgan", "sftconcat")
 MAPS = ("predicted", "true", "uniform")
 
 
+def ablation_folder():
+    """The bundled ablation set's folder (``assets/weights/ablation``, installed or in the checkout)."""
+    from srkit.checkpoint import WEIGHTS_DIRS
+    return next((d / "ablation" for d in WEIGHTS_DIRS if (d / "ablation").is_dir()), WEIGHTS_DIRS[-1] / "ablation")
+
+
 def load_variants(folder=None, variants=VARIANTS, device: str = "cpu") -> dict:
     """{variant: Pipeline} of the bundles ``folder/<variant>.safetensors`` that exist (default
     folder: the bundled ``assets/weights/ablation``)."""
     from pathlib import Path
 
-    from srkit.checkpoint import WEIGHTS_DIRS, load_checkpoint
+    from srkit.checkpoint import load_checkpoint
     from srkit.inference.pipeline import Pipeline
     if folder is None:
-        folder = next((d / "ablation" for d in WEIGHTS_DIRS if (d / "ablation").is_dir()), WEIGHTS_DIRS[-1] / "ablation")
+        folder = ablation_folder()
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise ValueError(f"unknown variants {unknown}; choose from {VARIANTS}")
