@@ -21,7 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from srkit.checkpoint import load_checkpoint, save_pipeline
+from srkit.checkpoint import load_checkpoint, save_checkpoint, save_pipeline
 from srkit.inference.pipeline import Pipeline
 
 PIPELINE_MODULES = ("segnet", "generator", "predictor", "corrector")
@@ -57,6 +57,16 @@ def assemble(ikc_path: str | Path, gan_path: str | Path | None = None, stage: st
         modules["generator"] = g
         meta["stages"][stage] = _run_provenance(Path(gan_path))
     return Pipeline(**modules, pca=ikc.pca, meta=meta)
+
+
+def save_segmenter(seg_path: str | Path, out: str | Path, meta: dict | None = None) -> Path:
+    """Write a seg run's SegNet alone to ``out`` (fp16, with the run's provenance): a segmenter
+    that ``srkit bench segmentation --weights`` and ``srkit.load`` read."""
+    seg = load_checkpoint(seg_path)
+    if "segnet" not in seg.modules:
+        raise ValueError(f"{seg_path} holds no segmenter (networks: {sorted(seg.modules)})")
+    meta = {**(meta or {}), "stages": {"segmenter": _run_provenance(Path(seg_path))}}
+    return save_checkpoint(out, {"segnet": seg.modules["segnet"]}, meta=meta, half=True)
 
 
 def main(argv: list[str] | None = None) -> int:

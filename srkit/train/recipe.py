@@ -166,11 +166,11 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     """
     import os
 
-    from srkit.checkpoint import load_checkpoint, resolve, save_checkpoint, save_pipeline
+    from srkit.checkpoint import load_checkpoint, resolve, save_pipeline
     from srkit.inference.pipeline import Pipeline
     from srkit.train import get_trainer
     from srkit.train.average import blend_into
-    from srkit.train.bundle import _run_provenance, assemble
+    from srkit.train.bundle import _run_provenance, assemble, save_segmenter
     from srkit.train.loop import run_finished
 
     smoke = smoke or os.environ.get("SRKIT_SMOKE") == "1"
@@ -230,11 +230,7 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     for b in recipe.bundles:
         meta = {"name": b.name, "recipe": str(recipe.path), "smoke": smoke}
         if b.segmenter is not None:  # a segmenter alone: its SegNet, fp16, with the run's provenance
-            seg_path = Path(ref(b.segmenter))
-            segnet = load_checkpoint(seg_path).modules["segnet"]
-            meta["stages"] = {"segmenter": _run_provenance(seg_path)}
-            written[b.name] = save_checkpoint(bundle_dir / f"{b.name}.safetensors", {"segnet": segnet},
-                                              meta=meta, half=True)
+            written[b.name] = save_segmenter(ref(b.segmenter), bundle_dir / f"{b.name}.safetensors", meta)
             log(f"recipe {recipe.name}: segmenter {b.name} → {written[b.name]}")
             continue
         if b.ikc is None:  # a generator run alone: its own pipeline (G, frozen S, PCA)
