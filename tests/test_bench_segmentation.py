@@ -57,3 +57,13 @@ def test_cli_on_the_bundled_segmenter(data_dir, tmp_path, capsys):
     # same images, the box label covers more pixels as text than the glyph label does
     assert res["composites"]["iou_text"] != res["composites (glyphs)"]["iou_text"]
     assert "Stanford val (3)" in capsys.readouterr().out
+
+
+def test_heldout_composites_go_on_sift_flow_test_scenes(data_dir):
+    from srkit.evaluation.segmentation import heldout_sets
+    if not (data_dir / "segmentation" / "SIFTFlow_sub").is_dir():
+        pytest.skip(f"no {data_dir}/segmentation/SIFTFlow_sub")
+    comp = heldout_sets(data_dir, ("composites",), limit=3)["composites"]
+    labels = np.concatenate([s.labels.ravel() for s in comp])
+    # scene categories under the pastes, not one 'background' photo
+    assert len(set(np.unique(labels)) - {-1, 0, 8, 9}) >= 2 and (labels == 9).any()

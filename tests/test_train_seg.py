@@ -112,3 +112,20 @@ def test_small_images_are_padded_mirrored_with_ignored_labels():
         pad_to(img, lab, 9)
     with pytest.raises(ValueError, match="text_label must be one of"):
         SegTrainConfig(text_label="strokes")
+
+
+def test_plain_photos_can_be_left_unscored_and_composites_can_go_on_scenes(data_dir, tmp_path):
+    import numpy as np
+    from srkit.data.label_maps import IGNORE
+    from srkit.data.segmentation import SegSample, synthetic_samples
+    photo = np.full((64, 64, 3), 90, np.uint8)
+    kw = dict(size=64, seed=0, backgrounds=[photo])
+    plain = synthetic_samples(1, **kw)[0].labels
+    unscored = synthetic_samples(1, plain_label=IGNORE, **kw)[0].labels
+    assert set(np.unique(plain)) <= {0, 9} and set(np.unique(unscored)) <= {IGNORE, 9}
+    assert ((plain == 9) == (unscored == 9)).all() and (unscored == 9).any()
+    scene = SegSample("scene", photo, np.full((64, 64), 1, np.int16))  # all sky
+    on_scene = synthetic_samples(1, size=64, seed=0, backgrounds=[], base=[scene])[0].labels
+    assert set(np.unique(on_scene)) <= {1, 9}
+    with pytest.raises(ValueError, match="composite_base must be"):
+        SegTrainConfig(composite_base="sky")

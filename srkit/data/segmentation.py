@@ -90,7 +90,7 @@ def load_faces(data_dir: str | Path | None, limit: int | None = None) -> list[np
 
 def synthetic_samples(n: int, size: int = 192, seed: int = 0, faces: list[np.ndarray] = (),
                       backgrounds: list[np.ndarray] | None = None, base: list[SegSample] = (),
-                      text_label: str = "glyphs") -> list[SegSample]:
+                      text_label: str = "glyphs", plain_label: int = 0) -> list[SegSample]:
     """n composites with exact face (8) and text (9) masks from ``srkit.data.synth``.
 
     Args:
@@ -102,10 +102,15 @@ def synthetic_samples(n: int, size: int = 192, seed: int = 0, faces: list[np.nda
         base: labelled samples to draw backgrounds from too (their labels are kept under the pastes).
         text_label: 'glyphs' (the text category is the glyph pixels) or 'box' (the caption's box);
             the images are the same either way (``srkit.data.synth.make_segmentation_sample``).
+        plain_label: the label of a plain photo's own pixels: 0 (background, default) or IGNORE
+            (-1: unscored). Plain photos are not labelled scenes: scikit-image's grass is grass and
+            its coffee cup stands on a table, so calling them background teaches the segmenter
+            the opposite of the real sets.
     """
     from srkit.data.scenes import default_backgrounds
     from srkit.data.synth import make_segmentation_sample
-    plain = [(b, None) for b in (backgrounds if backgrounds is not None else default_backgrounds())]
+    plain = [(b, np.full(b.shape[:2], plain_label, np.int64))
+             for b in (backgrounds if backgrounds is not None else default_backgrounds())]
     pool = plain + [(s.image, s.labels) for s in base]
     out = []
     for i in range(n):

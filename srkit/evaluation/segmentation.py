@@ -7,8 +7,10 @@ training, ``srkit.data.pairs``). Held-out sets, none of them used in training:
 
 - ``Stanford val``: the 143 images of Stanford Background's own val split;
 - ``SIFT Flow test``: the 269 test images of the SIFT Flow subset;
-- ``composites``: face/text composites of a seed training never draws (``HELDOUT_SEED``); the text
-  category is each caption's box (``text_label='box'``, ``srkit.data.synth.make_segmentation_sample``);
+- ``composites``: faces and captions pasted on SIFT Flow test scenes (their labels kept under the
+  pastes), with a seed training never draws (``HELDOUT_SEED``); the text category is each
+  caption's box (``text_label='box'``, ``srkit.data.synth.make_segmentation_sample``). Without
+  SIFT Flow they go on scikit-image's photos, whose own pixels are then unscored;
 - ``composites (glyphs)``: the same images with the text category on the glyph pixels only (a
   stricter label: at LR the strokes of small captions are under a pixel wide).
 
@@ -32,8 +34,10 @@ ALL_SETS = SETS + ("composites (glyphs)",)
 def heldout_sets(data_dir, sets=SETS, composites: int = 40, limit: int | None = None) -> dict[str, list]:
     """{set name: [SegSample]} of the held-out sets found under ``data_dir`` (a set that is absent is
     left out; the composites need no data, the faces in them come from ``data_dir/faces``)."""
+    from srkit.data.label_maps import IGNORE
     from srkit.data.segmentation import load_faces, load_siftflow, load_stanford, synthetic_samples
     out = {}
+    scenes = None
     for name in sets:
         try:
             if name == "Stanford val":
@@ -41,8 +45,15 @@ def heldout_sets(data_dir, sets=SETS, composites: int = 40, limit: int | None = 
             elif name == "SIFT Flow test":
                 out[name] = load_siftflow(data_dir, "test", limit)
             elif name in ("composites", "composites (glyphs)"):
+                if scenes is None:
+                    try:
+                        scenes = load_siftflow(data_dir, "test") if data_dir is not None else []
+                    except FileNotFoundError:
+                        scenes = []
                 out[name] = synthetic_samples(composites if limit is None else min(limit, composites), size=256,
                                               seed=HELDOUT_SEED, faces=load_faces(data_dir, 8),
+                                              backgrounds=None if not scenes else [], base=scenes,
+                                              plain_label=IGNORE,
                                               text_label="box" if name == "composites" else "glyphs")
             else:
                 raise ValueError(f"unknown held-out set {name!r}; choose from {ALL_SETS}")

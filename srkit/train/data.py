@@ -110,8 +110,11 @@ def seg_data(cfg, device, out: Path, log=print):
         real = [s for name in cfg.sources for s in loaders[name]()]
     if cfg.hf_dataset:
         real += hf_segmentation(cfg.hf_dataset, limit=cfg.max_images or None)
-    synth = synthetic_samples(cfg.synthetic, size=cfg.synth_size, seed=cfg.seed,
-                              faces=load_faces(root, 8), base=real[:4],
+    # 'scenes': composites only on the real training split, so none is built on a validation scene
+    on_scenes = getattr(cfg, "composite_base", "photos") == "scenes" and real
+    base = split_samples(real, cfg.seed)["train"] if on_scenes else real[:4]
+    synth = synthetic_samples(cfg.synthetic, size=cfg.synth_size, seed=cfg.seed, faces=load_faces(root, 8),
+                              backgrounds=[] if on_scenes else None, base=base,
                               text_label=getattr(cfg, "text_label", "glyphs")) if cfg.synthetic else []
     if not real and not synth:
         raise FileNotFoundError(f"no segmentation data: no {root}/segmentation (CamVid_val_sub, ADE20K_samples), "

@@ -44,6 +44,9 @@ class SegTrainConfig(TrainConfig):
             collapsing onto the rare classes.
         text_label: what the composites' text category covers: 'glyphs' (the glyph pixels,
             default) or 'box' (the caption's box); see ``srkit.data.synth.make_segmentation_sample``.
+        composite_base: what the composites are pasted on: 'photos' (default: scikit-image's
+            photos, labelled background, and the first 4 real images) or 'scenes' (every labelled
+            training scene, labels kept under the pastes; no unlabelled photos).
 
     Images smaller than ``patch`` (or ``val_patch``) are padded to it, mirrored, with the padding
     labelled IGNORE, so a patch can cover a whole Stanford frame (the smallest are 137 px high).
@@ -58,9 +61,12 @@ class SegTrainConfig(TrainConfig):
     noise: float | tuple[float, float] = (0.0, 15.0)
     class_weights: str | None = None
     text_label: str = "glyphs"
+    composite_base: str = "photos"
 
     def __post_init__(self):
         super().__post_init__()
+        if self.composite_base not in ("photos", "scenes"):
+            raise ValueError(f"composite_base must be 'photos' or 'scenes', got {self.composite_base!r}")
         from srkit.data.synth import TEXT_LABELS
         if self.text_label not in TEXT_LABELS:
             raise ValueError(f"text_label must be one of {TEXT_LABELS}, got {self.text_label!r}")
