@@ -69,9 +69,7 @@ def test_ablation_recipe_bundles_generator_only_variants(tmp_path):
     from srkit.inference.pipeline import Pipeline
     recipe = load_recipe(RECIPES[[p.stem for p in RECIPES].index("ablation_x2")])
     written = run_recipe(recipe, out=tmp_path / "run", smoke=True, steps=2, progress=False, log=lambda *_: None)
-    assert set(written) == {"srresnet", "sftmd", "sftgan", "sftconcat", "seg"}
-    seg = load_checkpoint(written.pop("seg"))
-    assert set(seg.modules) == {"segnet"} and seg.meta["stages"]["segmenter"]["checkpoint"].endswith("model.safetensors")
+    assert set(written) == {"srresnet", "sftmd", "sftgan", "sftconcat"}
     lr = torch.rand(1, 3, 24, 24)
     for name, path in written.items():
         pipe = Pipeline.from_checkpoint(load_checkpoint(path))
@@ -92,3 +90,15 @@ def test_a_bundle_needs_ikc_or_a_generator(tmp_path):
                    '[[bundle]]\nname = "x"\nsegmenter = "@s"\ngenerator = "@s"\n')
     with pytest.raises(ValueError, match="stands alone"):
         load_recipe(bad)
+
+
+def test_a_segmenter_bundles_alone(tmp_path):
+    from srkit.checkpoint import load_checkpoint
+    recipe = tmp_path / "seg.toml"
+    recipe.write_text('name = "s"\nscale = 2\n[[stage]]\nname = "seg"\ntrainer = "seg"\nsteps = 2\n'
+                      'config = { pretrained = false }\n[[bundle]]\nname = "segmenter"\nsegmenter = "@seg"\n')
+    written = run_recipe(load_recipe(recipe), out=tmp_path / "run", smoke=True, steps=2, progress=False,
+                         log=lambda *_: None)
+    seg = load_checkpoint(written["segmenter"])
+    assert set(seg.modules) == {"segnet"} and seg.header["dtype"] == "float16"
+    assert seg.meta["stages"]["segmenter"]["checkpoint"].endswith("model.safetensors")

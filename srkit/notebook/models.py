@@ -150,18 +150,6 @@ def load_ablation(variants=VARIANTS, device: str | torch.device | None = None) -
     return pipes
 
 
-def load_ablation_segmenter(device: str | torch.device | None = None):
-    """The ablation set's stand-alone segmenter (``assets/weights/ablation/seg.safetensors``: seg2
-    fine-tuned on whole frames with caption boxes, ``recipes/ablation_x2.toml`` stage seg3) as a
-    SegNet in eval mode; None when the checkout has none."""
-    from srkit.checkpoint import load_checkpoint
-    from srkit.evaluation.ablation import ablation_folder
-    path = ablation_folder() / "seg.safetensors"
-    if not path.is_file():
-        return None
-    return load_checkpoint(path, str(device if device is not None else default_device())).modules["segnet"].eval()
-
-
 def get_variants(scale: int = 2, variants=VARIANTS, **kwargs) -> dict:
     """One pipeline per generator variant (``get_pipeline(scale, v)``), for the ablations."""
     return {v: get_pipeline(scale, v, **kwargs) for v in variants}
