@@ -658,6 +658,7 @@ def is_gray_file(path: str | Path) -> bool:
         return int(tif.pages[0].photometric) in (0, 1)  # MINISWHITE, MINISBLACK
 
 
+@functools.cache  # one value, asked for on every frame
 def sws_exact():
     """The swscale flags of every RGB ↔ YUV conversion srkit asks PyAV for (``reformat`` and
     ``to_ndarray``'s ``interpolation``): bicubic, accurate rounding, full chroma interpolation.

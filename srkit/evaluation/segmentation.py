@@ -33,7 +33,8 @@ ALL_SETS = SETS + ("composites (glyphs)",)
 
 def heldout_sets(data_dir, sets=SETS, composites: int = 40, limit: int | None = None) -> dict[str, list]:
     """{set name: [SegSample]} of the held-out sets found under ``data_dir`` (a set that is absent is
-    left out; the composites need no data, the faces in them come from ``data_dir/faces``)."""
+    left out). The composites go on all SIFT Flow test scenes whatever ``limit`` (so the first N
+    are the same composites), or on scikit-image's photos without them; faces from ``data_dir/faces``."""
     from srkit.data.label_maps import IGNORE
     from srkit.data.segmentation import load_faces, load_siftflow, load_stanford, synthetic_samples
     out = {}

@@ -110,16 +110,17 @@ def seg_data(cfg, device, out: Path, log=print):
         real = [s for name in cfg.sources for s in loaders[name]()]
     if cfg.hf_dataset:
         real += hf_segmentation(cfg.hf_dataset, limit=cfg.max_images or None)
+    real_parts = split_samples(real, cfg.seed) if real else None
     # 'scenes': composites only on the real training split, so none is built on a validation scene
-    on_scenes = getattr(cfg, "composite_base", "photos") == "scenes" and real
-    base = split_samples(real, cfg.seed)["train"] if on_scenes else real[:4]
+    on_scenes = cfg.composite_base == "scenes" and real
+    base = real_parts["train"] if on_scenes else real[:4]
     synth = synthetic_samples(cfg.synthetic, size=cfg.synth_size, seed=cfg.seed, faces=load_faces(root, 8),
                               backgrounds=[] if on_scenes else None, base=base,
-                              text_label=getattr(cfg, "text_label", "glyphs")) if cfg.synthetic else []
+                              text_label=cfg.text_label) if cfg.synthetic else []
     if not real and not synth:
         raise FileNotFoundError(f"no segmentation data: no {root}/segmentation (CamVid_val_sub, ADE20K_samples), "
                                 "synthetic=0 and no hf_dataset; set SRKIT_DATA or --data, or synthetic > 0")
-    parts = [split_samples(s, cfg.seed) for s in (real, synth) if s]
+    parts = [p for p in (real_parts, split_samples(synth, cfg.seed) if synth else None) if p]
     train = [s for p in parts for s in p["train"]]
     val = [s for p in parts for s in p["val"]] or train[:2]
     side = max(cfg.patch, cfg.val_patch)
