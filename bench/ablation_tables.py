@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     measured = json.loads(args.ablation.read_text())
     ablation = measured["results"]
     # runs before the caption-box label (2026-12-03) scored the glyph pixels
-    text = measured.get("protocol", {}).get("text", "the glyph pixels")
+    text = measured.get("protocol", {}).get("text", "the glyph pixels (composites on scikit-image's photos)")
     parts = [INTRO.format(text=text), "## Paired differences (whole-image PSNR, per image)\n",
              "Mean of a − b over the set's images ± 2 standard errors (over images, one training seed "
              "per variant), and on how many images a is better.\n", format_differences(ablation)]

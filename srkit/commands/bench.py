@@ -229,7 +229,7 @@ def _run_ablation(args) -> int:
     protocol = {"input": "HR modcropped; image i: Gaussian8 width i mod 8, MATLAB bicubic down, uint8 LR",
                 "kernel": f"kernel variants get {'the true kernel code' if args.kernel == 'true' else 'the IKC estimate'}",
                 "maps": "seg variants: predicted (own segmenter), /true (one-hot LR labels), /uniform (1/K)",
-                "text": "each caption's box",  # the composites' text category
+                "text": "each caption's box (composites on SIFT Flow test scenes)",  # the composites' text category
                 "metrics": "pooled over each set's pixels of a category (HR label), Y, shave = scale; "
                            "texture = SR/HR energy of Y minus its sigma=1 Gaussian blur"}
     _print_protocol(protocol)
