@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                    "upsampled) vs each model.")
     p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
     p.add_argument("--sets", type=_csv(str), default=["Set14", "B100"])
-    p.add_argument("--weights", nargs="*", default=[], help="bundled names or checkpoint paths")
+    p.add_argument("--weights", nargs="*", default=[], help="bundled names or checkpoint paths, or 'auto'")
     p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     p.add_argument("--noise", type=float, default=15.0, help="noise level on the 0-255 scale (paper: 15)")
     p.add_argument("--steps", type=int, default=7)
@@ -55,7 +55,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                    "cell and averaged over the grid (srkit.evaluation.degraded).")
     p.add_argument("--data", help="folder laid out like ../shared/data (not needed with --merge)")
     p.add_argument("--sets", type=_csv(str), default=["Set14", "B100"])
-    p.add_argument("--weights", nargs="*", default=[], help="bundled names or checkpoint paths, all of --scale")
+    p.add_argument("--weights", nargs="*", default=[], help="bundled names or checkpoint paths, all of --scale; 'auto': per image, the "
+                   "bundle its measured noise and blocking call for (srkit.inference.damage)")
     p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
     p.add_argument("--cells", type=_csv(str), default=None,
                    help="comma-separated cell names (default: the whole grid)")
@@ -148,6 +149,12 @@ def _models_and_images(args) -> tuple[dict, dict]:
     from srkit.data.benchmarks import load_benchmark
     models = {}
     for w in args.weights:
+        if w == "auto":  # the bundle srkit.inference.damage picks for each LR image
+            from srkit.inference.damage import AutoWeights
+            auto = AutoWeights(args.scale)
+            models[w] = lambda lr, auto=auto: srkit.upscale(lr, auto.model(auto.choose(lr)[0]),
+                                                            steps=args.steps, tile=0)
+            continue
         m = srkit.load(w)
         if getattr(m, "scale", args.scale) != args.scale:
             raise ValueError(f"{w} is a x{m.scale} model, --scale is {args.scale}")
@@ -198,6 +205,9 @@ def _run_degraded(args) -> int:
             "then the cell's Gaussian noise (seed i), JPEG (Pillow, 4:2:0) or MPEG-2 intra (FFmpeg mpeg2video, "
             f"fixed quantiser), uint8 LR; IKC t={args.steps}"))
         out["guard_warnings"] = counts["guard_warnings"]
+        if "auto" in models:
+            from srkit.evaluation.degraded import auto_picks
+            out["auto_picks"] = auto_picks(images, args.scale, cells)
     print(format_degraded(out))
     _print_protocol(out["protocol"])
     print(f"guard warnings: {out['guard_warnings']}")

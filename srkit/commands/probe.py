@@ -98,6 +98,8 @@ def table(info, plan, target: Path) -> str:
     looked = info.idet.get("frames") if info.idet else None
     rows.append(("shots", f"{info.cuts} cut{'s' * (info.cuts != 1)} in the first "
                           f"{looked or 'few'} frames"))
+    rows.append(("damage", f"{info.damage} (median of the first frames, per field)" if info.damage
+                 else "not measured (no frame decoded)"))
     width = max(len(key) for key, _ in rows) + 2
     lines = ["what srkit sees"] + [f"  {key:<{width}}{value}" for key, value in rows]
     scale = plan.model_size[1] // max(info.height, 1)
@@ -105,6 +107,10 @@ def table(info, plan, target: Path) -> str:
     from srkit.commands.upscale import default_weights
     name, why = default_weights("video", scale)
     lines.append(f"  {'model':<{width}}{name} ({why})")
+    if info.damage is not None:
+        from srkit.inference.damage import choose_weights
+        auto, why = choose_weights(info.damage, scale)
+        lines.append(f"  {'auto':<{width}}with --weights auto: {auto} ({why})")
     for note in plan.notes:
         key, _, value = note.partition(": ")
         lines.append(f"  {key:<{width}}{value}")

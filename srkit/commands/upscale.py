@@ -69,8 +69,10 @@ def add_arguments(parser) -> None:
                         help=f"upscaling factor (default: the checkpoint's, or {DEFAULT_SCALE})")
     parser.add_argument("--weights", default=None,
                         help="bundled model name (x2, x4, x2_gan, x4_gan, x2_noise; x2_archive, x4_archive for "
-                             "noisy or compressed input) or a .safetensors path (default: x<scale>_archive "
-                             "for video, x<scale> for images)")
+                             "noisy or compressed input), a .safetensors path, or 'auto': per image (per "
+                             "video, from its first frames) the bundle its measured noise and JPEG/MPEG "
+                             "blocking call for, named on stderr (default: x<scale>_archive for video, "
+                             "x<scale> for images)")
     parser.add_argument("--tile", type=int, default=None,
                         help=f"LR tile size in pixels, 0 = no tiling, else at least {MIN_TILE} "
                              "(default: from size and device)")
@@ -476,14 +478,21 @@ def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
 
 def build_runner(args, kind: str = "image"):
     """Load the checkpoint (``--weights``, else :func:`default_weights` of ``kind``, which is then
-    named on stderr) and check its scale against ``--scale``."""
-    import srkit.checkpoint as checkpoint
-    from srkit.inference.runner import ModelRunner
+    named on stderr) and check its scale against ``--scale``. ``--weights auto`` gives an
+    :class:`AutoRunners`, which loads the bundle each input calls for."""
     weights = args.weights
+    if weights == AUTO:
+        return AutoRunners(args)
     if weights is None:
         weights, why = default_weights(kind, args.scale)
         if not getattr(args, "quiet", False):
             _say(f"model {weights} ({why})")
+    return _runner(args, weights)
+
+
+def _runner(args, weights: str):
+    import srkit.checkpoint as checkpoint
+    from srkit.inference.runner import ModelRunner
     try:
         model = checkpoint.load(weights)
     except PermissionError as error:  # not "corrupt": the file may be fine, this user cannot read it
@@ -497,6 +506,30 @@ def build_runner(args, kind: str = "image"):
         raise UsageError(f"checkpoint {weights} upscales ×{runner.scale}, but --scale {args.scale} "
                          f"was asked; use a ×{args.scale} checkpoint or drop --scale")
     return runner
+
+
+AUTO = "auto"
+
+
+class AutoRunners:
+    """``--weights auto``: the bundle ``srkit.inference.damage`` picks for each input, one runner
+    per bundle (built on first use). Each choice is named on stderr with the file and why."""
+
+    def __init__(self, args):
+        from srkit.inference.damage import AutoWeights
+        self.args = args
+        self.scale = args.scale or DEFAULT_SCALE
+        self.weights = AutoWeights(self.scale, load=lambda name: _runner(args, name))
+
+    def pick(self, image, label: str, field: bool = False):
+        """The runner for one uint8 LR image (or a video's first frames, ``field`` for interlace)."""
+        name, why = self.weights.choose(image, field)
+        return self.use(name, why, label)
+
+    def use(self, name: str, why: str, label: str):
+        if not getattr(self.args, "quiet", False):
+            _say(f"{label}: model {name} (auto: {why})")
+        return self.weights.model(name)
 
 
 def _is_image(path: Path) -> bool:
@@ -528,6 +561,8 @@ def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     from srkit.imageio import read_image, to_uint8, write_image
     check_image_output(source, target)  # again: in a batch this is the only check of this file
     image = to_uint8(read_image(source))  # uint8 keeps an 8K result at 100 MB instead of 400 MB
+    if isinstance(runner, AutoRunners):
+        runner = runner.pick(image, str(source))
     # name=: the library's warnings (e.g. a kernel estimate that fell back) name the file
     result = srkit.inference.tiling.upscale(image, runner, tile=args.tile, overlap=args.overlap,
                                             name=str(source))
@@ -584,11 +619,25 @@ def report_failures(failures: list[tuple[Path, str]], total: int, target: Path) 
     return EXIT_FAILED
 
 
+def video_choice(source: Path, scale: int) -> tuple[str, str]:
+    """(bundle, why) that ``--weights auto`` gives a video: from the damage measured on its first
+    frames (``srkit.inference.video.inspect_video``); the archive bundle when none decoded."""
+    from srkit.inference.damage import choose_weights
+    from srkit.inference.video import inspect_video
+    info = inspect_video(source)
+    if info.damage is None:
+        name, why = default_weights("video", scale)
+        return name, f"no frame decoded to measure; {why}"
+    return choose_weights(info.damage, scale)
+
+
 def upscale_video_file(source: Path, target: Path, runner, args) -> None:
     """Upscale a video; the container must be one the codec fits (checked before work starts)."""
     from srkit.inference.video import upscale_video
     target = _video_target(source, target, args.codec)
     check_video_output(source, target, args)
+    if isinstance(runner, AutoRunners):
+        runner = runner.use(*video_choice(source, runner.scale), str(source))
     upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap,
                   codec=args.codec, crf=args.crf, progress=not args.quiet,
                   allow_partial=args.allow_partial, deinterlace=args.deinterlace,

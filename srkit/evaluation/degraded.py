@@ -106,6 +106,23 @@ def run_degraded(models: dict, images: dict[str, list], scale: int, cells=GRID, 
     return {"results": res, "mean": grid_mean(res), "cells": [asdict(c) for c in cells]}
 
 
+def auto_picks(images: dict[str, list], scale: int, cells=GRID, seed: int = 0) -> dict:
+    """Which bundle ``--weights auto`` (``srkit.inference.damage``) picks in each cell:
+    {set: {cell: {bundle: images}}}, from the same LR images :func:`run_degraded` makes."""
+    from srkit.inference.damage import AutoWeights
+    auto = AutoWeights(scale)
+    out: dict = {}
+    for set_name, hrs in images.items():
+        for cell in cells:
+            counts = out.setdefault(set_name, {}).setdefault(cell.name, {})
+            for i, hr in enumerate(hrs):
+                if hr.ndim == 2:
+                    hr = np.repeat(hr[..., None], 3, 2)
+                name, _ = auto.choose(degraded_lr(hr, scale, i, cell, seed))
+                counts[name] = counts.get(name, 0) + 1
+    return out
+
+
 def grid_mean(results: dict) -> dict:
     """{set: {method: {"psnr", "ssim", "cells"}}}: the plain mean over the cells of each set, for the
     methods measured in every one of them."""

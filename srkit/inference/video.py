@@ -72,12 +72,15 @@ import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
 from srkit.imageio import atomic_path, sws_exact
+
+if TYPE_CHECKING:
+    from srkit.inference.damage import Damage
 from srkit.inference.guard import check_output, join_messages, warn
 from srkit.inference.tiling import auto_tile, tiled_upscale
 from srkit.inference.runner import ModelRunner
@@ -155,6 +158,7 @@ IDET_FRAMES = 50  # frames idet looks at: two seconds at 25 fps, a few ms of dec
 # on small pictures (noise, synthetic gradients read as combing), so pictures below this many lines
 # are judged by the stream's flag alone.
 IDET_MIN_HEIGHT = 288
+DAMAGE_FRAMES = 5  # frames of those whose noise and blocking are measured (--weights auto, probe)
 # AVFieldOrder → the field displayed first, which is what deinterlacing needs: 2 TT (top coded
 # and displayed first), 3 BB, 4 TB (top coded first, bottom displayed first), 5 BT.
 FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "bff", 5: "tff"}
@@ -298,6 +302,8 @@ class SourceInfo:
         rotation: display rotation in degrees (counter-clockwise, as FFmpeg's display matrix).
         timecode: start timecode ("hh:mm:ss:ff"), from the stream, container or MPEG-2 GOP header.
         cuts: shot cuts among the frames idet looked at (``ShotDetector``), a cheap hint.
+        damage: noise σ and blockiness (``srkit.inference.damage``), the median over up to
+            ``DAMAGE_FRAMES`` of those frames measured field by field; None when none decoded.
     """
     path: Path
     container: str
@@ -322,6 +328,7 @@ class SourceInfo:
     streams: list[StreamInfo]
     chapters: int
     cuts: int = 0
+    damage: Damage | None = None
 
     @property
     def dar(self) -> Fraction:
@@ -421,12 +428,15 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
     """Fill ``info`` from the first ``frames`` frames: idet counts, rotation, colour tags the
     stream left unspecified, the MPEG-2 GOP timecode, cuts."""
     import av
+
+    from srkit.inference.damage import measure_damage, median_damage
     if frames <= 0:
         return
     stream.thread_type = "SLICE"
     judge = info.height >= IDET_MIN_HEIGHT
     graph, shape, pushed, seen, last = None, None, 0, 0, None
     shots = ShotDetector()
+    measures = []
     try:
         for frame in src.decode(stream):
             if seen == 0:
@@ -438,6 +448,9 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
                 info.colour_range = info.colour_range or frame.color_range
                 info.timecode = info.timecode or frame.metadata.get("timecode")
             info.cuts += shots.is_cut(frame) and seen > 0
+            if seen % max(1, frames // DAMAGE_FRAMES) == 0 and len(measures) < DAMAGE_FRAMES:
+                rgb = frame.to_ndarray(format="rgb24", interpolation=sws_exact())
+                measures.append(measure_damage(rgb, field=True))
             seen += 1
             if judge:
                 if graph is None:
@@ -453,6 +466,8 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
                 break
     except av.error.FFmpegError:
         pass  # damage is the job's to report; what was seen so far is the verdict
+    if measures:
+        info.damage = median_damage(measures)
     if graph is not None and pushed:
         graph.push(None)
         last = _pull(graph, last)
