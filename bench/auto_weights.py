@@ -9,6 +9,7 @@ the (B, N) pair with the best grid-mean PSNR. The pair goes into ``THRESHOLDS`` 
 B100 are then measured with ``srkit bench degraded --weights auto``, never used to choose.
 
     python bench/auto_weights.py --data $SRKIT_DATA --json bench/results/auto_weights.json
+    python bench/auto_weights.py --data $SRKIT_DATA --clean-cost --json bench/results/auto_weights_clean.json
 
 Wall time: about 12 min on one core beside another job (×2: 3 pipelines, ×4: 2; 28 crops × 8 cells).
 """
@@ -100,6 +101,39 @@ def choose(records: list[dict], scale: int) -> dict:
     return out
 
 
+def clean_cost(data: str, scale: int, sets=("Set5", "Set14", "B100"), steps: int = 7) -> dict:
+    """What ``auto`` costs on clean Gaussian8 (report only; nothing is chosen here): every image of
+    each set under each Gaussian8 width, as ``srkit bench gaussian8`` degrades it; where ``auto``
+    picks another bundle than ``x<s>``, both run and the PSNR difference is kept. The set's mean
+    difference (over all image × width pairs, zero where ``x<s>`` is picked) is auto − x<s>."""
+    import srkit
+    from srkit.data.benchmarks import load_benchmark
+    from srkit.degrade import degrade_uint8
+    from srkit.evaluation.table1 import compare
+    from srkit.inference.damage import AutoWeights
+    from srkit.kernels import gaussian8_sigmas
+    auto, out = AutoWeights(scale), {}
+    for set_name in sets:
+        picks, deltas, total = {}, [], 0
+        for i, bench in enumerate(load_benchmark(data, set_name, scale)):
+            hr = bench.hr if bench.hr.ndim == 3 else np.repeat(bench.hr[..., None], 3, 2)
+            for sigma in gaussian8_sigmas(scale):
+                lr = degrade_uint8(hr, scale, sigma=float(sigma))
+                name, why = auto.choose(lr)
+                picks[name] = picks.get(name, 0) + 1
+                total += 1
+                if name != f"x{scale}":
+                    models = {m: auto.model(m) for m in (f"x{scale}", name)}
+                    _, metrics = compare(hr, lr, models, scale, steps, name=f"{set_name} {i}")
+                    deltas.append({"image": i, "sigma": round(float(sigma), 4), "pick": name, "why": why,
+                                   "delta_psnr": round(metrics[name]["psnr"] - metrics[f"x{scale}"]["psnr"], 4)})
+        out[set_name] = {"picks": picks, "pairs": total, "others": deltas,
+                         "auto_minus_x": round(sum(d["delta_psnr"] for d in deltas) / max(total, 1), 4)}
+        print(f"x{scale} {set_name}: picks {picks}, auto − x{scale} = {out[set_name]['auto_minus_x']:+.3f} dB",
+              file=sys.stderr, flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="data root holding T91/ and BSD200/ ($SRKIT_DATA)")
@@ -107,9 +141,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crop", type=int, default=192)
     p.add_argument("--steps", type=int, default=7)
     p.add_argument("--split", default="val", choices=["val", "test"])
+    p.add_argument("--clean-cost", action="store_true",
+                   help="instead: what auto costs on clean Gaussian8 Set5, Set14 and B100 (report only)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     from srkit.data.sources import write_json
+    if args.clean_cost:
+        out = {"date": time.strftime("%Y-%m-%d"), "command": "python bench/auto_weights.py "
+               + " ".join(argv if argv is not None else sys.argv[1:])}
+        out.update({f"x{s}": clean_cost(args.data, s, steps=args.steps) for s in args.scales})
+        if args.json:
+            write_json(args.json, out)
+        return 0
     t0 = time.perf_counter()
     out = {"date": time.strftime("%Y-%m-%d"), "split": args.split, "crop": args.crop,
            "command": "python bench/auto_weights.py " + " ".join(argv if argv is not None else sys.argv[1:])}

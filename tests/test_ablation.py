@@ -77,6 +77,7 @@ def test_every_variant_runs_and_the_seg_variants_run_under_each_condition():
     per = [res["toy"][m]["all"]["per_image_psnr"] for m in ("sftconcat", "sftmd")]
     assert diff["n"] == 2 and diff["mean"] == pytest.approx(np.mean(np.subtract(*per)))
     assert "| sftconcat − sftmd |" in format_differences(res)
+    assert "sftconcat_gan" not in format_differences(res)  # pairs of variants not run are left out
     with pytest.raises(ValueError, match="kernel must be"):
         run_ablation(pipes, {}, 2, kernel="oracle")
 
@@ -140,3 +141,11 @@ def test_seed_table_pairs_the_images_of_each_seed():
     assert "| srresnet: seed 1 − seed 0 | +0.200 ± 0.000 (2/2) |" in table
     with pytest.raises(ValueError, match="more than one run"):
         merge_ablation_results([seed0, seed0])
+
+
+def test_gan_variants_are_loaded_by_name(tmp_path):
+    from srkit.evaluation.ablation import load_variants
+    with pytest.raises(ValueError, match="sftconcat_gan"):
+        load_variants(tmp_path, ["sftconcat_gann"])
+    with pytest.raises(FileNotFoundError, match="sftmd_gan.safetensors"):
+        load_variants(tmp_path, ["sftmd_gan"])

@@ -114,3 +114,11 @@ def test_video_auto_is_chosen_from_the_first_frames(tmp_path, capsys):
     assert f"clip.mpg: model {expected} (auto: {damage}" in capsys.readouterr().err
     with av.open(str(out)) as container:
         assert container.streams.video[0].width == 192
+
+
+def test_tiny_and_rgba_images():
+    auto = AutoWeights(2, load=lambda name: name, available=lambda name: True)
+    name, why = auto.choose(np.zeros((8, 12, 3), np.uint8))
+    assert name == "x2" and "12x8: too small" in why
+    rgba = np.dstack([sample_image("scene", multiple=8), np.full((256, 256), 255, np.uint8)])
+    assert measure_damage(rgba) == measure_damage(rgba[..., :3])

@@ -148,12 +148,12 @@ def test_video_disk_full_leaves_nothing(weights, tmp_path, monkeypatch, capsys):
 
 
 def test_default_weights_follow_the_input_kind(monkeypatch):
-    """Video gets the archive bundle of its scale (when bundled), images the clean-trained x<scale>."""
+    """Video gets the archive bundle of its scale (when bundled), images the measured choice."""
     import srkit.checkpoint as checkpoint
     from srkit.commands.upscale import default_weights
     for scale in (2, 4):
         name, why = default_weights("image", scale)
-        assert name == f"x{scale}" and f"x{scale}_archive" in why
+        assert name == "auto" and f"x{scale}_archive" in why and "measured" in why
     bundled = {p.stem for d in checkpoint.WEIGHTS_DIRS if d.is_dir() for p in d.glob("*.safetensors")}
     for scale in (2, 4):
         name, why = default_weights("video", scale)

@@ -85,7 +85,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
     p.add_argument("--weights-dir", default=None,
                    help="folder of <variant>.safetensors bundles (default: the bundled assets/weights/ablation)")
-    p.add_argument("--variants", type=_csv(str), default=None, help="comma-separated (default: all four)")
+    p.add_argument("--variants", type=_csv(str), default=None, help="comma-separated (default: the four pixel-loss variants; "
+                   "sftmd_gan and sftconcat_gan: their GAN stage)")
     p.add_argument("--kernel", choices=("true", "ikc"), default="true",
                    help="what the kernel variants get: the true kernel's code (default) or IKC's estimate")
     p.add_argument("--limit", type=int, default=None, help="first N images per set")

@@ -54,6 +54,7 @@ NAME_MAX = 255        # bytes per file name on ext4, XFS, btrfs, ZFS, APFS
 TEMPORARY_NAME_EXTRA = len(".") + len(".") + 8 + len(".part")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+AUTO = "auto"  # --weights auto: the bundle each input's measured damage calls for
 
 
 class UsageError(Exception):
@@ -71,8 +72,8 @@ def add_arguments(parser) -> None:
                         help="bundled model name (x2, x4, x2_gan, x4_gan, x2_noise; x2_archive, x4_archive for "
                              "noisy or compressed input), a .safetensors path, or 'auto': per image (per "
                              "video, from its first frames) the bundle its measured noise and JPEG/MPEG "
-                             "blocking call for, named on stderr (default: x<scale>_archive for video, "
-                             "x<scale> for images)")
+                             "blocking call for, named on stderr (default: auto for images, "
+                             "x<scale>_archive for video)")
     parser.add_argument("--tile", type=int, default=None,
                         help=f"LR tile size in pixels, 0 = no tiling, else at least {MIN_TILE} "
                              "(default: from size and device)")
@@ -458,10 +459,12 @@ def plan_folder(source: Path, target: Path, args) -> tuple[list[Path], int, int]
 def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
     """The bundled model ``srkit upscale`` uses without ``--weights``, and why, for an input kind.
 
-    Video ('video') gets the archive bundle of the scale (trained on noise, JPEG and MPEG-2: broadcast
-    and tape transfers are never clean); images and folders ('image', 'folder') keep the clean-trained
-    ``x<scale>``, which is ahead on clean pictures (model card ``assets/weights/x2_archive.md`` has both
-    sides). A scale without an archive bundle falls back to ``x<scale>``.
+    Images and folders ('image', 'folder') get ``auto``: per image, ``x<scale>``, ``x2_noise`` or
+    ``x<scale>_archive`` by the noise and blocking measured on it (``srkit.inference.damage``; on the
+    degraded Set14 grid 0.27 dB (×2) and 0.23 dB (×4) above the best single bundle, within 0.2 dB
+    of ``x<scale>`` on clean Gaussian8: docs/RESULTS.md). Video ('video') gets the archive bundle of
+    the scale (broadcast and tape transfers are never clean; ``--weights auto`` measures the first
+    frames instead). A scale without an archive bundle falls back to ``x<scale>`` for video.
     """
     import srkit.checkpoint as checkpoint
     scale = scale or DEFAULT_SCALE
@@ -471,22 +474,22 @@ def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
         except FileNotFoundError:
             return f"x{scale}", f"default for video at x{scale} (no x{scale}_archive bundle)"
         return f"x{scale}_archive", ("default for video: trained on noise, JPEG and MPEG-2 as archive "
-                                     f"footage carries; --weights x{scale} for clean masters")
-    return f"x{scale}", (f"default for images: trained on clean blurred pictures; --weights x{scale}_archive "
-                         "for noisy or compressed ones")
+                                     f"footage carries; --weights x{scale} for clean masters, auto to measure")
+    return AUTO, (f"default for images: per file x{scale}, x2_noise or x{scale}_archive by its measured "
+                  f"noise and blocking; --weights x{scale} for one model throughout")
 
 
 def build_runner(args, kind: str = "image"):
     """Load the checkpoint (``--weights``, else :func:`default_weights` of ``kind``, which is then
-    named on stderr) and check its scale against ``--scale``. ``--weights auto`` gives an
+    named on stderr) and check its scale against ``--scale``. ``auto`` gives an
     :class:`AutoRunners`, which loads the bundle each input calls for."""
     weights = args.weights
-    if weights == AUTO:
-        return AutoRunners(args)
     if weights is None:
         weights, why = default_weights(kind, args.scale)
         if not getattr(args, "quiet", False):
             _say(f"model {weights} ({why})")
+    if weights == AUTO:
+        return AutoRunners(args)
     return _runner(args, weights)
 
 
@@ -507,8 +510,6 @@ def _runner(args, weights: str):
                          f"was asked; use a ×{args.scale} checkpoint or drop --scale")
     return runner
 
-
-AUTO = "auto"
 
 
 class AutoRunners:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BLOCK = 8  # the DCT block of JPEG and MPEG-2
+MIN_SIDE = 4 * BLOCK  # smaller pictures hold too few blocks (and wavelet coefficients) to judge
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def measure_damage(image: np.ndarray, field: bool = False) -> Damage:
     from skimage.restoration import estimate_sigma
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
         raise ValueError(f"measure_damage needs an H×W(×3) uint8 image, got {image.dtype} {image.shape}")
+    image = image[..., :3] if image.ndim == 3 else image  # an alpha channel is not picture
     rgb = image if image.ndim == 3 else image[..., None]
     noise = estimate_sigma((rgb[::2] if field else rgb).astype(np.float64), channel_axis=-1,
                            average_sigmas=True)
@@ -105,7 +107,7 @@ class Thresholds:
 
 
 # Chosen on validation crops by bench/auto_weights.py (bench/results/auto_weights.json).
-THRESHOLDS = {2: Thresholds(block=0.2, noise=4.0), 4: Thresholds(block=0.2, noise=4.0)}
+THRESHOLDS = {2: Thresholds(block=0.20, noise=4.0), 4: Thresholds(block=0.26, noise=4.5)}
 
 
 def choose_weights(damage: Damage, scale: int, available=None,
@@ -151,7 +153,9 @@ class AutoWeights:
         self.scale, self._load, self._available, self._models = scale, load, available, {}
 
     def choose(self, image: np.ndarray, field: bool = False) -> tuple[str, str]:
-        """(bundle name, why) for one uint8 LR image."""
+        """(bundle name, why) for one uint8 LR image; ``x<s>`` for one too small to measure."""
+        if min(image.shape[:2]) < MIN_SIDE:
+            return f"x{self.scale}", f"{image.shape[1]}x{image.shape[0]}: too small to measure noise and blocking"
         return choose_weights(measure_damage(image, field), self.scale, self._available)
 
     def model(self, name: str):
