@@ -9,6 +9,10 @@
     done
     srkit bench categories --data $SRKIT_DATA --weights x2 assets/weights/ablation/{srresnet,sftmd,sftgan,sftconcat}.safetensors \
         --json bench/results/categories_ablation_x2.json                           # about 30 min, 2 cores
+    srkit bench ablation --data $SRKIT_DATA --variants sftmd,sftmd_gan,sftconcat,sftconcat_gan \
+        --json bench/results/ablation_x2_gan.json                                  # about 25 min, one core
+    srkit bench categories --data $SRKIT_DATA --weights assets/weights/ablation/{sftmd,sftconcat}_gan.safetensors \
+        --json bench/results/categories_ablation_x2_gan.json                       # about 30 min, one core
     python bench/ablation_tables.py                                                # this file: seconds
 
 The tables are formatted by ``srkit.evaluation.ablation`` and ``srkit.evaluation.segmentation``,
@@ -20,7 +24,7 @@ import argparse
 import json
 from pathlib import Path
 
-from srkit.evaluation.ablation import (VARIANTS, format_ablation, format_differences, format_gaussian8_variants,
+from srkit.evaluation.ablation import (GAN_PAIRS, VARIANTS, format_ablation, format_differences, format_gaussian8_variants,
                                       format_seeds)
 from srkit.evaluation.segmentation import format_segmentation
 
@@ -57,6 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument("--ablation", type=Path, default=HERE / "results" / "ablation_x2.json")
     ap.add_argument("--segmentation", type=Path, default=HERE / "results" / "segmentation_x2.json")
     ap.add_argument("--categories", type=Path, default=HERE / "results" / "categories_ablation_x2.json")
+    ap.add_argument("--gan", type=Path, default=HERE / "results" / "ablation_x2_gan.json")
+    ap.add_argument("--gan-categories", type=Path, default=HERE / "results" / "categories_ablation_x2_gan.json")
     ap.add_argument("--out", type=Path, default=HERE / "ABLATION.md")
     args = ap.parse_args(argv)
     measured = json.loads(args.ablation.read_text())
@@ -120,6 +126,23 @@ def main(argv=None) -> int:
                   "would run them; `x2` is the shipped bundle. A card's accuracy moves in steps of up to "
                   "0.25 at n = 4, so per-size cells differ by chance; read the `all` rows (n = 20).\n",
                   format_tables(cats)]
+    if args.gan.is_file():
+        gan = json.loads(args.gan.read_text())["results"]
+        parts += ["\n## The GAN stage at equal budget (SFTMD-GAN, SFTconcat-GAN)\n",
+                  "`recipes/ablation_x2_gan.toml`: each kernel variant's pixel-loss generator above, plus the "
+                  "adversarial stage of `x2_gan` (400 steps, batch 8, patch 96, lr 1e-4, perceptual loss on "
+                  "the ablation segmenter's encoder features for both, L1 weight 1e-2, seed 0); IKC P and C "
+                  "kept. The same held-out images and protocol as the tables above (true kernel code; the "
+                  "pixel-loss variants run again beside them). PSNR is not what a GAN stage is for: read the "
+                  "texture ratio (1.0 = HR's fine detail) and OCR.\n",
+                  format_differences(gan, pairs=GAN_PAIRS + (("sftconcat", "sftmd"),))]
+        for metric, title in (("psnr", "PSNR"), ("texture", "Texture ratio")):
+            parts += [f"\n{title} per category, GAN stage:\n", format_ablation(gan, metric)]
+    if args.gan_categories.is_file():
+        from srkit.evaluation.categories import format_tables
+        parts += ["\nFaces and text after the GAN stage (`srkit bench categories`, the same cards, faces and "
+                  "scenes as the pixel-loss table above, blind with IKC t = 7):\n",
+                  format_tables(json.loads(args.gan_categories.read_text()))]
     if args.segmentation.is_file():
         seg = json.loads(args.segmentation.read_text())["results"]
         parts += ["\n## Segmenters on the held-out sets\n",

@@ -133,8 +133,10 @@ class CategoryStats:
 # The comparisons that answer the question: what each condition adds, and whether ψ's content matters.
 PAIRS = (("sftmd", "srresnet"), ("sftgan", "srresnet"), ("sftconcat", "sftmd"), ("sftconcat", "sftgan"),
          ("sftgan", "sftgan/uniform"), ("sftgan/true", "sftgan"), ("sftconcat", "sftconcat/uniform"),
-         ("sftconcat/true", "sftconcat"), ("sftconcat_gan", "sftmd_gan"),
-         ("sftconcat_gan", "sftconcat_gan/uniform"))
+         ("sftconcat/true", "sftconcat"))
+# the GAN stage: what it changes, and the semantic condition after it
+GAN_PAIRS = (("sftmd_gan", "sftmd"), ("sftconcat_gan", "sftconcat"), ("sftconcat_gan", "sftmd_gan"),
+             ("sftconcat_gan", "sftconcat_gan/uniform"), ("sftconcat_gan/true", "sftconcat_gan"))
 
 
 def paired_difference(by_method: dict, a: str, b: str) -> dict | None:
@@ -148,7 +150,7 @@ def paired_difference(by_method: dict, a: str, b: str) -> dict | None:
     return {"mean": float(d.mean()), "se": se, "n": int(len(d)), "wins": int((d > 0).sum())}
 
 
-def format_differences(results: dict, pairs=PAIRS) -> str:
+def format_differences(results: dict, pairs=PAIRS + GAN_PAIRS) -> str:
     """Markdown: per set, mean per-image PSNR difference of each pair ± 2 standard errors, and the
     share of images where the first is better."""
     sets = list(results)
