@@ -14,7 +14,7 @@ RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"
 
 
 def test_every_bundle_has_a_recipe():
-    assert {p.stem for p in RECIPES} == {"x2", "x4", "x2_noise", "x2_archive", "x4_archive", "ablation_x2", "ablation_x2_seed1"}
+    assert {p.stem for p in RECIPES} == {"x2", "x4", "x2_noise", "x2_archive", "x4_archive", "ablation_x2", "ablation_x2_seed1", "ablation_x2_gan"}
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)

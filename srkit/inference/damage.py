@@ -135,6 +135,7 @@ def choose_weights(damage: Damage, scale: int, available=None,
         for name in (noisy, archive):
             if available(name):
                 return name, f"{damage}: noise σ ≥ {rule.noise:.1f}, noisy"
+        return clean, f"{damage}: noisy, but no {noisy} or {archive} bundle"
     return clean, f"{damage}: below blockiness {rule.block:.2f} and noise σ {rule.noise:.1f}, clean"
 
 
