@@ -221,6 +221,17 @@ def test_segnet_probabilities_and_offline_warning():
     assert loss(lr, torch.rand_like(lr)) > 0
 
 
+@pytest.mark.parametrize("preset", ["tiny", "small", "default", "resnet18"])
+def test_every_segnet_preset_gives_probabilities_at_input_size(preset):
+    pytest.importorskip("timm")
+    from srkit.models.seg import SegConfig, SegNet
+    s = SegNet(SegConfig.preset(preset, pretrained=False)).eval()
+    with torch.no_grad():
+        psi = s(torch.rand(1, 3, 37, 50))  # odd sizes: every encoder stride rounds differently
+    assert psi.shape == (1, NUM_CATEGORIES, 37, 50)
+    assert torch.allclose(psi.sum(1), torch.ones(1, 37, 50), atol=1e-5)
+
+
 def test_discriminator():
     x = torch.rand(2, 3, 24, 20)
     d = Discriminator(DiscriminatorConfig.preset("tiny"))

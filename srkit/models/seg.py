@@ -42,6 +42,9 @@ class SegConfig:
         "tiny": dict(encoder="mobilenetv3_small_050", decoder_ch=16, stem_ch=8),
         "small": dict(encoder="mobilenetv3_small_100", decoder_ch=32, stem_ch=16),
         "default": dict(encoder="mobilenetv3_small_100", decoder_ch=64, stem_ch=16),
+        # plain residual encoder: without ImageNet weights it trains from scratch more reliably than
+        # MobileNetV3 (hard-swish, squeeze-excitation, batch-norm at small batches)
+        "resnet18": dict(encoder="resnet18", decoder_ch=64, stem_ch=16),
     }
 
     @classmethod

@@ -28,7 +28,7 @@ class SegTrainConfig(TrainConfig):
     ``segmentation/CamVid_val_sub`` etc., default $SRKIT_DATA).
 
     Attributes:
-        model: SegConfig preset ('tiny', 'small', 'default').
+        model: SegConfig preset ('tiny', 'small', 'default', 'resnet18').
         pretrained: start the timm encoder from ImageNet weights (needs internet once; falls back to
             random weights with a warning).
         synthetic: number of face/text composites added (split 8:1:1 like the real images).
