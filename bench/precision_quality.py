@@ -7,7 +7,7 @@ rule of ``docs/RESULTS.md``: bf16 could be a bundle's inference default only whe
 are within 0.02 dB on both sets.
 
     python bench/precision_quality.py --data $SRKIT_DATA \
-        --json bench/results/precision_quality.json    # about 70 min on one core for all 7 bundles
+        --json bench/results/precision_quality.json    # about 100 min on one core for all 7 bundles
 
 One run per (bundle, precision) is written under ``--parts`` first and reused when present, so an
 interrupted run resumes where it stopped.

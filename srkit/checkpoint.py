@@ -58,7 +58,7 @@ def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def save_checkpoint(path: str | Path, modules: dict[str, nn.Module], meta: dict | None = None,
-                    pca: KernelPCA | None = None, half: bool = False) -> Path:
+                    pca: KernelPCA | None = None, half: bool = False, scale: int | None = None) -> Path:
     """Write modules (+ PCA + metadata) to one safetensors file, atomically.
 
     Args:
@@ -70,6 +70,9 @@ def save_checkpoint(path: str | Path, modules: dict[str, nn.Module], meta: dict 
             PSNR table ...).
         pca: the KernelPCA whose codes the networks use.
         half: store floating-point tensors as float16 (half the size; loaded back as float32).
+        scale: the SR factor, for checkpoints whose networks do not define one: a segmenter alone
+            has none in its config, so its trainer passes it (S trained on ×4 LR is not the S of a
+            ×2 pipeline). A generator's or corrector's ``cfg.scale`` takes precedence.
 
     Returns:
         The path written.
@@ -81,7 +84,8 @@ def save_checkpoint(path: str | Path, modules: dict[str, nn.Module], meta: dict 
     reg = _registry()
     tensors: dict[str, torch.Tensor] = {}
     header_modules = {}
-    scale = None
+    scale = next((m.cfg.scale for m in modules.values() if getattr(getattr(m, "cfg", None), "scale", None)),
+                 scale)  # a network built for a factor defines it; ``scale`` is for checkpoints without one
     for name, module in modules.items():
         module = getattr(module, "_orig_mod", module)  # unwrap torch.compile
         cls = type(module).__name__
@@ -91,7 +95,6 @@ def save_checkpoint(path: str | Path, modules: dict[str, nn.Module], meta: dict 
         if not name.isidentifier() or name == "pca":
             raise ValueError(f"module name {name!r} must be a Python identifier other than 'pca'")
         header_modules[name] = {"class": cls, "config": dataclasses.asdict(module.cfg)}
-        scale = scale or getattr(module.cfg, "scale", None)
         for k, t in module.state_dict().items():
             t = t.detach().cpu()
             if half and t.dtype == torch.float32:
@@ -126,6 +129,13 @@ class Checkpoint:
     categories: tuple[str, ...]
     meta: dict = field(default_factory=dict)
     header: dict = field(default_factory=dict)
+
+    @property
+    def trained_scale(self) -> int | None:
+        """The SR factor the networks were trained for: the header's, else the training config's
+        (segmenter checkpoints written before the header recorded it), else None."""
+        config = self.meta.get("config") if isinstance(self.meta, dict) else None
+        return self.scale or (config.get("scale") if isinstance(config, dict) else None)
 
 
 def read_header(path: str | Path) -> dict:

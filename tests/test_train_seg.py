@@ -45,6 +45,18 @@ def test_smoke_ce_falls_and_checkpoint_loads(tmp_path):
     net = srkit.load(tmp_path / "model.safetensors")
     assert isinstance(net, SegNet)
     assert state_equal(net.state_dict(), t.modules["segnet"].state_dict())
+    # a segmenter alone has no scale in its config: the header still says which LR it was trained on
+    from srkit.checkpoint import load_checkpoint
+    ckpt = load_checkpoint(tmp_path / "model.safetensors")
+    assert ckpt.scale == t.cfg.scale == ckpt.trained_scale
+
+
+def test_init_from_another_scale_warns_naming_both(tmp_path):
+    SegTrainer(SegTrainConfig.from_preset("smoke", out=str(tmp_path / "a"), steps=1, scale=2, progress=False), **Q).fit()
+    init = str(tmp_path / "a" / "model.safetensors")
+    with pytest.warns(RuntimeWarning, match=r"trained for x2, this run trains for x4"):
+        SegTrainer(SegTrainConfig.from_preset("smoke", out=str(tmp_path / "b"), steps=1, scale=4, init_from=init,
+                                              progress=False), **Q)
 
 
 def test_seg_conditioned_stages_use_the_trained_segnet(tmp_path):

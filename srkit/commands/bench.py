@@ -260,7 +260,7 @@ def _run_segmentation(args) -> int:
         ckpt = checkpoint.load_checkpoint(checkpoint.resolve(w))
         if "segnet" not in ckpt.modules:
             raise ValueError(f"{w} holds no segmenter (networks: {sorted(ckpt.modules)})")
-        scale = args.scale or ckpt.scale or 2
+        scale = args.scale or ckpt.trained_scale or 2
         results[f"{w} (x{scale} LR)"] = evaluate_segmenter(ckpt.modules["segnet"], sets, scale, noise=args.noise)
     print(format_segmentation(results))
     protocol = {"input": "LR at each segmenter's scale: middle Gaussian8 blur, MATLAB bicubic down"

@@ -18,6 +18,7 @@ import math
 import os
 import random
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -234,7 +235,8 @@ class Trainer:
         modules, pca = self.export()
         meta = {"trainer": self.name, "step": self.step, "final": final, "config": _jsonable(asdict(self.cfg)),
                 "metrics": metrics or {}}
-        save_checkpoint(self.out / "model.safetensors", {k: dist.unwrap(m) for k, m in modules.items()}, meta, pca)
+        save_checkpoint(self.out / "model.safetensors", {k: dist.unwrap(m) for k, m in modules.items()}, meta, pca,
+                        scale=self.cfg.scale)
         save_state(self.out / "resume.safetensors", {k: dist.unwrap(m) for k, m in self.modules.items()},
                    self.optimizers, {"step": self.step, "salt": self.salt, "rollbacks": self.rollbacks,
                                      "lr_factor": self.lr_factor, "trainer": self.name,
@@ -373,12 +375,22 @@ def run_finished(run: str | Path) -> bool:
         return False
 
 
-def load_init(path: str | None, device) -> "object | None":
-    """The Checkpoint a stage starts from (``init_from``), or None."""
+def load_init(path: str | None, device, scale: int | None = None) -> "object | None":
+    """The Checkpoint a stage starts from (``init_from``), or None.
+
+    ``scale``: the run's SR factor; a checkpoint trained for another one is loaded with one warning
+    that names both (a segmenter fine-tuned on ×4 LR from a ×2 one runs, but rarely on purpose:
+    ``srkit train`` defaults to ×4 without ``--scale``).
+    """
     if not path:
         return None
     from srkit.checkpoint import load_checkpoint
-    return load_checkpoint(path, device)
+    ckpt = load_checkpoint(path, device)
+    if scale is not None and ckpt.trained_scale not in (None, scale):
+        warnings.warn(f"srkit train: init_from {path} was trained for x{ckpt.trained_scale}, this run trains "
+                      f"for x{scale} (--scale); pass --scale {ckpt.trained_scale} to keep its scale",
+                      RuntimeWarning, stacklevel=2)
+    return ckpt
 
 
 def frozen(module: nn.Module) -> nn.Module:

@@ -115,7 +115,7 @@ class SegTrainer(Trainer):
 
     def build(self) -> None:
         cfg = self.cfg
-        init = load_init(cfg.init_from, self.device)
+        init = load_init(cfg.init_from, self.device, cfg.scale)
         if init is not None and "segnet" in init.modules:
             net = init.modules["segnet"]
         else:

@@ -74,7 +74,7 @@ class GeneratorStage(Trainer):
 
     def build_generator_stage(self) -> None:
         cfg = self.cfg
-        init = load_init(cfg.init_from, self.device)
+        init = load_init(cfg.init_from, self.device, cfg.scale)
         self.init = init
         if init is not None and init.pca is not None:
             self.pca = init.pca.to(self.device)   # codes must mean what they meant in stage 1
