@@ -123,3 +123,18 @@ def test_tiny_and_rgba_images():
     assert name == "x2" and "12x8: too small" in why
     rgba = np.dstack([sample_image("scene", multiple=8), np.full((256, 256), 255, np.uint8)])
     assert measure_damage(rgba) == measure_damage(rgba[..., :3])
+
+
+def test_flat_pictures_are_blank_not_nan():
+    """A black or one-colour picture has no noise to measure: σ 0 (not NaN), no numpy warning,
+    and ``auto`` says it is blank."""
+    import warnings
+    for value in (0, 128, 235):
+        flat = np.full((64, 96, 3), value, np.uint8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            damage = measure_damage(flat)
+        assert damage.noise < 1e-9 and damage.blockiness == 0.0
+    auto = AutoWeights(2, load=lambda name: name, available=lambda name: True)
+    name, why = auto.choose(np.zeros((64, 96, 3), np.uint8))
+    assert name == "x2" and "blank picture" in why

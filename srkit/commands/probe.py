@@ -1,12 +1,13 @@
 """``srkit probe FILE``: what srkit sees in a video and what ``srkit upscale`` will do with it.
 
 One table, before a long job: the container and streams, interlace (the stream's field order and
-FFmpeg's ``idet`` on the first frames), SAR/DAR and the output geometry, colour (tags, and the
+FFmpeg's ``idet`` on the pictures looked at), SAR/DAR and the output geometry, colour (tags, and the
 BT.601 → BT.709 conversion for HD output), bit depth through the model, which streams are copied
-and which cannot be, the shot cuts among the first frames, and the warnings the job would print.
+and which cannot be, the shot cuts and damage among the pictures looked at (across a long video,
+blank ones skipped), and the warnings the job would print.
 Give the same options as ``srkit upscale`` (``--scale``, ``--codec``, ``-o``, ``--deinterlace``,
-``--square-pixels``, ``--fit``, ``--keep-colour``) to see what they change; nothing is decoded
-beyond the first ``--frames`` frames and nothing is written. ``srkit probe --codecs`` lists the
+``--square-pixels``, ``--fit``, ``--keep-colour``) to see what they change; ``--frames``
+pictures with content are looked at (a few times that many decoded at most) and nothing is written. ``srkit probe --codecs`` lists the
 output codecs this FFmpeg build can write.
 
 Exit codes: 0 done, 2 a problem with the file or the options (the message names it).
@@ -37,7 +38,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fit", default=None, metavar="WxH", help=same)
     parser.add_argument("--keep-colour", action="store_true", help=same)
     parser.add_argument("--frames", type=int, default=IDET_FRAMES,
-                        help=f"frames idet and the cut detector look at (default {IDET_FRAMES})")
+                        help=f"pictures with content that idet, the cut detector and the damage measures look at "
+                             f"(default {IDET_FRAMES}; in 5 stretches across a video of 100 frames or more)")
     parser.add_argument("--codecs", action="store_true",
                         help="list the output codecs, their containers and whether this FFmpeg "
                              "has them, then exit")
@@ -95,11 +97,10 @@ def table(info, plan, target: Path) -> str:
                      + (f" ({tags})" if tags else "")))
     rows.append(("chapters", str(info.chapters)))
     rows.append(("timecode", info.timecode or "none"))
-    looked = info.idet.get("frames") if info.idet else None
-    rows.append(("shots", f"{info.cuts} cut{'s' * (info.cuts != 1)} in the first "
-                          f"{looked or 'few'} frames"))
-    rows.append(("damage", f"{info.damage} (median of the first frames, per field)" if info.damage
-                 else "not measured (no frame decoded)"))
+    where = f"{info.looked_where} with content (blank ones skipped)"
+    rows.append(("shots", f"{info.cuts} cut{'s' * (info.cuts != 1)} in {where}"))
+    rows.append(("damage", f"{info.damage} (median of up to 5 of those, per field)" if info.damage
+                 else "not measured (no picture with content decoded)"))
     width = max(len(key) for key, _ in rows) + 2
     lines = ["what srkit sees"] + [f"  {key:<{width}}{value}" for key, value in rows]
     scale = plan.model_size[1] // max(info.height, 1)

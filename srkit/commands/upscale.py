@@ -71,7 +71,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--weights", default=None,
                         help="bundled model name (x2, x4, x2_gan, x4_gan, x2_noise; x2_archive, x4_archive for "
                              "noisy or compressed input), a .safetensors path, or 'auto': per image (per "
-                             "video, from its first frames) the bundle its measured noise and JPEG/MPEG "
+                             "video, from pictures across it) the bundle its measured noise and JPEG/MPEG "
                              "blocking call for, named on stderr (default: auto for images, "
                              "x<scale>_archive for video)")
     parser.add_argument("--tile", type=int, default=None,
@@ -463,8 +463,8 @@ def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
     ``x<scale>_archive`` by the noise and blocking measured on it (``srkit.inference.damage``; on the
     degraded Set14 grid 0.27 dB (×2) and 0.23 dB (×4) above the best single bundle, within 0.2 dB
     of ``x<scale>`` on clean Gaussian8: docs/RESULTS.md). Video ('video') gets the archive bundle of
-    the scale (broadcast and tape transfers are never clean; ``--weights auto`` measures the first
-    frames instead). A scale without an archive bundle falls back to ``x<scale>`` for video.
+    the scale (broadcast and tape transfers are never clean; ``--weights auto`` measures pictures
+    across the video instead). A scale without an archive bundle falls back to ``x<scale>`` for video.
     """
     import srkit.checkpoint as checkpoint
     scale = scale or DEFAULT_SCALE
@@ -523,7 +523,7 @@ class AutoRunners:
         self.weights = AutoWeights(self.scale, load=lambda name: _runner(args, name))
 
     def pick(self, image, label: str, field: bool = False):
-        """The runner for one uint8 LR image (or a video's first frames, ``field`` for interlace)."""
+        """The runner for one uint8 LR image (or a video's sampled pictures, ``field`` for interlace)."""
         name, why = self.weights.choose(image, field)
         return self.use(name, why, label)
 
@@ -621,15 +621,17 @@ def report_failures(failures: list[tuple[Path, str]], total: int, target: Path) 
 
 
 def video_choice(source: Path, scale: int) -> tuple[str, str]:
-    """(bundle, why) that ``--weights auto`` gives a video: from the damage measured on its first
-    frames (``srkit.inference.video.inspect_video``); the archive bundle when none decoded."""
+    """(bundle, why) that ``--weights auto`` gives a video: from the damage measured on pictures
+    across it (``srkit.inference.video.inspect_video``: blank ones skipped, a long video sampled in
+    stretches, not at its leader); the archive bundle when no picture with content decoded."""
     from srkit.inference.damage import choose_weights
     from srkit.inference.video import inspect_video
     info = inspect_video(source)
     if info.damage is None:
         name, why = default_weights("video", scale)
-        return name, f"no frame decoded to measure; {why}"
-    return choose_weights(info.damage, scale)
+        return name, f"no picture with content decoded to measure; {why}"
+    name, why = choose_weights(info.damage, scale)
+    return name, f"{why}; measured on {info.looked_where}"
 
 
 def upscale_video_file(source: Path, target: Path, runner, args) -> None:

@@ -102,6 +102,22 @@ def field_pictures(frames: int, width: int = 720, height: int = 576, pan: tuple[
     return pictures
 
 
+LEADERS = ("black", "bars")
+# EBU colour bars, 100/0/75/0: white at 100 %, then yellow, cyan, green, magenta, red, blue, black at 75 %
+EBU_BARS = ((255, 255, 255), (191, 191, 0), (0, 191, 191), (0, 191, 0), (191, 0, 191), (191, 0, 0),
+            (0, 0, 191), (0, 0, 0))
+
+
+def leader_picture(kind: str, width: int, height: int) -> np.ndarray:
+    """A still picture of a programme's leader (RGB uint8): "black", or "bars" (8 EBU colour bars)."""
+    if kind == "black":
+        return np.zeros((height, width, 3), np.uint8)
+    if kind == "bars":
+        columns = np.minimum(np.arange(width) * len(EBU_BARS) // width, len(EBU_BARS) - 1)
+        return np.broadcast_to(np.array(EBU_BARS, np.uint8)[columns], (height, width, 3)).copy()
+    raise ValueError(f"leader must be one of {LEADERS}, not {kind!r}")
+
+
 def weave(top: np.ndarray, bottom: np.ndarray):
     """One interlaced yuv420p ``av.VideoFrame`` from two RGB pictures: even lines of ``top``
     (converted with BT.601 as a field of its own), odd lines of ``bottom``; chroma subsampled per
@@ -131,21 +147,23 @@ def weave(top: np.ndarray, bottom: np.ndarray):
 def _video_stream(container, width: int, height: int, fps: int, bitrate: int,
                   flagged: str = "tff"):
     """MPEG-2 video set up as broadcast SD: interlaced coding, SAR 16:9, BT.601 625 tags, the
-    field order ``flagged`` in the stream."""
+    field order ``flagged`` in the stream ("progressive": frame coding, flagged progressive)."""
     stream = container.add_stream("mpeg2video", rate=fps)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     context = stream.codec_context
     context.sample_aspect_ratio = SAR_16_9
     context.colorspace, context.color_primaries, context.color_trc = 5, 5, 6  # BT.470BG / 601
     context.color_range = 1
-    context.field_order = 2 if flagged == "tff" else 3  # AV_FIELD_TT / AV_FIELD_BB
+    context.field_order = {"tff": 2, "bff": 3, "progressive": 1}[flagged]  # AV_FIELD_TT / BB / PROGRESSIVE
     context.gop_size = 12
-    stream.options = {"flags": "+ilme+ildct", "b": str(bitrate), "maxrate": str(bitrate),
-                      "bufsize": str(bitrate // 2)}
+    stream.options = {"b": str(bitrate), "maxrate": str(bitrate), "bufsize": str(bitrate // 2)}
+    if flagged != "progressive":
+        stream.options["flags"] = "+ilme+ildct"
     return stream
 
 
-def _write_video(container, stream, pictures, fps: int, flagged: str = "tff") -> None:
+def _write_video(container, stream, pictures, fps: int, flagged: str = "tff",
+                 leader: np.ndarray | None = None, leader_frames: int = 0) -> None:
     import av
     graph = av.filter.Graph()
     # setfield marks each frame interlaced with the field order the encoder writes (PyAV frames
@@ -153,12 +171,13 @@ def _write_video(container, stream, pictures, fps: int, flagged: str = "tff") ->
     source = graph.add("buffer", f"video_size={stream.width}x{stream.height}:pix_fmt=yuv420p:"
                                  f"time_base=1/{fps}:pixel_aspect={SAR_16_9.numerator}/"
                                  f"{SAR_16_9.denominator}")
-    mark, sink = graph.add("setfield", flagged), graph.add("buffersink")
+    mark, sink = graph.add("setfield", "prog" if flagged == "progressive" else flagged), graph.add("buffersink")
     source.link_to(mark)
     mark.link_to(sink)
     graph.configure()
-    for index in range(len(pictures) // 2):
-        frame = weave(pictures[2 * index], pictures[2 * index + 1])
+    frames = [leader] * leader_frames + [(pictures[2 * k], pictures[2 * k + 1]) for k in range(len(pictures) // 2)]
+    for index, picture in enumerate(frames):
+        frame = weave(*picture) if isinstance(picture, tuple) else weave(picture, picture)
         frame.pts, frame.time_base = index, Fraction(1, fps)
         frame.colorspace, frame.color_range = 5, 1
         frame.color_primaries, frame.color_trc = 5, 6
@@ -202,7 +221,8 @@ def _write_audio(container, codec: str, seconds: float, tone: float, language: s
 def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, height: int = 576,
                       audio: str = "mp2", pan: tuple[int, int] = (4, 2),
                       image: str | Path | None = None, bitrate: int = 8_000_000,
-                      flagged: str = "tff") -> ArchiveClip:
+                      flagged: str = "tff", leader: str | None = None,
+                      leader_frames: int = 0) -> ArchiveClip:
     """Write a 576i25 archive clip: MPEG-2 interlaced (tff) with ``audio``, in .mpg or .ts.
 
     Args:
@@ -213,8 +233,12 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
         pan: window motion per field in display pixels (default (4, 2)).
         image: source picture (default ``assets/archive_clip_source.png``).
         bitrate: video bit rate in bit/s (default 8 Mbit/s, broadcast contribution quality).
-        flagged: field order written in the stream, "tff" (default, true) or "bff": a wrongly
-            flagged transfer, a classic archive defect (the pictures stay top field first).
+        flagged: field order written in the stream, "tff" (default, true), or a wrongly
+            flagged transfer, a classic archive defect: "bff", or "progressive" (frame coding,
+            flagged progressive); the pictures stay top field first.
+        leader: what precedes the programme, as on most tapes and transfers: None (default),
+            "black" or "bars" (EBU colour bars), a still for ``leader_frames`` frames; the
+            ``fields`` returned are the programme's only (frame ``leader_frames`` onwards).
 
     Returns:
         ``ArchiveClip`` with the true progressive picture of every field instant.
@@ -224,15 +248,18 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
     muxer = {".mpg": "vob", ".mpeg": "vob", ".ts": "mpegts"}.get(path.suffix.lower())
     if muxer is None:
         raise ValueError(f"{path}: an archive clip is .mpg (MPEG-PS) or .ts (MPEG-TS)")
-    if flagged not in ("tff", "bff"):
-        raise ValueError(f"{path}: flagged must be tff or bff, not {flagged!r}")
+    if flagged not in ("tff", "bff", "progressive"):
+        raise ValueError(f"{path}: flagged must be tff, bff or progressive, not {flagged!r}")
+    if leader_frames < 0 or (leader_frames and leader is None):
+        raise ValueError(f"{path}: leader_frames={leader_frames} needs leader='black' or 'bars'")
+    still = leader_picture(leader, width, height) if leader is not None else None
     if audio not in ("mp2", "ac3"):
         raise ValueError(f"{path}: audio must be mp2 or ac3, not {audio!r}")
     pictures = field_pictures(frames, width, height, pan, image)
     with av.open(str(path), "w", format=muxer) as container:
         video = _video_stream(container, width, height, 25, bitrate, flagged)
-        _, packets = _write_audio(container, audio, frames / 25, 440.0, language="eng")
-        _write_video(container, video, pictures, 25, flagged)
+        _, packets = _write_audio(container, audio, (frames + leader_frames) / 25, 440.0, language="eng")
+        _write_video(container, video, pictures, 25, flagged, still, leader_frames)
         for packet in packets:
             container.mux(packet)
     return ArchiveClip(path, pictures, audio=[audio])

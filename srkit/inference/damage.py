@@ -20,12 +20,14 @@ The thresholds of :data:`THRESHOLDS` were chosen on validation crops of the trai
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 BLOCK = 8  # the DCT block of JPEG and MPEG-2
 MIN_SIDE = 4 * BLOCK  # smaller pictures hold too few blocks (and wavelet coefficients) to judge
+BLANK_STD = 2.0  # luma spread (8-bit levels) below which a picture is blank: nothing to measure
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,18 @@ def measure_damage(image: np.ndarray, field: bool = False) -> Damage:
         raise ValueError(f"measure_damage needs an H×W(×3) uint8 image, got {image.dtype} {image.shape}")
     image = image[..., :3] if image.ndim == 3 else image  # an alpha channel is not picture
     rgb = image if image.ndim == 3 else image[..., None]
-    noise = estimate_sigma((rgb[::2] if field else rgb).astype(np.float64), channel_axis=-1,
-                           average_sigmas=True)
-    return Damage(noise=float(noise), blockiness=blockiness(_luma(image), axes=(1,) if field else (0, 1)))
+    with warnings.catch_warnings():
+        # estimate_sigma drops zero wavelet coefficients: a flat picture (black, one colour) leaves
+        # none, and numpy warns about the empty median; such a picture has no measurable noise
+        warnings.simplefilter("ignore", RuntimeWarning)
+        noise = float(estimate_sigma((rgb[::2] if field else rgb).astype(np.float64), channel_axis=-1,
+                                     average_sigmas=True))
+    return Damage(noise=noise if np.isfinite(noise) else 0.0,
+                  blockiness=blockiness(_luma(image), axes=(1,) if field else (0, 1)))
 
 
 def median_damage(measures: list[Damage]) -> Damage:
-    """One verdict for several pictures (e.g. the first frames of a video): the per-field median."""
+    """One verdict for several pictures (e.g. pictures across a video): the per-field median."""
     if not measures:
         raise ValueError("median_damage needs at least one measure")
     return Damage(float(np.median([d.noise for d in measures])),
@@ -157,6 +164,8 @@ class AutoWeights:
         """(bundle name, why) for one uint8 LR image; ``x<s>`` for one too small to measure."""
         if min(image.shape[:2]) < MIN_SIDE:
             return f"x{self.scale}", f"{image.shape[1]}x{image.shape[0]}: too small to measure noise and blocking"
+        if float(_luma(image[..., :3] if image.ndim == 3 else image).std()) < BLANK_STD:
+            return f"x{self.scale}", "a blank picture (one flat colour): no noise or blocking to measure"
         return choose_weights(measure_damage(image, field), self.scale, self._available)
 
     def model(self, name: str):

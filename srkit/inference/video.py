@@ -3,7 +3,9 @@ stream, never damaging the input.
 
 * Reading: anything PyAV/FFmpeg decodes. ``inspect_video`` reads what the stream declares (field
   order, SAR, colour matrix/primaries/transfer/range, bit depth, rotation, timecode, streams,
-  chapters) and what the pictures show (FFmpeg's ``idet`` on the first ``IDET_FRAMES`` frames).
+  chapters) and what the pictures show (FFmpeg's ``idet`` and the damage measures on
+  ``IDET_FRAMES`` pictures with content, in stretches across a long video: its first seconds are
+  often black, bars or a slate).
   ``plan_video`` turns that and the options into what the job will do (``VideoPlan``): the same
   table ``srkit probe`` prints.
 * Pictures before the model (one FFmpeg filter graph per job): interlaced input is deinterlaced
@@ -159,6 +161,12 @@ IDET_FRAMES = 50  # frames idet looks at: two seconds at 25 fps, a few ms of dec
 # are judged by the stream's flag alone.
 IDET_MIN_HEIGHT = 288
 DAMAGE_FRAMES = 5  # frames of those whose noise and blocking are measured (--weights auto, probe)
+# A video of at least this many frames is looked at in SPREAD_STRETCHES stretches across its length
+# (``stretch_starts``), not at its start: leaders of black, bars and slates are not the programme.
+SPREAD_MIN_FRAMES = 100
+SPREAD_STRETCHES = 5
+BLANK_RUN = 4  # a stretch decodes at most this many times its share of frames looking for content
+STILL_DIFF = 0.5  # mean luma change (8-bit levels, 64×36 thumbnail) below which a picture is still
 # AVFieldOrder → the field displayed first, which is what deinterlacing needs: 2 TT (top coded
 # and displayed first), 3 BB, 4 TB (top coded first, bottom displayed first), 5 BT.
 FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "bff", 5: "tff"}
@@ -294,16 +302,22 @@ class SourceInfo:
     Attributes:
         sar: sample aspect ratio (1 when the file declares none: FFmpeg's "unknown = square").
         field_order: the stream's flag: "progressive", "tff", "bff" or "unknown".
-        idet: FFmpeg ``idet`` multi-frame counts on the first frames: keys "tff", "bff",
-            "progressive", "undetermined", and "frames" (frames looked at); empty when the
-            pictures are too small to judge (``IDET_MIN_HEIGHT``) or none decoded.
+        idet: FFmpeg ``idet`` multi-frame counts on the pictures looked at (``stretch_starts``:
+            across a long video, else its first frames; blank pictures skipped): keys "tff",
+            "bff", "progressive", "undetermined", and "frames" (frames judged); empty when the
+            pictures are too small to judge (``IDET_MIN_HEIGHT``), or none decoded or all blank.
         matrix, primaries, transfer, colour_range: AVCOL_* codes (2 / 0 = unspecified).
         bits: bits per sample of the decoded pixel format.
         rotation: display rotation in degrees (counter-clockwise, as FFmpeg's display matrix).
         timecode: start timecode ("hh:mm:ss:ff"), from the stream, container or MPEG-2 GOP header.
-        cuts: shot cuts among the frames idet looked at (``ShotDetector``), a cheap hint.
+        cuts: shot cuts among the pictures looked at, within each stretch (``ShotDetector``), a
+            cheap hint.
         damage: noise σ and blockiness (``srkit.inference.damage``), the median over up to
-            ``DAMAGE_FRAMES`` of those frames measured field by field; None when none decoded.
+            ``DAMAGE_FRAMES`` of those pictures measured field by field; None when none decoded
+            or all were blank.
+        start: start time (s) of the video stream as declared (0 when none).
+        looked_at: pictures with content looked at; stretches: how many stretches they came from
+            (1: the start of the video).
     """
     path: Path
     container: str
@@ -329,6 +343,16 @@ class SourceInfo:
     chapters: int
     cuts: int = 0
     damage: Damage | None = None
+    start: float = 0.0
+    looked_at: int = 0
+    stretches: int = 1
+
+    @property
+    def looked_where(self) -> str:
+        """Where the idet, cut and damage figures come from, in words."""
+        if self.stretches > 1:
+            return f"{self.looked_at} pictures in {self.stretches} stretches across the video"
+        return f"the first {self.looked_at} pictures"
 
     @property
     def dar(self) -> Fraction:
@@ -419,62 +443,136 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
             FIELD_ORDERS.get(context.field_order, "unknown"), {}, context.colorspace,
             context.color_primaries, context.color_trc, context.color_range, 0.0,
             (span[1] - span[0]) if span else None, expected, timecode, streams,
-            len(src.chapters()))
+            len(src.chapters()), start=span[0] if span else 0.0)
         _look_at_pictures(src, stream, info, frames)
     return info
 
 
+def stretch_starts(info: SourceInfo, frames: int) -> list[float]:
+    """Where the pictures are looked at: seconds from the start of the video stream.
+
+    A programme rarely starts with what it is: black, colour bars, a slate or a countdown fill its
+    first seconds, and they show neither the interlace nor the damage of what follows (bars read
+    as the wrong field order, black as no noise at all). So a video longer than
+    ``SPREAD_MIN_FRAMES`` frames is looked at in ``SPREAD_STRETCHES`` stretches centred on
+    10 %, 30 %, 50 %, 70 % and 90 % of its length; a shorter one (or one that declares no length)
+    from its start. ``frames`` is the total to look at (the stretches share it).
+    """
+    length = info.duration
+    if length is None or length <= 0 or not info.rate:
+        return [0.0]
+    if length * float(info.rate) < max(SPREAD_MIN_FRAMES, 2 * frames):
+        return [0.0]
+    return [length * (k + 0.5) / SPREAD_STRETCHES for k in range(SPREAD_STRETCHES)]
+
+
+def picture_kind(thumb: np.ndarray, previous: np.ndarray | None) -> str:
+    """"blank", "still" or "moving": what a picture can tell about interlace and damage.
+
+    Blank (black, one flat colour, the end of a fade: the 64×36 luma thumbnail ``thumb`` varies by
+    less than ``srkit.inference.damage.BLANK_STD`` levels) tells nothing. Still (the thumbnail
+    moved by less than ``STILL_DIFF`` levels on average since ``previous``: colour bars, a slate,
+    a freeze frame) tells nothing about interlace: woven fields differ only where something moves.
+    """
+    from srkit.inference.damage import BLANK_STD
+    if float(thumb.std()) < BLANK_STD:
+        return "blank"
+    if previous is not None and float(np.abs(thumb - previous).mean()) < STILL_DIFF:
+        return "still"
+    return "moving"
+
+
 def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
-    """Fill ``info`` from the first ``frames`` frames: idet counts, rotation, colour tags the
-    stream left unspecified, the MPEG-2 GOP timecode, cuts."""
+    """Fill ``info`` from ``frames`` pictures: rotation, colour tags the stream left unspecified and
+    the MPEG-2 GOP timecode from the first frame; idet counts, cuts and damage from moving pictures
+    (``picture_kind``: blank and still ones are skipped; a video with too few of them for
+    the spacing of the damage measures is measured on its first picture with content), in the
+    stretches of ``stretch_starts``."""
     import av
 
     from srkit.inference.damage import measure_damage, median_damage
     if frames <= 0:
         return
     stream.thread_type = "SLICE"
+    starts = stretch_starts(info, frames)
+    per = -(-frames // len(starts))  # pictures with content per stretch
+    every = max(1, per * len(starts) // DAMAGE_FRAMES)  # one damage measure per this many pictures
     judge = info.height >= IDET_MIN_HEIGHT
-    graph, shape, pushed, seen, last = None, None, 0, 0, None
-    shots = ShotDetector()
-    measures = []
-    try:
-        for frame in src.decode(stream):
-            if seen == 0:
-                info.rotation = float(frame.rotation or 0)
-                info.matrix = info.matrix if info.matrix not in (2, None) else frame.colorspace
-                info.primaries = info.primaries if info.primaries not in (2, None) \
-                    else frame.color_primaries
-                info.transfer = info.transfer if info.transfer not in (2, None) else frame.color_trc
-                info.colour_range = info.colour_range or frame.color_range
-                info.timecode = info.timecode or frame.metadata.get("timecode")
-            info.cuts += shots.is_cut(frame) and seen > 0
-            if seen % max(1, frames // DAMAGE_FRAMES) == 0 and len(measures) < DAMAGE_FRAMES:
-                rgb = frame.to_ndarray(format="rgb24", interpolation=sws_exact())
-                measures.append(measure_damage(rgb, field=True))
-            seen += 1
-            if judge:
-                if graph is None:
-                    shape = (frame.width, frame.height, frame.format.name)
-                    graph = _idet_graph(frame, stream)
-                if (frame.width, frame.height, frame.format.name) != shape:
-                    judge = False  # a size or format change mid-way: idet judges the first stretch
-                else:
-                    graph.push(frame)
-                    pushed += 1
-                    last = _pull(graph, last)
-            if seen >= frames:
-                break
-    except av.error.FFmpegError:
-        pass  # damage is the job's to report; what was seen so far is the verdict
+    totals: dict[str, int] = {}
+    measures, looked, first, still = [], 0, True, None
+    if starts[0] > 0:  # the tags and the start timecode are the first frame's
+        try:
+            _read_tags(next(src.decode(stream)), info)
+            first = False
+        except (StopIteration, av.error.FFmpegError):
+            pass
+    for start in starts:
+        if start > 0:
+            target = int((Fraction(info.start + start).limit_denominator(1000)) / stream.time_base)
+            try:
+                src.seek(target, stream=stream, backward=True)
+            except (av.error.FFmpegError, OSError, ValueError):
+                break  # a file that cannot seek: what was seen so far is the verdict
+        graph, shape, pushed, content, decoded, last, previous = None, None, 0, 0, 0, None, None
+        shots = ShotDetector()
+        try:
+            for frame in src.decode(stream):
+                decoded += 1
+                if first:
+                    first = False
+                    _read_tags(frame, info)
+                thumb = frame.to_ndarray(format="gray", width=64, height=36).astype(np.float32)
+                kind, previous = picture_kind(thumb, previous), thumb
+                if still is None and kind != "blank":
+                    still = frame  # the damage of last resort: the first picture with content
+                if kind == "moving":
+                    info.cuts += shots.is_cut(frame) and content > 0
+                    if (looked + content) % every == every // 2 and len(measures) < DAMAGE_FRAMES:
+                        rgb = frame.to_ndarray(format="rgb24", interpolation=sws_exact())
+                        measures.append(measure_damage(rgb, field=True))
+                    content += 1
+                    if judge:
+                        if graph is None:
+                            shape = (frame.width, frame.height, frame.format.name)
+                            graph = _idet_graph(frame, stream)
+                        if (frame.width, frame.height, frame.format.name) != shape:
+                            judge = False  # a size or format change: idet judges what came before
+                        else:
+                            graph.push(frame)
+                            pushed += 1
+                            last = _pull(graph, last)
+                if content >= per or decoded >= BLANK_RUN * per:
+                    break
+        except av.error.FFmpegError:
+            pass  # damage is the job's to report; what was seen so far is the verdict
+        looked += content
+        if graph is not None and pushed:
+            graph.push(None)
+            last = _pull(graph, last)
+        if last is not None:
+            for key, value in last.metadata.items():
+                if key.startswith("lavfi.idet.multiple.") and not key.endswith("current_frame"):
+                    name = key.rsplit(".", 1)[1]
+                    totals[name] = totals.get(name, 0) + int(float(value))
+            totals["frames"] = totals.get("frames", 0) + pushed
+    info.looked_at = looked
+    info.stretches = len(starts)
+    if not measures and still is not None:  # too few pictures for the spacing above
+        measures.append(measure_damage(still.to_ndarray(format="rgb24", interpolation=sws_exact()), field=True))
     if measures:
         info.damage = median_damage(measures)
-    if graph is not None and pushed:
-        graph.push(None)
-        last = _pull(graph, last)
-    if last is not None:
-        counts = {key.rsplit(".", 1)[1]: int(float(value)) for key, value in last.metadata.items()
-                  if key.startswith("lavfi.idet.multiple.") and not key.endswith("current_frame")}
-        info.idet = {**counts, "frames": pushed}
+    if totals:
+        info.idet = totals
+
+
+def _read_tags(frame, info: SourceInfo) -> None:
+    """Rotation, the colour tags the stream left unspecified and the GOP timecode, from a frame."""
+    info.rotation = float(frame.rotation or 0)
+    info.matrix = info.matrix if info.matrix not in (2, None) else frame.colorspace
+    info.primaries = info.primaries if info.primaries not in (2, None) else frame.color_primaries
+    info.transfer = info.transfer if info.transfer not in (2, None) else frame.color_trc
+    info.colour_range = info.colour_range or frame.color_range
+    info.timecode = info.timecode or frame.metadata.get("timecode")
 
 
 def _idet_graph(frame, stream):
