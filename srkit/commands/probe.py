@@ -97,7 +97,7 @@ def table(info, plan, target: Path) -> str:
                      + (f" ({tags})" if tags else "")))
     rows.append(("chapters", str(info.chapters)))
     rows.append(("timecode", info.timecode or "none"))
-    where = f"{info.looked_where} with content (blank ones skipped)"
+    where = f"{info.looked_where} (blank and still ones skipped)"
     rows.append(("shots", f"{info.cuts} cut{'s' * (info.cuts != 1)} in {where}"))
     rows.append(("damage", f"{info.damage} (median of up to 5 of those, per field)" if info.damage
                  else "not measured (no picture with content decoded)"))

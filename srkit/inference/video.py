@@ -351,8 +351,8 @@ class SourceInfo:
     def looked_where(self) -> str:
         """Where the idet, cut and damage figures come from, in words."""
         if self.stretches > 1:
-            return f"{self.looked_at} pictures in {self.stretches} stretches across the video"
-        return f"the first {self.looked_at} pictures"
+            return f"{self.looked_at} moving pictures in {self.stretches} stretches across the video"
+        return f"the first {self.looked_at} moving pictures"
 
     @property
     def dar(self) -> Fraction:
