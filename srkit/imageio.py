@@ -27,7 +27,6 @@ import functools
 import io
 import os
 import re
-import tempfile
 import threading
 import warnings
 from pathlib import Path
@@ -57,33 +56,32 @@ def atomic_path(path: str | Path):
     A crash, a full disk or an exception leaves the previous file (if any) untouched and no
     temporary file behind.
     """
-    import signal
+    import secrets
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp, fd = None, None
-    # A Ctrl-C, SIGTERM or SIGHUP arriving the moment the temporary file exists must still remove it:
-    # they are held back while mkstemp creates the file (a signal between its open() and its return
-    # would leave the file with no one to remove it) and delivered once the cleanup below is armed.
-    interrupts = {signal.SIGINT, signal.SIGTERM} | ({signal.SIGHUP} if hasattr(signal, "SIGHUP") else set())
-    hold = getattr(signal, "pthread_sigmask", None)
+    tmp = None
+    # The name is chosen, and remembered for the cleanup below, before the file exists: a Ctrl-C,
+    # SIGTERM or SIGHUP landing the moment the file is created still has it removed. (Blocking the
+    # signals around tempfile.mkstemp does not: another thread of the process, e.g. one of torch's,
+    # takes the signal instead and the main thread raises before mkstemp's name is stored.)
     try:
-        previous = hold(signal.SIG_BLOCK, interrupts) if hold else None
-        try:
-            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
-            tmp = Path(name)
-        finally:
-            if hold:
-                hold(signal.SIG_SETMASK, previous)
-        fd, opened = None, fd  # never closed twice, whenever a signal lands
-        os.close(opened)
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o666 & ~umask)  # mkstemp makes 0600; outputs should get the usual permissions
+        for _ in range(100):
+            candidate = path.parent / f".{path.name}.{secrets.token_hex(4)}.part{path.suffix}"
+            if candidate.exists():
+                continue  # someone else's: never ours to remove
+            tmp = candidate
+            try:
+                # O_EXCL: never someone else's file; 0o666 less the umask: the usual permissions
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                break
+            except FileExistsError:
+                tmp = None
+                continue
+        else:
+            raise FileExistsError(f"no free temporary name beside {path}")
         yield tmp
         os.replace(tmp, path)
     finally:
-        if fd is not None:
-            os.close(fd)
         if tmp is not None and tmp.exists():
             tmp.unlink()
 

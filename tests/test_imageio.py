@@ -63,28 +63,34 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 
 
 def test_atomic_path_leaves_nothing_when_a_signal_lands_as_the_temporary_file_is_made(tmp_path, monkeypatch):
-    """Ctrl-C delivered the instant mkstemp has created the file (before it returns): held back
-    until the cleanup is armed, then the temporary file is removed."""
+    """Ctrl-C delivered the instant the temporary file has been created (before the call that
+    creates it returns): the file is removed. atomic_path records the name before creating the
+    file, so no moment exists where the file is there and the cleanup does not know it (blocking
+    the signals instead only held them back from the main thread: another thread could take one)."""
     import os
     import signal
-    import tempfile
 
     from srkit.imageio import atomic_path
-    real = tempfile.mkstemp
+    real = os.open
 
-    def mkstemp_then_interrupted(*args, **kwargs):
-        made = real(*args, **kwargs)
-        os.kill(os.getpid(), signal.SIGINT)  # pending while blocked; raises at once when not
+    def open_then_interrupted(file, flags, *args, **kwargs):
+        made = real(file, flags, *args, **kwargs)
+        if str(file).endswith(".part.png"):
+            os.kill(os.getpid(), signal.SIGINT)  # Python raises it at once, in the main thread
         return made
 
-    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_interrupted)
     # Python's own Ctrl-C handler, also where the test runner was started with SIGINT ignored
     # (a background job of a non-interactive shell).
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        with pytest.raises(KeyboardInterrupt):
-            with atomic_path(tmp_path / "out.png") as tmp:
-                tmp.write_bytes(b"x")
+        for _ in range(20):
+            monkeypatch.setattr(os, "open", open_then_interrupted)
+            try:
+                with pytest.raises(KeyboardInterrupt):
+                    with atomic_path(tmp_path / "out.png") as tmp:
+                        tmp.write_bytes(b"x")
+            finally:
+                monkeypatch.setattr(os, "open", real)
+            assert list(tmp_path.iterdir()) == []
     finally:
         signal.signal(signal.SIGINT, previous)
-    assert list(tmp_path.iterdir()) == []
