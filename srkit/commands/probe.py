@@ -4,11 +4,11 @@ One table, before a long job: the container and streams, interlace (the stream's
 FFmpeg's ``idet`` on the pictures looked at), SAR/DAR and the output geometry, colour (tags, and the
 BT.601 → BT.709 conversion for HD output), bit depth through the model, which streams are copied
 and which cannot be, the shot cuts and damage among the pictures looked at (across a long video,
-blank ones skipped), and the warnings the job would print.
+blank and still ones skipped), and the warnings the job would print.
 Give the same options as ``srkit upscale`` (``--scale``, ``--codec``, ``-o``, ``--deinterlace``,
 ``--square-pixels``, ``--fit``, ``--keep-colour``) to see what they change; ``--frames``
-pictures with content are looked at (a few times that many decoded at most) and nothing is written. ``srkit probe --codecs`` lists the
-output codecs this FFmpeg build can write.
+moving pictures are looked at (a few times that many decoded at most) and nothing is written.
+``srkit probe --codecs`` lists the output codecs this FFmpeg build can write.
 
 Exit codes: 0 done, 2 a problem with the file or the options (the message names it).
 """
@@ -22,7 +22,8 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 def add_arguments(parser) -> None:
     """Register the options of ``srkit probe`` on an argparse parser."""
-    from srkit.inference.video import CODECS, DEINTERLACE_MODES, IDET_FRAMES
+    from srkit.inference.video import (CODECS, DEINTERLACE_MODES, IDET_FRAMES, SPREAD_MIN_FRAMES,
+                                       SPREAD_STRETCHES)
     parser.add_argument("input", nargs="?", help="video file")
     parser.add_argument("-o", "--output", default=None,
                         help="the output you plan (its suffix decides which streams fit; default: "
@@ -39,7 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--keep-colour", action="store_true", help=same)
     parser.add_argument("--frames", type=int, default=IDET_FRAMES,
                         help=f"pictures with content that idet, the cut detector and the damage measures look at "
-                             f"(default {IDET_FRAMES}; in 5 stretches across a video of 100 frames or more)")
+                             f"(default {IDET_FRAMES}; in {SPREAD_STRETCHES} stretches across a video of "
+                             f"{SPREAD_MIN_FRAMES} frames or more)")
     parser.add_argument("--codecs", action="store_true",
                         help="list the output codecs, their containers and whether this FFmpeg "
                              "has them, then exit")
@@ -79,7 +81,7 @@ def _fail(message: str) -> int:
 
 def table(info, plan, target: Path) -> str:
     """The probe table: one "what srkit sees" block, one "what it will do" block."""
-    from srkit.inference.video import MATRICES, PRIMARIES, RANGES, TRANSFERS, _ratio
+    from srkit.inference.video import DAMAGE_FRAMES, MATRICES, PRIMARIES, RANGES, TRANSFERS, _ratio
     length = f"{info.duration:.2f} s" if info.duration is not None else "length unknown"
     frames = f", {info.frames} frames" if info.frames else ""
     rows = [("file", f"{info.path.name} ({info.container}, {length}{frames} at "
@@ -99,7 +101,7 @@ def table(info, plan, target: Path) -> str:
     rows.append(("timecode", info.timecode or "none"))
     where = f"{info.looked_where} (blank and still ones skipped)"
     rows.append(("shots", f"{info.cuts} cut{'s' * (info.cuts != 1)} in {where}"))
-    rows.append(("damage", f"{info.damage} (median of up to 5 of those, per field)" if info.damage
+    rows.append(("damage", f"{info.damage} (median of up to {DAMAGE_FRAMES} of those, per field)" if info.damage
                  else "not measured (no picture with content decoded)"))
     width = max(len(key) for key, _ in rows) + 2
     lines = ["what srkit sees"] + [f"  {key:<{width}}{value}" for key, value in rows]

@@ -175,9 +175,10 @@ def _write_video(container, stream, pictures, fps: int, flagged: str = "tff",
     source.link_to(mark)
     mark.link_to(sink)
     graph.configure()
-    frames = [leader] * leader_frames + [(pictures[2 * k], pictures[2 * k + 1]) for k in range(len(pictures) // 2)]
-    for index, picture in enumerate(frames):
-        frame = weave(*picture) if isinstance(picture, tuple) else weave(picture, picture)
+    # a leader frame is one still picture in both fields
+    pairs = [(leader, leader)] * leader_frames + list(zip(pictures[0::2], pictures[1::2]))
+    for index, (top, bottom) in enumerate(pairs):
+        frame = weave(top, bottom)
         frame.pts, frame.time_base = index, Fraction(1, fps)
         frame.colorspace, frame.color_range = 5, 1
         frame.color_primaries, frame.color_trc = 5, 6

@@ -303,7 +303,7 @@ class SourceInfo:
         sar: sample aspect ratio (1 when the file declares none: FFmpeg's "unknown = square").
         field_order: the stream's flag: "progressive", "tff", "bff" or "unknown".
         idet: FFmpeg ``idet`` multi-frame counts on the pictures looked at (``stretch_starts``:
-            across a long video, else its first frames; blank pictures skipped): keys "tff",
+            across a long video, else its first frames; blank and still pictures skipped): keys "tff",
             "bff", "progressive", "undetermined", and "frames" (frames judged); empty when the
             pictures are too small to judge (``IDET_MIN_HEIGHT``), or none decoded or all blank.
         matrix, primaries, transfer, colour_range: AVCOL_* codes (2 / 0 = unspecified).
@@ -316,7 +316,7 @@ class SourceInfo:
             ``DAMAGE_FRAMES`` of those pictures measured field by field; None when none decoded
             or all were blank.
         start: start time (s) of the video stream as declared (0 when none).
-        looked_at: pictures with content looked at; stretches: how many stretches they came from
+        looked_at: moving pictures looked at; stretches: how many stretches they came from
             (1: the start of the video).
     """
     path: Path
@@ -453,8 +453,8 @@ def stretch_starts(info: SourceInfo, frames: int) -> list[float]:
 
     A programme rarely starts with what it is: black, colour bars, a slate or a countdown fill its
     first seconds, and they show neither the interlace nor the damage of what follows (bars read
-    as the wrong field order, black as no noise at all). So a video longer than
-    ``SPREAD_MIN_FRAMES`` frames is looked at in ``SPREAD_STRETCHES`` stretches centred on
+    as the wrong field order, black as no noise at all). So a video of at least
+    ``SPREAD_MIN_FRAMES`` frames, and twice ``frames``, is looked at in ``SPREAD_STRETCHES`` stretches centred on
     10 %, 30 %, 50 %, 70 % and 90 % of its length; a shorter one (or one that declares no length)
     from its start. ``frames`` is the total to look at (the stretches share it).
     """
@@ -499,7 +499,7 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
     every = max(1, per * len(starts) // DAMAGE_FRAMES)  # one damage measure per this many pictures
     judge = info.height >= IDET_MIN_HEIGHT
     totals: dict[str, int] = {}
-    measures, looked, first, still = [], 0, True, None
+    measures, looked, first, fallback = [], 0, True, None
     if starts[0] > 0:  # the tags and the start timecode are the first frame's
         try:
             _read_tags(next(src.decode(stream)), info)
@@ -508,7 +508,7 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
             pass
     for start in starts:
         if start > 0:
-            target = int((Fraction(info.start + start).limit_denominator(1000)) / stream.time_base)
+            target = int(Fraction(info.start + start).limit_denominator(1000) / stream.time_base)
             try:
                 src.seek(target, stream=stream, backward=True)
             except (av.error.FFmpegError, OSError, ValueError):
@@ -523,8 +523,8 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
                     _read_tags(frame, info)
                 thumb = frame.to_ndarray(format="gray", width=64, height=36).astype(np.float32)
                 kind, previous = picture_kind(thumb, previous), thumb
-                if still is None and kind != "blank":
-                    still = frame  # the damage of last resort: the first picture with content
+                if fallback is None and kind != "blank":
+                    fallback = frame  # the damage of last resort: the first picture with content
                 if kind == "moving":
                     info.cuts += shots.is_cut(frame) and content > 0
                     if (looked + content) % every == every // 2 and len(measures) < DAMAGE_FRAMES:
@@ -557,8 +557,9 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
             totals["frames"] = totals.get("frames", 0) + pushed
     info.looked_at = looked
     info.stretches = len(starts)
-    if not measures and still is not None:  # too few pictures for the spacing above
-        measures.append(measure_damage(still.to_ndarray(format="rgb24", interpolation=sws_exact()), field=True))
+    if not measures and fallback is not None:  # too few moving pictures for the spacing above
+        rgb = fallback.to_ndarray(format="rgb24", interpolation=sws_exact())
+        measures.append(measure_damage(rgb, field=True))
     if measures:
         info.damage = median_damage(measures)
     if totals:
