@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import warnings
 from pathlib import Path
 
 import torch
@@ -42,6 +43,15 @@ def cpu_has_bf16() -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=1)
+def _warn_emulated_bf16() -> None:
+    # An explicit bf16 on such a CPU is almost always a command copied from a faster machine; the run
+    # is not wrong, only many times slower, so it goes on after one line (once per process) that says so.
+    warnings.warn("bf16 on this CPU is emulated (no amx_bf16 or avx512_bf16 in /proc/cpuinfo): about 7x "
+                  "to 120x slower than fp32 (docs/RESULTS.md, Precision); --precision auto picks fp32 here",
+                  RuntimeWarning, stacklevel=3)
+
+
 def resolve(precision: str, device: str | torch.device) -> str:
     """'fp32' or 'bf16' for ``precision`` ('fp32', 'bf16' or 'auto') on ``device``.
 
@@ -50,9 +60,11 @@ def resolve(precision: str, device: str | torch.device) -> str:
     """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    device = torch.device(device)
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_bf16():
+        _warn_emulated_bf16()
     if precision != "auto":
         return precision
-    device = torch.device(device)
     if device.type == "cuda":
         return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
     if device.type == "cpu":

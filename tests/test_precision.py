@@ -57,3 +57,20 @@ def test_bf16_kill_and_resume_is_bit_exact(tmp_path, cfg_cls, trainer_cls):
     a, b = crash_and_resume(cfg_cls, trainer_cls, tmp_path, crash_at=3, precision="bf16", **FAST)
     assert a.step == b.step == 6
     assert state_equal(weights(a), weights(b))
+
+
+def test_explicit_bf16_on_a_cpu_without_it_says_it_is_emulated(monkeypatch):
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    precision._warn_emulated_bf16.cache_clear()
+    with pytest.warns(RuntimeWarning, match=r"bf16 on this CPU is emulated .* --precision auto picks fp32"):
+        assert precision.resolve("bf16", "cpu") == "bf16"
+    import warnings
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        precision.resolve("bf16", "cpu")
+    assert not again  # once per process: a video's every tile does not repeat it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert precision.resolve("auto", "cpu") == "fp32" and precision.resolve("fp32", "cpu") == "fp32"
+        monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+        assert precision.resolve("bf16", "cpu") == "bf16" and precision.resolve("auto", "cpu") == "bf16"
