@@ -12,7 +12,8 @@ array / tensor) and the shape or value at fault:
 * Float files (PIL mode F, float16/32/64 gray or RGB TIFF) must hold finite values in [0, 1]
   (within 1e-3, which is clipped) and keep their values exactly.
 * 1-bit files map 0 → 0.0 and 1 → 1.0.
-* Alpha is dropped; EXIF orientation is applied; an embedded ICC profile other than sRGB is
+* Only the first page of a multi-page file is read, with a ``UserWarning`` naming the file.
+* Alpha is dropped (:func:`read_alpha` reads it on its own); EXIF orientation is applied; an embedded ICC profile other than sRGB is
   converted to sRGB (8-bit images) or ignored with a ``UserWarning`` naming the file.
 * Images with more pixels than :func:`max_image_pixels` (PIL's ``MAX_IMAGE_PIXELS``, 89,478,485
   by default, or the environment variable ``SRKIT_MAX_PIXELS``) are refused as possible
@@ -243,6 +244,7 @@ def read_image(path: str | Path) -> np.ndarray:
     try:
         with _pil_limit(limit), Image.open(path) as im:
             _check_pixels(path, im.width, im.height, limit)
+            _warn_pages(im, path)
             arr = _pil_to_array(im, path)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         # PIL refused before srkit saw the size (DecompressionBombWarning arrives here only
@@ -258,6 +260,15 @@ def read_image(path: str | Path) -> np.ndarray:
     if arr is None:  # a TIFF PIL cannot open (float RGB, float64, ...) or would reduce to 8 bits
         arr = _read_tiff(path, limit, pil_error)
     return to_float_rgb(arr, str(path))
+
+
+def _warn_pages(im, path: Path) -> None:
+    """One warning naming the file when it holds several pictures (multi-page TIFF, animated WebP):
+    only the first is read. MPO (a camera JPEG with a preview or depth map) is one picture."""
+    pages = getattr(im, "n_frames", 1)
+    if pages > 1 and im.format != "MPO":
+        warnings.warn(f"{path}: holds {pages} pages; only the first is read (split the file to process "
+                      "every page)", UserWarning, stacklevel=3)
 
 
 class _NeedsTifffile(Exception):
@@ -635,6 +646,36 @@ def list_images(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+#: Formats (PIL names) whose files hold an alpha channel as srkit writes it.
+ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")
+
+
+def read_alpha(path: str | Path) -> np.ndarray | None:
+    """The alpha channel (transparency) of an image file as uint8 H×W, EXIF orientation applied as
+    by :func:`read_image`; None when the file has none or it is opaque everywhere.
+
+    Covers what PIL opens with alpha (RGBA, LA, palette or gray/RGB with a transparent colour; the
+    high byte of 16-bit alpha). A file PIL cannot open here (float or 16-bit colour TIFF) gives None.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+    try:
+        with _pil_limit(max_image_pixels()), Image.open(path) as im:
+            if im.mode not in ("RGBA", "LA", "PA") and "transparency" not in im.info:
+                return None
+            im.load()
+            with contextlib.suppress(Exception):  # read_image warns about a damaged EXIF block
+                ImageOps.exif_transpose(im, in_place=True)
+            alpha = np.asarray(im.convert("RGBA").getchannel("A"))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    return None if alpha.min() == 255 else alpha
+
+
+def holds_alpha(path: str | Path) -> bool:
+    """Whether a file of this suffix holds the alpha channel srkit writes (PNG, TIFF, WebP)."""
+    return _pil_format(Path(path)) in ALPHA_FORMATS
 
 
 def is_gray_file(path: str | Path) -> bool:

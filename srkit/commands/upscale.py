@@ -97,8 +97,9 @@ def add_arguments(parser) -> None:
                         help="H.264/HEVC quality, 0-51 (default 18)")
     parser.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default="auto",
                         help="video: auto (default: bwdif when the stream flag or FFmpeg's idet "
-                             "says interlaced, frame rate kept), off, frame (always, same rate), "
-                             "field (always, one frame per field: twice the rate)")
+                             "says interlaced, frame rate kept; inverse telecine when idet finds 3:2 "
+                             "pulldown), off, frame (always, same rate), field (always, one frame "
+                             "per field: twice the rate), ivtc (always inverse telecine: 30 -> 24 fps)")
     parser.add_argument("--square-pixels", action="store_true",
                         help="video: resample to square pixels after the model (default: keep the "
                              "sample aspect ratio, e.g. 720x576 SAR 64:45 -> 1440x1152 SAR 64:45)")
@@ -559,7 +560,7 @@ def _refuse_same(source: Path, target: Path) -> None:
 def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     """Read, upscale, and atomically write one image."""
     import srkit.inference.tiling
-    from srkit.imageio import read_image, to_uint8, write_image
+    from srkit.imageio import is_gray_file, read_alpha, read_image, to_uint8, write_image
     check_image_output(source, target)  # again: in a batch this is the only check of this file
     image = to_uint8(read_image(source))  # uint8 keeps an 8K result at 100 MB instead of 400 MB
     if isinstance(runner, AutoRunners):
@@ -567,7 +568,27 @@ def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     # name=: the library's warnings (e.g. a kernel estimate that fell back) name the file
     result = srkit.inference.tiling.upscale(image, runner, tile=args.tile, overlap=args.overlap,
                                             name=str(source))
-    write_image(target, result)
+    if is_gray_file(source):
+        result = result[..., :1]  # a one-channel file gives one (check_output made the SR grey)
+    alpha = read_alpha(source)
+    if alpha is not None:
+        result = _with_alpha(result, alpha, source, target)
+    write_image(target, result[..., 0] if result.shape[2] == 1 else result)
+
+
+def _with_alpha(result, alpha, source: Path, target: Path):
+    """``result`` (H×W×C uint8) with the source's alpha, upscaled like a picture (MATLAB bicubic),
+    when the target's format holds alpha; else ``result`` and one warning line naming both files."""
+    import numpy as np
+
+    from srkit.imageio import holds_alpha
+    from srkit.resize import imresize_np
+    if not holds_alpha(target):
+        warnings.warn(f"{source}: its transparency (alpha channel) cannot be stored in a "
+                      f"{target.suffix} file; {target} was written without it (use .png, .tif or .webp)",
+                      UserWarning, stacklevel=2)
+        return result
+    return np.concatenate([result, imresize_np(alpha, size=result.shape[:2])[..., None]], axis=2)
 
 
 def upscale_folder(source: Path, target: Path, runner, args, files: list[Path] | None = None,

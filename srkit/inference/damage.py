@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from srkit.inference.bars import find_bars
+
 BLOCK = 8  # the DCT block of JPEG and MPEG-2
 MIN_SIDE = 4 * BLOCK  # smaller pictures hold too few blocks (and wavelet coefficients) to judge
 BLANK_STD = 2.0  # luma spread (8-bit levels) below which a picture is blank: nothing to measure
@@ -75,7 +77,8 @@ def blockiness(luma: np.ndarray, block: int = BLOCK, axes=(0, 1)) -> float:
 
 
 def measure_damage(image: np.ndarray, field: bool = False) -> Damage:
-    """Noise σ and blockiness of an H×W×3 (or H×W) uint8 image (see the module docstring).
+    """Noise σ and blockiness of an H×W×3 (or H×W) uint8 image (see the module docstring), measured
+    on its active picture: letterbox and pillarbox bars are left out (``srkit.inference.bars``).
 
     Args:
         field: the image may be two woven fields (interlaced video): noise is measured on one field
@@ -86,6 +89,7 @@ def measure_damage(image: np.ndarray, field: bool = False) -> Damage:
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
         raise ValueError(f"measure_damage needs an H×W(×3) uint8 image, got {image.dtype} {image.shape}")
     image = image[..., :3] if image.ndim == 3 else image  # an alpha channel is not picture
+    image = find_bars(image).crop(image)  # letterbox edges are not a block grid (srkit.inference.bars)
     rgb = image if image.ndim == 3 else image[..., None]
     with warnings.catch_warnings():
         # estimate_sigma drops zero wavelet coefficients: a flat picture (black, one colour) leaves

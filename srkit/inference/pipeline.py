@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from srkit.inference.bars import Bars, find_bars
 from srkit.inference.guard import (NONFINITE, OK, PROJECTED, ROBUST, STOPPED, CodeRegion, image_labels, reproduction_psnr,
                          warn)
 from srkit.kernels import KernelPCA
@@ -76,6 +77,12 @@ def guard_message(name: str, status: str, stop_step: int | None) -> str:
     return ""
 
 
+def batch_bars(lr: torch.Tensor) -> Bars:
+    """The letterbox / pillarbox bars all images of an N×3×H×W batch (uint8 or float [0, 1]) share."""
+    from srkit.imageio import to_uint8
+    return Bars.common([find_bars(to_uint8(img.permute(1, 2, 0).numpy())) for img in lr.detach().cpu()])
+
+
 def estimate_kernel(pipeline, lr: torch.Tensor, steps: int = 7, name: str | None = None,
                     device=None, seg: torch.Tensor | None = None, emit: bool = True) -> KernelEstimate:
     """Each image's kernel code from the guarded IKC loop on its centre crop: the one estimator
@@ -97,12 +104,13 @@ def estimate_kernel(pipeline, lr: torch.Tensor, steps: int = 7, name: str | None
         A ``KernelEstimate`` (codes N×b on ``device``, status, stop step, confidence, messages).
     """
     device = device if device is not None else getattr(pipeline, "device", lr.device)
-    crop = centre_crop(lr, ESTIMATE_CROP).to(device)
+    bars = batch_bars(lr)  # the estimate looks at the active picture (srkit.inference.bars)
+    crop = centre_crop(bars.crop(lr), ESTIMATE_CROP).to(device)
     crop = crop.float() / 255.0 if crop.dtype == torch.uint8 else crop.float()
     if seg is None:
         result = pipeline.ikc(crop, steps=steps)
     else:
-        result = pipeline.ikc(crop, steps=steps, seg=centre_crop(seg, ESTIMATE_CROP).to(device))
+        result = pipeline.ikc(crop, steps=steps, seg=centre_crop(bars.crop(seg), ESTIMATE_CROP).to(device))
     n = lr.shape[0]
     confidence = [float("nan")] * n
     pca = getattr(pipeline, "pca", None)

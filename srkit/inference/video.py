@@ -154,7 +154,17 @@ TRUNCATION_TOLERANCE = 2
 DECLARING_DEMUXERS = frozenset({"mov", "mp4", "matroska", "webm", "avi", "mxf", "nut", "asf"})
 
 # --- interlace ------------------------------------------------------------------------------------
-DEINTERLACE_MODES = ("auto", "off", "frame", "field")
+DEINTERLACE_MODES = ("auto", "off", "frame", "field", "ivtc")
+# 3:2 pulldown (24 fps film in 30000/1001 or 30 fps interlaced video) repeats a field in 2 of every 5
+# frames: idet counted a repeated field on 40 % of the frames of a telecined clip and none on woven
+# video or progressive pictures (tests/test_video_ivtc.py). Above this share, ``auto`` undoes the
+# pulldown instead of deinterlacing.
+PULLDOWN_SHARE = 0.25
+PULLDOWN_RATES = (Fraction(30000, 1001), Fraction(30))
+# Inverse telecine: fieldmatch pairs each field with its partner from the same film frame, bwdif
+# deinterlaces only the frames fieldmatch still finds combed (a cut, a video-shot title), decimate
+# drops the duplicate of each cycle of 5: 4 film frames per 5 video frames (FFmpeg's filter docs).
+IVTC_CHAIN = ("fieldmatch", "bwdif", "decimate")
 IDET_FRAMES = 50  # frames idet looks at: two seconds at 25 fps, a few ms of decoding for SD
 # Broadcast interlace exists from 480 lines up (480i, 486i, 576i, 1080i); idet's thresholds misfire
 # on small pictures (noise, synthetic gradients read as combing), so pictures below this many lines
@@ -304,8 +314,10 @@ class SourceInfo:
         field_order: the stream's flag: "progressive", "tff", "bff" or "unknown".
         idet: FFmpeg ``idet`` multi-frame counts on the pictures looked at (``stretch_starts``:
             across a long video, else its first frames; blank and still pictures skipped): keys "tff",
-            "bff", "progressive", "undetermined", and "frames" (frames judged); empty when the
-            pictures are too small to judge (``IDET_MIN_HEIGHT``), or none decoded or all blank.
+            "bff", "progressive", "undetermined", "frames" (frames judged) and "repeated" (frames
+            one of whose fields repeats the previous frame's: 3:2 pulldown, ``pulldown``); empty
+            when the pictures are too small to judge (``IDET_MIN_HEIGHT``), or none decoded or all
+            blank.
         matrix, primaries, transfer, colour_range: AVCOL_* codes (2 / 0 = unspecified).
         bits: bits per sample of the decoded pixel format.
         rotation: display rotation in degrees (counter-clockwise, as FFmpeg's display matrix).
@@ -363,6 +375,15 @@ class SourceInfo:
     @property
     def stream_interlaced(self) -> bool:
         return self.field_order in ("tff", "bff")
+
+    @property
+    def pulldown(self) -> bool:
+        """3:2 pulldown: a 30000/1001 or 30 fps interlaced video (by flag or pictures) one of whose
+        fields repeats the previous frame's on at least ``PULLDOWN_SHARE`` of the frames idet judged."""
+        judged = self.idet.get("frames", 0)
+        interlaced = self.stream_interlaced or self.picture_order in ("tff", "bff")
+        return bool(interlaced and judged >= 10 and self.rate in PULLDOWN_RATES
+                    and self.idet.get("repeated", 0) >= PULLDOWN_SHARE * judged)
 
     @property
     def picture_order(self) -> str | None:
@@ -554,6 +575,8 @@ def _look_at_pictures(src, stream, info: SourceInfo, frames: int) -> None:
                 if key.startswith("lavfi.idet.multiple.") and not key.endswith("current_frame"):
                     name = key.rsplit(".", 1)[1]
                     totals[name] = totals.get(name, 0) + int(float(value))
+                elif key in ("lavfi.idet.repeated.top", "lavfi.idet.repeated.bottom"):
+                    totals["repeated"] = totals.get("repeated", 0) + int(float(value))
             totals["frames"] = totals.get("frames", 0) + pushed
     info.looked_at = looked
     info.stretches = len(starts)
@@ -607,8 +630,9 @@ class VideoPlan:
     """What ``upscale_video`` does with one input (``plan_video``); ``srkit probe`` prints it.
 
     Attributes:
-        deinterlace: None (frames as they are), "frame" (one frame per frame) or "field" (one per
-            field, twice the rate).
+        deinterlace: None (frames as they are), "frame" (one frame per frame), "field" (one per
+            field, twice the rate) or "ivtc" (inverse telecine: the film frames of 3:2 pulldown,
+            4 per 5 video frames, ``IVTC_CHAIN``).
         field_order: "tff"/"bff": the order given to bwdif, or flagged on the output of
             interlaced input with ``deinterlace="off"``; None for progressive input left alone.
         progressive: the output is progressive (and flagged so); False only for interlaced input
@@ -746,9 +770,12 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
                           "the frames as they are)")
         order = seen
     mode = None
+    if info.pulldown:
+        notes.append(f"interlace: 3:2 pulldown: {info.idet.get('repeated', 0)} of {info.idet.get('frames', 0)} "
+                     "frames repeat a field of the one before (film at 24 fps)")
     if deinterlace == "auto":
-        mode = "frame" if interlaced else None
-    elif deinterlace in ("frame", "field"):
+        mode = ("ivtc" if info.pulldown else "frame") if interlaced else None
+    elif deinterlace in ("frame", "field", "ivtc"):
         mode = deinterlace
         if order is None:
             order = "tff"
@@ -765,7 +792,12 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     rate, time_base = info.rate, info.time_base
     if mode == "field":
         rate, time_base = rate * 2, time_base / 2
-    notes.append(f"interlace: {'bwdif, ' + order + ', ' + mode + ' rate' if mode else 'none'}; "
+    elif mode == "ivtc":
+        rate = rate * Fraction(4, 5)
+        time_base = 1 / rate
+    how = {"ivtc": f"inverse telecine (fieldmatch {order}, bwdif on frames still combed, decimate 1 in 5)",
+           "frame": f"bwdif, {order}, frame rate", "field": f"bwdif, {order}, field rate"}.get(mode, "none")
+    notes.append(f"interlace: {how}; "
                  f"output {'progressive' if progressive else 'flagged interlaced, ' + order} at "
                  f"{float(rate):g} fps")
 
@@ -1062,7 +1094,9 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
         allow_partial: write the decoded frames of a truncated input (with a warning) instead of
             raising ``PartialVideoError`` (default False).
         deinterlace: "auto" (default: bwdif at the frame rate when the stream flag or idet says
-            interlaced), "off", "frame" (always, same rate) or "field" (always, twice the rate).
+            interlaced; inverse telecine when idet finds 3:2 pulldown), "off", "frame" (always,
+            same rate), "field" (always, twice the rate) or "ivtc" (always inverse telecine:
+            24000/1001 fps from 30000/1001).
         square_pixels: resample the model output to square pixels (default False: keep the SAR).
         fit: (width, height) or "WxH": scale into that raster keeping the display aspect and pad
             (pillarbox/letterbox); square pixels. Default None.
@@ -1116,11 +1150,17 @@ class _Pictures:
         self.format = self.format or frame.format.name
         self.graph = av.filter.Graph()
         sar = _sar(self.stream.sample_aspect_ratio) or Fraction(1)
+        rate = self.plan.rate * Fraction(5, 4)  # decimate needs the source's frame rate
         node = self.graph.add("buffer", f"video_size={self.width}x{self.height}:"
                                         f"pix_fmt={self.format}:time_base={self.stream.time_base}:"
-                                        f"pixel_aspect={sar.numerator}/{sar.denominator}")
+                                        f"pixel_aspect={sar.numerator}/{sar.denominator}"
+                                        + (f":frame_rate={rate}" if self.plan.deinterlace == "ivtc" else ""))
         chain, plan = [], self.plan
-        if plan.deinterlace:
+        if plan.deinterlace == "ivtc":
+            chain += [("fieldmatch", f"order={plan.field_order}:combmatch=full"),
+                      ("bwdif", f"mode=send_frame:parity={plan.field_order}:deint=interlaced"),
+                      ("decimate", None)]
+        elif plan.deinterlace:
             mode = "send_field" if plan.deinterlace == "field" else "send_frame"
             chain.append(("bwdif", f"mode={mode}:parity={plan.field_order}:deint=all"))
         if plan.colour_filter:
