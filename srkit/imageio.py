@@ -13,8 +13,9 @@ array / tensor) and the shape or value at fault:
   (within 1e-3, which is clipped) and keep their values exactly.
 * 1-bit files map 0 → 0.0 and 1 → 1.0.
 * Only the first page of a multi-page file is read, with a ``UserWarning`` naming the file.
-* Alpha is dropped (:func:`read_alpha` reads it on its own); EXIF orientation is applied; an embedded ICC profile other than sRGB is
-  converted to sRGB (8-bit images) or ignored with a ``UserWarning`` naming the file.
+* Alpha is dropped (:func:`read_alpha` reads it on its own); EXIF orientation is applied; an
+  embedded ICC profile other than sRGB is converted to sRGB (8-bit images) or ignored with a
+  ``UserWarning`` naming the file.
 * Images with more pixels than :func:`max_image_pixels` (PIL's ``MAX_IMAGE_PIXELS``, 89,478,485
   by default, or the environment variable ``SRKIT_MAX_PIXELS``) are refused as possible
   decompression bombs.

@@ -106,6 +106,16 @@ def test_sqrt_inverse_class_weights():
     assert sqrt_inverse_weights([np.array([[0] * 999 + [9]])])[9] == pytest.approx(5)  # clipped
     with pytest.raises(ValueError, match="class_weights must be"):
         SegTrainConfig(class_weights="inverse")
+    # factors multiply the named categories after the clip, and only them
+    labels = [np.array([[0] * 999 + [9]])]
+    scaled = sqrt_inverse_weights(labels, factors={"text": 0.5, "background": 2.0})
+    assert scaled[9] == pytest.approx(2.5) and scaled[0] == pytest.approx(2 * sqrt_inverse_weights(labels)[0])
+    with pytest.raises(ValueError, match="multiply the 'sqrt_inverse' class weights"):
+        SegTrainConfig(class_weight_factors={"face": 0.5})
+    with pytest.raises(ValueError, match=r"class_weight_factors \{'faces': 0.5\}: keys must be categories"):
+        SegTrainConfig(class_weights="sqrt_inverse", class_weight_factors={"faces": 0.5})
+    with pytest.raises(ValueError, match="factors positive numbers"):
+        SegTrainConfig(class_weights="sqrt_inverse", class_weight_factors={"face": 0})
 
 
 def test_small_images_are_padded_mirrored_with_ignored_labels():

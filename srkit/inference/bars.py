@@ -5,7 +5,7 @@ frame carries them left and right. The bars hold no picture, and their edges are
 and (in MPEG-2 and JPEG material) on the 8-pixel grid, so a measure taken over the whole frame
 reads them as the picture's: on a clean ×2 LR photo with 64-line bars, the blockiness of
 ``srkit.inference.damage`` rose from 0.03–0.05 to 0.48–0.68 (the archive bundle's threshold at ×2
-is 0.20) and the IKC kernel estimate moved by 0.1–0.15 px of width. The measures therefore look at
+is 0.20) and the IKC kernel estimate moved by 0.13–0.16 px of width. The measures therefore look at
 the active picture only (:func:`find_bars`); the network still upscales the whole frame.
 
 A bar line is one whose luma, smoothed along the line over ``SMOOTH`` pixels (so that noise up to
@@ -41,13 +41,10 @@ class Bars:
         return bool(self.top or self.bottom or self.left or self.right)
 
     def crop(self, image):
-        """The active picture of an H×W(×C) array, or of an N×C×H×W tensor (``channels_first``)."""
+        """The active picture of an H×W(×C) array or of an N×C×H×W tensor."""
         h, w = image.shape[-2:] if image.ndim == 4 else image.shape[:2]
         rows, cols = slice(self.top, h - self.bottom), slice(self.left, w - self.right)
         return image[..., rows, cols] if image.ndim == 4 else image[rows, cols]
-
-    def __str__(self) -> str:
-        return f"bars top {self.top}, bottom {self.bottom}, left {self.left}, right {self.right}"
 
     @staticmethod
     def common(bars: list["Bars"]) -> "Bars":

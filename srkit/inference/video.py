@@ -156,15 +156,12 @@ DECLARING_DEMUXERS = frozenset({"mov", "mp4", "matroska", "webm", "avi", "mxf", 
 # --- interlace ------------------------------------------------------------------------------------
 DEINTERLACE_MODES = ("auto", "off", "frame", "field", "ivtc")
 # 3:2 pulldown (24 fps film in 30000/1001 or 30 fps interlaced video) repeats a field in 2 of every 5
-# frames: idet counted a repeated field on 40 % of the frames of a telecined clip and none on woven
-# video or progressive pictures (tests/test_video_ivtc.py). Above this share, ``auto`` undoes the
-# pulldown instead of deinterlacing.
+# frames: idet counted a repeated field on 20 of 50 frames of a telecined clip and on 0 of 50 of a
+# woven 576i clip (``srkit.data.archive_clip``; tests/test_video_ivtc.py). Above this share of at
+# least PULLDOWN_MIN_FRAMES judged frames, ``auto`` undoes the pulldown instead of deinterlacing.
 PULLDOWN_SHARE = 0.25
+PULLDOWN_MIN_FRAMES = 10
 PULLDOWN_RATES = (Fraction(30000, 1001), Fraction(30))
-# Inverse telecine: fieldmatch pairs each field with its partner from the same film frame, bwdif
-# deinterlaces only the frames fieldmatch still finds combed (a cut, a video-shot title), decimate
-# drops the duplicate of each cycle of 5: 4 film frames per 5 video frames (FFmpeg's filter docs).
-IVTC_CHAIN = ("fieldmatch", "bwdif", "decimate")
 IDET_FRAMES = 50  # frames idet looks at: two seconds at 25 fps, a few ms of decoding for SD
 # Broadcast interlace exists from 480 lines up (480i, 486i, 576i, 1080i); idet's thresholds misfire
 # on small pictures (noise, synthetic gradients read as combing), so pictures below this many lines
@@ -382,7 +379,7 @@ class SourceInfo:
         fields repeats the previous frame's on at least ``PULLDOWN_SHARE`` of the frames idet judged."""
         judged = self.idet.get("frames", 0)
         interlaced = self.stream_interlaced or self.picture_order in ("tff", "bff")
-        return bool(interlaced and judged >= 10 and self.rate in PULLDOWN_RATES
+        return bool(interlaced and judged >= PULLDOWN_MIN_FRAMES and self.rate in PULLDOWN_RATES
                     and self.idet.get("repeated", 0) >= PULLDOWN_SHARE * judged)
 
     @property
@@ -632,7 +629,7 @@ class VideoPlan:
     Attributes:
         deinterlace: None (frames as they are), "frame" (one frame per frame), "field" (one per
             field, twice the rate) or "ivtc" (inverse telecine: the film frames of 3:2 pulldown,
-            4 per 5 video frames, ``IVTC_CHAIN``).
+            4 per 5 video frames; the filters are in ``_Pictures``).
         field_order: "tff"/"bff": the order given to bwdif, or flagged on the output of
             interlaced input with ``deinterlace="off"``; None for progressive input left alone.
         progressive: the output is progressive (and flagged so); False only for interlaced input
@@ -1157,6 +1154,9 @@ class _Pictures:
                                         + (f":frame_rate={rate}" if self.plan.deinterlace == "ivtc" else ""))
         chain, plan = [], self.plan
         if plan.deinterlace == "ivtc":
+            # fieldmatch pairs each field with its partner from the same film frame, bwdif
+            # deinterlaces only the frames fieldmatch still finds combed (a cut, a video-shot title),
+            # decimate drops the duplicate of each cycle of 5 (FFmpeg's filter documentation)
             chain += [("fieldmatch", f"order={plan.field_order}:combmatch=full"),
                       ("bwdif", f"mode=send_frame:parity={plan.field_order}:deint=interlaced"),
                       ("decimate", None)]

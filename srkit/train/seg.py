@@ -98,9 +98,11 @@ class SegTrainConfig(TrainConfig):
     }
 
 
-def sqrt_inverse_weights(labels: list, num_classes: int = NUM_CATEGORIES) -> torch.Tensor:
+def sqrt_inverse_weights(labels: list, num_classes: int = NUM_CATEGORIES,
+                         factors: dict[str, float] | None = None) -> torch.Tensor:
     """K weights sqrt(median share / share_k) of the labelled pixels in ``labels`` (int maps, -1 =
-    ignore), clipped to [0.2, 5]; 0 for categories with no pixels."""
+    ignore), clipped to [0.2, 5], then multiplied by ``factors`` ({category name: factor}, after
+    the clip); 0 for categories with no pixels."""
     import numpy as np
     counts = np.zeros(num_classes, np.float64)
     for lab in labels:
@@ -110,6 +112,8 @@ def sqrt_inverse_weights(labels: list, num_classes: int = NUM_CATEGORIES) -> tor
     share = counts / max(counts.sum(), 1)
     w = np.zeros(num_classes)
     w[present] = np.clip(np.sqrt(np.median(share[present]) / share[present]), 0.2, 5.0)
+    for name, factor in (factors or {}).items():
+        w[CATEGORIES.index(name)] *= factor
     return torch.tensor(w, dtype=torch.float32)
 
 
@@ -140,10 +144,8 @@ class SegTrainer(Trainer):
         self.sampler, self.val_batch = seg_data(cfg, self.device, self.out, self.print)
         self.weight = None
         if cfg.class_weights == "sqrt_inverse":
-            weight = sqrt_inverse_weights(self.sampler.data.labels)
-            for name, factor in (cfg.class_weight_factors or {}).items():
-                weight[CATEGORIES.index(name)] *= factor
-            self.weight = weight.to(self.device)
+            self.weight = sqrt_inverse_weights(self.sampler.data.labels,
+                                               factors=cfg.class_weight_factors).to(self.device)
             self.print("class weights: " + ", ".join(f"{c} {w:.2f}" for c, w in zip(CATEGORIES, self.weight.tolist())))
 
     def train_step(self, batch: dict) -> dict[str, float]:
