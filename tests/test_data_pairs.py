@@ -123,6 +123,11 @@ def test_report():
     assert rep["splits"] == {"train": 2, "val": 1, "test": 0}
     assert sum(rep["kernel_width_hist"]["counts"]) == 256 and rep["kernel_width_hist"]["edges"][0] == 0.2
     assert "kernel width" in format_report(rep)
+    assert "mpeg2" not in rep and "noise_share" not in rep  # defaults are left out
+    archive = DegradationConfig(scale=2, noise=(0, 20), noise_share=0.5, jpeg=(30, 95), mpeg2=(4, 20),
+                                compression_share=(0.3, 0.3))
+    rep = build_report(None, d, PairSampler(d, archive, patch=32, batch=2))
+    assert rep["noise_share"] == 0.5 and rep["mpeg2"] == (4, 20) and rep["compression_share"] == [0.3, 0.3]
 
 
 def test_hr_soften_blurs_the_chosen_share_and_keeps_the_code():

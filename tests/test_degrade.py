@@ -145,3 +145,25 @@ def test_compression_share_mixes_codecs_and_keeps_other_batches():
     assert counts[0] >= 2 and counts[1] >= 8 and counts[2] >= 8 and sum(counts) == 40, counts
     with pytest.raises(ValueError, match="compression_share"):
         DegradationConfig(scale=2, compression_share=(0.7, 0.5))
+
+
+def test_noise_share_leaves_a_share_noise_free_and_keeps_other_batches():
+    import numpy as np
+
+    from srkit.data.pairs import DegradationConfig, make_batch
+    hr = (np.random.default_rng(1).random((40, 48, 48, 3)) * 255).astype(np.uint8)
+    every = make_batch(hr, DegradationConfig(scale=2, noise=(5, 20)), None, torch.Generator().manual_seed(4))
+    again = make_batch(hr, DegradationConfig(scale=2, noise=(5, 20), noise_share=1.0), None,
+                       torch.Generator().manual_seed(4))
+    assert torch.equal(every["lr"], again["lr"])  # share 1 draws as before
+    assert (every["noise"] > 0).all()
+    half = make_batch(hr, DegradationConfig(scale=2, noise=(5, 20), noise_share=0.5), None,
+                      torch.Generator().manual_seed(4))
+    quiet = int((half["noise"] == 0).sum())
+    assert 8 <= quiet <= 32, quiet  # about half of 40 (binomial, p = 0.5)
+    assert ((half["noise"] == 0) | (half["noise"] >= 5)).all()  # the rest keep the asked range
+    none = make_batch(hr, DegradationConfig(scale=2, noise=(5, 20), noise_share=0.0), None,
+                      torch.Generator().manual_seed(4))
+    assert (none["noise"] == 0).all()
+    with pytest.raises(ValueError, match="noise_share"):
+        DegradationConfig(scale=2, noise_share=1.5)

@@ -115,6 +115,9 @@ class DegradationConfig:
         aniso_prob: share of anisotropic kernels (0 = the paper's isotropic setting).
         noise: Gaussian noise level (0–255 scale): a number or a [low, high] range per image. The paper
             uses 15; IKC trains noise-free. Default 0.
+        noise_share: share of the images that get ``noise`` (the rest none); 1 (default) = every
+            image. Archive material comes noisy, coded, both or neither, and a model that has only
+            seen noise reads fine texture as noise.
         jpeg: JPEG quality or [low, high] range (0 = none).
         mpeg2: MPEG-2 intra quantiser scale 1–31 or [low, high] range (0 = none).
         compression_share: (JPEG share, MPEG-2 share) of the images, the rest left uncompressed;
@@ -131,6 +134,7 @@ class DegradationConfig:
     sigma_range: tuple[float, float] | None = None
     aniso_prob: float = 0.0
     noise: float | tuple[float, float] = 0.0
+    noise_share: float = 1.0
     jpeg: int | tuple[int, int] = 0
     mpeg2: int | tuple[int, int] = 0
     compression_share: tuple[float, float] | None = None
@@ -138,6 +142,8 @@ class DegradationConfig:
     hr_soften_range: tuple[float, float] = (0.3, 1.0)
 
     def __post_init__(self):
+        if not 0.0 <= self.noise_share <= 1.0:
+            raise ValueError(f"noise_share must be in [0, 1], got {self.noise_share!r}")
         if self.compression_share is not None:
             pj, pm = self.compression_share
             if min(pj, pm) < 0 or pj + pm > 1:
@@ -197,7 +203,12 @@ def make_batch(hr_u8: np.ndarray, cfg: DegradationConfig, pca: KernelPCA | None,
         u = torch.rand(n, generator=generator)
         jpeg = torch.where(u < pj, per_image(jpeg, n, generator, "jpeg"), torch.zeros(n))
         mpeg2 = torch.where((u >= pj) & (u < pj + pm), per_image(mpeg2, n, generator, "mpeg2"), torch.zeros(n))
-    d = degrade(hr, cfg.scale, kernel_spec=cfg.kernel_spec(), noise_sigma=_tuple(cfg.noise),
+    noise = _tuple(cfg.noise)
+    if cfg.noise_share < 1:  # draws only when on, as above
+        n = hr.shape[0]
+        u = torch.rand(n, generator=generator)
+        noise = torch.where(u < cfg.noise_share, per_image(noise, n, generator, "noise"), torch.zeros(n))
+    d = degrade(hr, cfg.scale, kernel_spec=cfg.kernel_spec(), noise_sigma=noise,
                 jpeg_quality=jpeg, mpeg2_qscale=mpeg2, pca=pca, generator=generator)
     out = {"hr": hr, "lr": d.lr, "kernel": d.kernels, "noise": d.noise_sigma.to(device),
            "sigma": d.params["sigma_x"].to(device)}
@@ -291,9 +302,16 @@ def build_report(manifest: dict | None, data: PatchDataset, sampler: PairSampler
         spec = sampler.degradation.kernel_spec()
         _, params = sample_kernels(n_kernels, spec, torch.Generator().manual_seed(sampler.seed))
         counts, edges = np.histogram(params["sigma_x"].numpy(), bins=8, range=spec.sigma_range)
-        rep.update(scale=sampler.degradation.scale, patch=sampler.patch, batch=sampler.batch,
-                   noise=sampler.degradation.noise, jpeg=sampler.degradation.jpeg,
-                   kernel_width_hist={"edges": [round(float(e), 3) for e in edges], "counts": counts.tolist()})
+        deg = sampler.degradation
+        rep.update(scale=deg.scale, patch=sampler.patch, batch=sampler.batch, noise=deg.noise, jpeg=deg.jpeg)
+        # the archive mixture's settings, only where they are not the defaults (older reports unchanged)
+        if deg.noise_share != 1.0:
+            rep["noise_share"] = deg.noise_share
+        if deg.mpeg2:
+            rep["mpeg2"] = deg.mpeg2
+        if deg.compression_share is not None:
+            rep["compression_share"] = list(deg.compression_share)
+        rep["kernel_width_hist"] = {"edges": [round(float(e), 3) for e in edges], "counts": counts.tolist()}
     return rep
 
 

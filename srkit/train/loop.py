@@ -53,8 +53,8 @@ class TrainConfig:
             (recursive; a data root holding T91/BSD200 uses those), 'skimage', a .npz from
             ``PatchDataset.pack``, or 'hf:NAME' (HuggingFace datasets).
         max_images: use at most this many training images (0 = all).
-        noise / aniso_prob / jpeg / mpeg2 / compression_share / hr_soften / hr_soften_range: degradation (see
-            srkit.data.pairs.DegradationConfig).
+        noise / noise_share / aniso_prob / jpeg / mpeg2 / compression_share / hr_soften / hr_soften_range:
+            degradation (see srkit.data.pairs.DegradationConfig).
         init_from: a srkit checkpoint to start the networks from (e.g. the sftmd stage).
         log_every / val_every / ckpt_every: intervals in steps (0 = only at the end).
         val_images / val_patch: size of the fixed validation set (cached LR, seed-determined).
@@ -84,6 +84,7 @@ class TrainConfig:
     data: str | None = None
     max_images: int = 0
     noise: float | tuple[float, float] = 0.0
+    noise_share: float = 1.0
     aniso_prob: float = 0.0
     jpeg: int | tuple[int, int] = 0
     mpeg2: int | tuple[int, int] = 0
