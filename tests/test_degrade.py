@@ -155,7 +155,9 @@ def test_noise_share_leaves_a_share_noise_free_and_keeps_other_batches():
     every = make_batch(hr, DegradationConfig(scale=2, noise=(5, 20)), None, torch.Generator().manual_seed(4))
     again = make_batch(hr, DegradationConfig(scale=2, noise=(5, 20), noise_share=1.0), None,
                        torch.Generator().manual_seed(4))
-    assert torch.equal(every["lr"], again["lr"])  # share 1 draws as before
+    assert torch.equal(every["lr"], again["lr"])
+    # share 1 draws as before the field existed: the first noise levels the earlier code drew here
+    np.testing.assert_allclose(every["noise"][:4].numpy(), [8.8462, 9.1175, 11.0562, 14.5034], atol=1e-4)
     assert (every["noise"] > 0).all()
     half = make_batch(hr, DegradationConfig(scale=2, noise=(5, 20), noise_share=0.5), None,
                       torch.Generator().manual_seed(4))

@@ -39,7 +39,8 @@ def resolve_refs(data: str | None, log=print) -> list[str]:
 
 
 def degradation_of(cfg) -> DegradationConfig:
-    return DegradationConfig(scale=cfg.scale, aniso_prob=cfg.aniso_prob, noise=cfg.noise, noise_share=cfg.noise_share, jpeg=cfg.jpeg,
+    return DegradationConfig(scale=cfg.scale, aniso_prob=cfg.aniso_prob, noise=cfg.noise,
+                             noise_share=cfg.noise_share, jpeg=cfg.jpeg,
                              mpeg2=cfg.mpeg2, compression_share=cfg.compression_share,
                              hr_soften=cfg.hr_soften, hr_soften_range=cfg.hr_soften_range)
 
