@@ -167,3 +167,30 @@ def test_cli_noise_option_reaches_the_json(data_dir, tmp_path, capsys):
     capsys.readouterr()
     assert main(args + ["--noise", "-2"]) != 0
     assert "noise must be >= 0" in capsys.readouterr().err
+
+
+def test_merge_joins_models_of_one_protocol_and_refuses_two(tmp_path, capsys):
+    from srkit.cli import main
+    from srkit.evaluation.categories import merge_categories
+    kw = dict(scripts=("digits",), sizes=(32,), per_size=1, ocr=False)
+    half = lambda lr: bicubic_upscaler(2)(lr) // 2 + 64            # a second, worse "model"
+    first = evaluate_categories({"bicubic": bicubic_upscaler(2)}, None, 2, **kw)
+    second = evaluate_categories({"bicubic": bicubic_upscaler(2), "half": half}, None, 2, **kw)
+    merged = merge_categories([first, second])
+    assert merged["methods"] == ["bicubic", "half"]
+    assert merged["categories"]["text"]["bicubic"] == first["categories"]["text"]["bicubic"]
+    assert merged["categories"]["text"]["half"] == second["categories"]["text"]["half"]
+    assert "| text | 1 |" in format_tables(merged)
+    noisy = evaluate_categories({"half": half}, None, 2, noise=5.0, **kw)
+    with pytest.raises(ValueError, match="another protocol.*degradation"):
+        merge_categories([first, noisy])
+    paths = []
+    for i, part in enumerate((first, second)):
+        paths.append(tmp_path / f"{i}.json")
+        paths[-1].write_text(json.dumps(part))
+    out = tmp_path / "merged.json"
+    assert main(["bench", "categories", "--merge", *map(str, paths), "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["methods"] == ["bicubic", "half"]
+    capsys.readouterr()
+    assert main(["bench", "categories"]) != 0
+    assert "needs --data (or --merge)" in capsys.readouterr().err

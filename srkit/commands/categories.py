@@ -11,8 +11,9 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``srkit bench categories``."""
-    parser.add_argument("--data", required=True,
-                        help="folder laid out like ../shared/data (uses faces/ and segmentation/)")
+    parser.add_argument("--data",
+                        help="folder laid out like ../shared/data (uses faces/ and segmentation/; "
+                             "not needed with --merge)")
     parser.add_argument("--weights", nargs="*", default=[],
                         help="bundled names (x2, x4) or checkpoint paths to evaluate beside bicubic")
     parser.add_argument("--scale", type=int, default=2, choices=(2, 3, 4), help="SR factor (default 2)")
@@ -35,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the text cards and face composites")
     parser.add_argument("--json", type=Path, help="write the tables and protocol here")
     parser.add_argument("--markdown", type=Path, help="write the markdown tables and protocol here")
+    parser.add_argument("--merge", nargs="+", type=Path, default=None,
+                        help="join the --json files of earlier runs (same protocol, other models; a later "
+                             "file's model wins) instead of running")
     parser.add_argument("--no-progress", action="store_true")
 
 
@@ -50,22 +54,28 @@ def protocol_markdown(protocol: dict) -> str:
 
 def run(args) -> int:
     """Build the test set, run every method, print both tables; 0 on success."""
-    from srkit.evaluation.categories import bicubic_upscaler, evaluate_categories, format_tables, model_upscaler
+    from srkit.evaluation.categories import (bicubic_upscaler, evaluate_categories, format_tables,
+                                             merge_categories, model_upscaler)
     from srkit.imageio import atomic_path
 
-    data = Path(args.data)
-    if not data.is_dir():
-        raise FileNotFoundError(f"--data folder not found: {data}")
-    methods = {"bicubic": bicubic_upscaler(args.scale)}
-    for w in args.weights:
-        methods[_method_name(w)] = model_upscaler(w, args.scale, device=args.device, steps=args.steps)
-    from srkit.inference.guard import counting_warnings
-    with counting_warnings() as counts:
-        result = evaluate_categories(methods, data, args.scale, args.sigma, noise=args.noise,
-                                     jpeg=args.jpeg, mpeg2=args.mpeg2, per_size=args.per_size,
-                                     face_limit=args.faces, camvid_limit=args.camvid, ocr=not args.no_ocr,
-                                     seed=args.seed, progress=not args.no_progress)
-    result["guard_warnings"] = counts["guard_warnings"]  # images a guard acted on (srkit.inference.guard)
+    if args.merge is not None:
+        result = merge_categories([json.loads(p.read_text(encoding="utf-8")) for p in args.merge])
+    else:
+        if args.data is None:
+            raise ValueError("bench categories needs --data (or --merge)")
+        data = Path(args.data)
+        if not data.is_dir():
+            raise FileNotFoundError(f"--data folder not found: {data}")
+        methods = {"bicubic": bicubic_upscaler(args.scale)}
+        for w in args.weights:
+            methods[_method_name(w)] = model_upscaler(w, args.scale, device=args.device, steps=args.steps)
+        from srkit.inference.guard import counting_warnings
+        with counting_warnings() as counts:
+            result = evaluate_categories(methods, data, args.scale, args.sigma, noise=args.noise,
+                                         jpeg=args.jpeg, mpeg2=args.mpeg2, per_size=args.per_size,
+                                         face_limit=args.faces, camvid_limit=args.camvid, ocr=not args.no_ocr,
+                                         seed=args.seed, progress=not args.no_progress)
+        result["guard_warnings"] = counts["guard_warnings"]  # images a guard acted on (srkit.inference.guard)
     tables = format_tables(result)
     print(tables)
     print("\nprotocol:\n" + protocol_markdown(result["protocol"]))

@@ -267,6 +267,36 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
             "methods": ["gt", *methods] if ocr else list(methods)}
 
 
+def merge_categories(parts: list[dict]) -> dict:
+    """Join the results of runs with the same protocol and other methods (a later run's method wins).
+
+    Raises ValueError when the protocols differ (another degradation, card set or scale), since
+    columns measured on different inputs do not belong in one table.
+    """
+    if not parts:
+        raise ValueError("merge_categories needs at least one result")
+    protocol = parts[0]["protocol"]
+    for i, part in enumerate(parts[1:], start=1):
+        if part["protocol"] != protocol:
+            diff = sorted(k for k in set(protocol) | set(part["protocol"])
+                          if protocol.get(k) != part["protocol"].get(k))
+            raise ValueError(f"result {i} has another protocol than result 0 (differs in {diff})")
+    ocr: dict = {}
+    categories: dict = {}
+    methods: list = []
+    guard = 0
+    for part in parts:
+        for script, rows in part["ocr"].items():
+            for key, by_method in rows.items():
+                ocr.setdefault(script, {}).setdefault(key, {}).update(by_method)
+        for category, by_method in part["categories"].items():
+            categories.setdefault(category, {}).update(by_method)
+        methods += [m for m in part["methods"] if m not in methods]
+        guard += part.get("guard_warnings", 0)
+    return {"ocr": ocr, "categories": categories, "protocol": protocol, "methods": methods,
+            "guard_warnings": guard}
+
+
 def _fmt(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
