@@ -53,7 +53,7 @@ def protocol_markdown(protocol: dict) -> str:
 
 
 def run(args) -> int:
-    """Build the test set, run every method, print both tables; 0 on success."""
+    """Build the test set and run every method (or join earlier runs' JSON), print both tables; 0 on success."""
     from srkit.evaluation.categories import (bicubic_upscaler, evaluate_categories, format_tables,
                                              merge_categories, model_upscaler)
     from srkit.imageio import atomic_path
