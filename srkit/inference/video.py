@@ -10,8 +10,9 @@ stream, never damaging the input.
   table ``srkit probe`` prints.
 * Pictures before the model (one FFmpeg filter graph per job): interlaced input is deinterlaced
   with ``bwdif`` (``deinterlace``: "auto", "off", "frame" keeps the frame rate, "field" doubles
-  it); BT.601 colour is converted to BT.709 with the ``colorspace`` filter when the output is HD
-  (height >= 720) unless ``keep_colour``. Frames reach the model as RGB: uint8 for 8-bit input
+  it); BT.601 colour is converted to BT.709 (matrix and primaries; the BT.601/709 camera curve,
+  whatever BT.470 gamma it is tagged with, is kept) with the ``colorspace`` filter when the output
+  is HD (height >= 720) unless ``keep_colour`` (``srkit.inference.colour``). Frames reach the model as RGB: uint8 for 8-bit input
   with nothing converted, else float from 16-bit RGB (10-bit input is never rounded to 8 bits).
 * Pictures after the model: ``square_pixels`` resamples to square pixels, ``fit=(W, H)`` scales
   and pads to a delivery raster (``scale`` + ``pad``); otherwise the SAR is kept, so the display
@@ -80,6 +81,10 @@ import numpy as np
 import torch
 
 from srkit.imageio import atomic_path, sws_exact
+# the colour tables are part of this module's interface (``srkit probe`` and tests read them here)
+from srkit.inference.colour import (BT601_MATRICES, HD_HEIGHT, MATRICES, PRIMARIES,  # noqa: F401
+                                    RANGES, SWS_MATRICES, TRANSFERS, colour_chain, colour_defaults,
+                                    plan_colour)
 
 if TYPE_CHECKING:
     from srkit.inference.damage import Damage
@@ -178,22 +183,12 @@ STILL_DIFF = 0.5  # mean luma change (8-bit levels, 64×36 thumbnail) below whic
 # and displayed first), 3 BB, 4 TB (top coded first, bottom displayed first), 5 BT.
 FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "bff", 5: "tff"}
 
+# bwdif (and the fieldmatch chain of ivtc) refuse planes under 3 samples wide or 4 lines high:
+# measured, a 4:2:0 picture needs 5×7 (4×8 and 8×6 fail to configure)
+BWDIF_MIN = (3, 4)
 DNXHR_MIN = (256, 120)  # the smallest frame FFmpeg's DNxHR profiles open for
 # Encoders that code woven frames as two fields when asked (AV_CODEC_FLAG_INTERLACED_DCT).
 INTERLACED_ENCODERS = frozenset({"libx264", "prores_ks"})  # DNxHR profiles cannot
-
-# --- colour (AVCOL_* codes) ---------------------------------------------------------------------
-MATRICES = {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
-            9: "bt2020nc", 10: "bt2020c"}
-PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020"}
-TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
-             13: "srgb", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
-RANGES = {1: "tv", 2: "pc"}
-BT601_MATRICES = (5, 6)
-HD_HEIGHT = 720  # from here up, BT.709 is the colour of the output
-# swscale's name for each matrix (``to_ndarray`` / ``reformat``)
-SWS_MATRICES = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240M", 9: "BT2020",
-                10: "BT2020"}
 
 # --- geometry -------------------------------------------------------------------------------------
 # ITU-R BT.601 "analogue" SARs: the 52 µs active line is 702 samples at 13.5 MHz, taken as 704
@@ -641,8 +636,9 @@ class VideoPlan:
             interlaced output), "" when the model output is kept as it is.
         matrix, primaries, transfer: AVCOL_* codes the source is read with (its tags, or the
             convention for its height where it has none).
-        colour_filter: the ``colorspace`` filter arguments that convert the source's colour to
-            the output's before the model, "" when the colour is kept.
+        colour_filter: the ``colorspace`` filter arguments that convert the source's matrix and
+            primaries to the output's before the model, "" when no filter runs
+            (``srkit.inference.colour.plan_colour``).
         out_matrix, out_primaries, out_transfer: AVCOL_* codes of the output.
         codec, pix_fmt: output codec (key of ``CODECS``) and pixel format.
         float_input: frames reach the model as float from 16-bit RGB (else uint8 RGB).
@@ -721,14 +717,6 @@ def active_width(width: int, height: int, sar: Fraction) -> int:
     return width
 
 
-def colour_defaults(height: int, lines_625: bool) -> tuple[int, int, int]:
-    """(matrix, primaries, transfer) players assume for untagged video: BT.709 from 720 lines up;
-    below, BT.601 with EBU (625-line) or SMPTE-C (525-line) primaries."""
-    if height >= HD_HEIGHT:
-        return 1, 1, 1
-    return (5, 5, 6) if lines_625 else (6, 6, 6)
-
-
 def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale: int = 2,
                deinterlace: str = "auto", square_pixels: bool = False, fit=None,
                keep_colour: bool = False) -> VideoPlan:
@@ -785,6 +773,14 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     if info.stream_interlaced and seen == "progressive" and mode:
         notes.append("interlace: flagged interlaced but the pictures look progressive "
                       "(film-originated?); --deinterlace off keeps full vertical resolution")
+    if mode and info.width and info.height:
+        planes = [(c.width, c.height) for c in
+                  av.VideoFormat(info.pix_fmt, info.width, info.height).components]
+        if min(w for w, _ in planes) < BWDIF_MIN[0] or min(h for _, h in planes) < BWDIF_MIN[1]:
+            raise ValueError(f"{name}: {info.width}x{info.height} {info.pix_fmt} pictures are too "
+                             f"small to deinterlace (FFmpeg's bwdif needs every plane at least "
+                             f"{BWDIF_MIN[0]}x{BWDIF_MIN[1]}); --deinterlace off upscales the "
+                             "frames as they are")
     progressive = mode is not None or not interlaced
     rate, time_base = info.rate, info.time_base
     if mode == "field":
@@ -860,30 +856,11 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     if info.rotation:
         notes.append(f"geometry: display rotation {info.rotation:g}° kept (display matrix)")
 
-    # Colour.
-    lines_625 = info.height in (288, 576, 608) or (info.rate == 25 and info.height < HD_HEIGHT)
-    guess = colour_defaults(info.height, lines_625)
-    matrix = info.matrix if info.matrix in SWS_MATRICES else guess[0]
-    primaries = info.primaries if info.primaries in PRIMARIES else guess[1]
-    transfer = info.transfer if info.transfer in TRANSFERS else guess[2]
-    colour_range = info.colour_range if info.colour_range in (1, 2) else 1
-    tagged = info.matrix in SWS_MATRICES
-    notes.append(f"colour: matrix {MATRICES.get(matrix)}, primaries {PRIMARIES.get(primaries)}, "
-                 f"transfer {TRANSFERS.get(transfer)}, range {RANGES[colour_range]}"
-                 + ("" if tagged else f" (untagged: the convention for {info.height} lines)"))
-    out = (matrix, primaries, transfer)
-    colour_filter = ""
-    if height >= HD_HEIGHT and matrix in BT601_MATRICES and not keep_colour:
-        out = (1, 1, 1)
-        colour_filter = (f"all=bt709:range=tv:format=yuv444p12:ispace={MATRICES[matrix]}:"
-                         f"iprimaries={PRIMARIES[primaries]}:itrc={TRANSFERS[transfer]}:"
-                         f"irange={RANGES[colour_range]}")
-        notes.append("colour: BT.601 → BT.709 (FFmpeg colorspace filter: matrix, primaries, "
-                     "transfer) for the HD output; --keep-colour keeps BT.601")
-    elif height >= HD_HEIGHT and matrix in BT601_MATRICES:
-        notes.append("colour: kept BT.601 on HD output (--keep-colour); tagged as such")
-    notes.append(f"colour: output tagged matrix {MATRICES[out[0]]}, primaries "
-                 f"{PRIMARIES[out[1]]}, transfer {TRANSFERS[out[2]]}, range tv")
+    # Colour (``srkit.inference.colour``).
+    colour = plan_colour(info, height, keep_colour)
+    notes += colour.notes
+    warned += colour.warnings
+    colour_filter = colour.colour_filter
     bits_out = max(c.bits for c in chroma.components)
     float_input = info.bits > 8 or bool(colour_filter)
     float_output = float_input or bits_out > 8 or bool(geometry)
@@ -926,8 +903,10 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         notes.append(f"streams: start timecode {info.timecode} kept")
     return VideoPlan(mode, order if mode or not progressive else None, progressive, rate,
                      time_base, (model_w, model_h),
-                     width, height, sar, geometry, matrix, primaries, transfer, colour_range,
-                     colour_filter, *out, codec, pix_fmt, float_input, float_output,
+                     width, height, sar, geometry, colour.matrix, colour.primaries,
+                     colour.transfer, colour.colour_range, colour_filter, colour.out_matrix,
+                     colour.out_primaries, colour.out_transfer, codec, pix_fmt, float_input,
+                     float_output,
                      info.rotation, info.timecode, copy, chapters, convert, notes, warned)
 
 
@@ -1163,8 +1142,7 @@ class _Pictures:
         elif plan.deinterlace:
             mode = "send_field" if plan.deinterlace == "field" else "send_frame"
             chain.append(("bwdif", f"mode={mode}:parity={plan.field_order}:deint=all"))
-        if plan.colour_filter:
-            chain.append(("colorspace", plan.colour_filter))
+        chain += colour_chain(plan.colour_filter, self.width, self.height)
         for name, args in chain + [("buffersink", None)]:
             nxt = self.graph.add(name, args) if args else self.graph.add(name)
             node.link_to(nxt)
