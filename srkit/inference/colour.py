@@ -25,8 +25,8 @@ A YUV matrix swscale cannot turn into RGB (YCgCo, ICtCp, …) is refused with th
 than decoded as BT.601.
 
 The ``colorspace`` filter refuses odd picture sizes (FFmpeg's "patches welcome" error):
-``colour_chain`` pads the picture by one black row or column, converts, and crops it back. The
-conversion is per pixel, so the picture itself is unchanged by the padding.
+``colour_chain`` takes the picture to 4:4:4, pads it by one black row or column, converts, and
+crops it back. The conversion is per pixel, so the picture itself is unchanged by the padding.
 """
 from __future__ import annotations
 
@@ -158,13 +158,17 @@ def plan_colour(info: "SourceInfo", out_height: int, keep_colour: bool = False) 
 
 def colour_chain(colour_filter: str, width: int, height: int) -> list[tuple[str, str]]:
     """The filters that apply ``colour_filter`` to ``width``×``height`` pictures: the
-    ``colorspace`` filter alone, or between a pad to even sizes and a crop back to the picture
-    (the filter refuses odd sizes). Empty when ``colour_filter`` is ""."""
+    ``colorspace`` filter alone, or, for odd sizes (which it refuses), after a conversion to
+    12-bit 4:4:4 and a pad to even sizes and before a crop back to the picture. Empty when
+    ``colour_filter`` is ""."""
     if not colour_filter:
         return []
     if not (width % 2 or height % 2):
         return [("colorspace", colour_filter)]
-    return [("pad", f"{width + width % 2}:{height + height % 2}:0:0:black"),
+    # pad drops the last odd row/column of a subsampled picture (measured on 161×361 yuv420p),
+    # so the chroma goes to 4:4:4 first (12 bits: 8- and 10-bit samples fit)
+    return [("scale", "flags=accurate_rnd+full_chroma_int"), ("format", "yuv444p12"),
+            ("pad", f"{width + width % 2}:{height + height % 2}:0:0:black"),
             ("colorspace", colour_filter), ("crop", f"{width}:{height}:0:0")]
 
 

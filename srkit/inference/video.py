@@ -393,6 +393,24 @@ class SourceInfo:
         return None
 
 
+def require_file(path: Path, what: str = "video") -> None:
+    """FileNotFoundError when ``path`` does not exist; ValueError when it is no regular file (a
+    directory, a character device such as /dev/zero, a FIFO, a socket), which FFmpeg would read
+    forever or block on."""
+    import stat
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} not found: {path}") from None
+    except OSError as error:
+        raise ValueError(f"cannot read {what} {path}: {error.strerror}") from error
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a character device"
+                if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else "a FIFO (named pipe)"
+                if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise ValueError(f"{path} is {kind}, not a {what} file; srkit reads {what} from regular files")
+
+
 def open_input(path: Path):
     """Open a video with PyAV; errors name the file."""
     import av
@@ -430,11 +448,15 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
     """
     import av
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"video not found: {path}")
+    require_file(path)
     with open_input(path) as src:
         stream = src.streams.video[0]
         context = stream.codec_context
+        if not (stream.width and stream.height) and not _decodes(src, stream):
+            # FFmpeg's image2 demuxer "opens" any file by its suffix (text named .png): a stream
+            # without a picture size whose packets decode to nothing is no video
+            raise ValueError(f"{path}: FFmpeg finds no picture in it (read as {src.format.name}, "
+                             f"{context.name}): not a video, or damaged beyond decoding")
         pix_fmt = context.format.name if context.format is not None else "yuv420p"
         bits = max((c.bits for c in av.VideoFormat(pix_fmt).components), default=8)
         sar = _sar(stream.sample_aspect_ratio) or _sar(context.sample_aspect_ratio) or Fraction(1)
@@ -459,6 +481,23 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
             len(src.chapters()), start=span[0] if span else 0.0)
         _look_at_pictures(src, stream, info, frames)
     return info
+
+
+def _decodes(src, stream) -> bool:
+    """Whether a stream that declares no picture size gives a frame among its first packets (the
+    stream is sought back to its start afterwards)."""
+    import av
+    try:
+        for index, frame in enumerate(src.decode(stream)):
+            return bool(frame.width and frame.height)
+    except av.error.FFmpegError:
+        return False
+    finally:
+        try:
+            src.seek(0)
+        except (av.error.FFmpegError, OSError, ValueError):
+            pass
+    return False
 
 
 def stretch_starts(info: SourceInfo, frames: int) -> list[float]:
@@ -965,8 +1004,7 @@ def codec_table() -> str:
 
 def check_paths(source: Path, target: Path, codec: str) -> None:
     """Refuse to overwrite the input and reject codec/container pairs that cannot work."""
-    if not source.is_file():
-        raise FileNotFoundError(f"video not found: {source}")
+    require_file(source)
     if target.resolve() == source.resolve() or (target.exists() and target.samefile(source)):
         raise ValueError(f"output {target} is the input file; srkit never overwrites its input")
     if codec not in CODECS:
