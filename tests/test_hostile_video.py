@@ -509,3 +509,36 @@ def test_a_file_ffmpeg_opens_by_its_suffix_but_holds_no_picture_is_refused(tmp_p
             f"{text}: FFmpeg finds no picture in it (read as image2, png): not a video, or "
             "damaged beyond decoding")):
         inspect_video(text)
+
+
+# --- timing and geometry that change mid-stream ---------------------------------------------------
+
+def _mpeg2_ts(path: Path, width: int, height: int, start: int, frames: int = 3) -> bytes:
+    with av.open(str(path), "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg2video", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = 3
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(frame_pattern(start + i, width, height),
+                                               format="rgb24")
+            frame.pts, frame.time_base = start + i, Fraction(1, FPS)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path.read_bytes()
+
+
+def test_a_picture_size_change_mid_stream_is_refused_not_squeezed(tmp_path):
+    """Two MPEG-TS pieces spliced, 160×120 then 176×144: the 11:9 frames used to be scaled to
+    4:3 (squeezed) with exit 0; now the job stops at the change, names it, and writes nothing."""
+    spliced = tmp_path / "spliced.ts"
+    spliced.write_bytes(_mpeg2_ts(tmp_path / "a.ts", 160, 120, 0)
+                        + _mpeg2_ts(tmp_path / "b.ts", 176, 144, 3))
+    target = tmp_path / "out.mp4"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=re.escape(
+                "spliced.ts: the picture size changes at 0.12 s from 160x120 to 176x144; an "
+                "output holds one size, and scaling would squeeze the pictures: split the file "
+                "there and upscale each part")):
+            upscale_video(spliced, target, NearestSR(2), device="cpu", progress=False)
+    assert not target.exists() and not temporary_files(target)

@@ -1147,8 +1147,8 @@ class _Pictures:
     """The filter graph before the model: bwdif and the colour conversion (either may be absent:
     the graph then passes frames through). ``push`` a decoded frame, get the pictures ready."""
 
-    def __init__(self, stream, plan: VideoPlan):
-        self.stream, self.plan, self.graph = stream, plan, None
+    def __init__(self, stream, plan: VideoPlan, name: str = "video"):
+        self.stream, self.plan, self.graph, self.name = stream, plan, None, name
         self.width, self.height = stream.width, stream.height
         context = stream.codec_context
         self.format = context.format.name if context.format is not None else None
@@ -1194,10 +1194,18 @@ class _Pictures:
             if frame is None:
                 return []
             self._configure(frame)
-        if frame is not None and (frame.width, frame.height, frame.format.name) != \
-                (self.width, self.height, self.format):
-            # a damaged (or spliced) stream can switch size mid-way; the graph and the encoder
-            # were set up for the stream's size, so the frame is scaled to it (as ffmpeg does)
+        if frame is not None and (frame.width, frame.height) != (self.width, self.height):
+            # a spliced stream can switch picture size mid-way; scaled to the first size (as
+            # ffmpeg does) its frames would be squeezed, so the job stops (nothing is written)
+            at = f"{float(frame.pts * frame.time_base):.2f} s" if frame.pts is not None and \
+                frame.time_base else "a later frame"
+            raise ValueError(f"{self.name}: the picture size changes at {at} from {self.width}x"
+                             f"{self.height} to {frame.width}x{frame.height}; an output holds "
+                             "one size, and scaling would squeeze the pictures: split the file "
+                             "there and upscale each part")
+        if frame is not None and frame.format.name != self.format:
+            # a format switch at the same size (8 → 10 bits, 4:2:0 → 4:2:2): converted to the
+            # stream's format, which the graph and the encoder were set up for
             pts, time_base = frame.pts, frame.time_base
             frame = frame.reformat(self.width, self.height, self.format, interpolation=sws_exact())
             frame.pts, frame.time_base = pts, time_base
@@ -1340,7 +1348,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
             _Damage(source_name, src, video_in) as damage:
         video_out = add_video_stream(dst, plan, video_in, crf, preset)
         others = _copy_container(src, dst, plan)
-        pictures, output = _Pictures(video_in, plan), _Output(plan)
+        pictures, output = _Pictures(video_in, plan, source_name), _Output(plan)
         bar = tqdm(total=(damage.expected or 0) * per_frame or None, unit="frame",
                    desc=target.name, disable=not progress)
 
