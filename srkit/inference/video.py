@@ -452,9 +452,11 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
     with open_input(path) as src:
         stream = src.streams.video[0]
         context = stream.codec_context
-        if not (stream.width and stream.height) and not _decodes(src, stream):
-            # FFmpeg's image2 demuxer "opens" any file by its suffix (text named .png): a stream
-            # without a picture size whose packets decode to nothing is no video
+        still = src.format.name == "image2" or src.format.name.endswith("_pipe")
+        if still and not (stream.width and stream.height) and not _decodes(src, stream):
+            # FFmpeg's image demuxers "open" any file by its suffix (text named .png): a stream
+            # without a picture size whose packets decode to nothing is no video (a damaged
+            # video is left to the job, which counts what it rejected)
             raise ValueError(f"{path}: FFmpeg finds no picture in it (read as {src.format.name}, "
                              f"{context.name}): not a video, or damaged beyond decoding")
         pix_fmt = context.format.name if context.format is not None else "yuv420p"
@@ -488,7 +490,7 @@ def _decodes(src, stream) -> bool:
     stream is sought back to its start afterwards)."""
     import av
     try:
-        for index, frame in enumerate(src.decode(stream)):
+        for frame in src.decode(stream):
             return bool(frame.width and frame.height)
     except av.error.FFmpegError:
         return False
