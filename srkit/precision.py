@@ -5,8 +5,9 @@ bf16) with weights and inputs in channels-last layout; the weights, the optimize
 checkpoints stay fp32. ``auto`` picks bf16 where the hardware computes it natively, else fp32:
 
 - CPUs with AMX or AVX-512 BF16 (Linux ``/proc/cpuinfo`` flags ``amx_bf16`` / ``avx512_bf16``).
-  With AVX-512 BF16 a train step in bf16 + channels-last is about 2× faster than fp32 (a Zen 4
-  EPYC); without them bf16 is emulated and many times slower than fp32 (an AVX2-only CPU).
+  With AVX-512 BF16 and no AMX (a 2-core Zen 4 EPYC, otherwise idle), a train step in bf16 +
+  channels-last measured 1.55–1.64× as fast as fp32; without them bf16 is emulated and many times
+  slower than fp32 (an AVX2-only CPU).
   ``bench/precision_speed.py`` measures it; docs/RESULTS.md §Precision has both machines.
 - CUDA devices that report bf16 support (Ampere and later).
 

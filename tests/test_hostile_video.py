@@ -397,3 +397,148 @@ def test_a_black_model_is_caught_once_per_shot_naming_it(tmp_path):
     with av.open(str(tmp_path / "out.mkv")) as container:
         means = [frame.to_ndarray(format="rgb24").mean() for frame in container.decode(video=0)]
     assert len(means) == 10 and min(means) > 20                  # no black frame was written
+
+
+# --- geometry the filters refuse ------------------------------------------------------------------
+
+def _ffv1_clip(path: Path, width: int, height: int, frames: int = 2, colour=(5, 5, 6),
+               field_order: int = 1) -> None:
+    """An FFV1 yuv420p clip (odd sizes allowed), BT.601-tagged, of the top-left ``width`` ×
+    ``height`` of one fixed gradient (so clips of different sizes agree where they overlap)."""
+    from srkit.imageio import sws_exact
+    y, x = np.mgrid[0:height, 0:width]
+    picture = np.stack([40 + x * 175 // 200, 40 + y * 175 // 400, np.full_like(x, 120)],
+                       axis=-1).astype(np.uint8)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        context = stream.codec_context
+        context.colorspace, context.color_primaries, context.color_trc = colour
+        context.color_range, context.field_order = 1, field_order
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(
+                format="yuv420p", dst_colorspace="ITU601", dst_color_range="MPEG",
+                interpolation=sws_exact())
+            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def _first_frame_rgb(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return next(container.decode(video=0)).to_ndarray(format="rgb24").astype(np.float64)
+
+
+@pytest.mark.parametrize("width, height", [(161, 361), (162, 361), (161, 362)])
+def test_odd_sizes_get_the_bt709_conversion_on_hd_output(tmp_path, width, height):
+    """An odd width or height whose ×2 output is HD: FFmpeg's colorspace filter refuses odd sizes
+    (a raw PatchWelcomeError traceback before). The picture goes to 4:4:4, is padded by a black
+    row/column around the filter and cropped back: every sample, the last row and column
+    included, comes out as the same gradient's 162×362 clip converts it (FFV1 RGB output;
+    measured on 161×361: at most 4 levels apart, 0.40 on average: swscale's chroma upsampling before the
+    filter against the filter's own)."""
+    _ffv1_clip(tmp_path / "even.mkv", 162, 362)
+    _upscale(tmp_path / "even.mkv", tmp_path / "even_out.mkv", codec="ffv1")
+    source = tmp_path / "odd.mkv"
+    _ffv1_clip(source, width, height)
+    result, messages = _upscale(source, tmp_path / "out.mkv", codec="ffv1")
+    assert messages == [] and result.frames == 2
+    assert result.plan.colour_filter and (result.width, result.height) == (2 * width, 2 * height)
+    assert f"colour: the colorspace filter needs even sizes: each {width}x{height} picture is " \
+           "padded by a black row/column and cropped back after it (the conversion is per pixel: " \
+           "the picture is unchanged)" in result.plan.notes
+    odd, even = _first_frame_rgb(tmp_path / "out.mkv"), _first_frame_rgb(tmp_path / "even_out.mkv")
+    error = np.abs(odd - even[:2 * height, :2 * width])
+    assert error.max() <= 5 and error.mean() < 0.5, (error.max(), error.mean(), error[-1].max(),
+                                                      error[:, -1].max())
+
+
+def test_pictures_too_small_to_deinterlace_are_refused_naming_the_option(tmp_path):
+    """bwdif refuses planes under 3×4 (a 4:2:0 picture under 5×7): a raw ArgumentError before."""
+    source = tmp_path / "tiny.mkv"
+    _ffv1_clip(source, 4, 6, field_order=2)
+    with pytest.raises(ValueError, match=re.escape(
+            "tiny.mkv: 4x6 yuv420p pictures are too small to deinterlace (FFmpeg's bwdif needs "
+            "every plane at least 3x4); --deinterlace off upscales the frames as they are")):
+        upscale_video(source, tmp_path / "out.mkv", NearestSR(2), device="cpu", progress=False,
+                      codec="ffv1")
+    assert not (tmp_path / "out.mkv").exists()
+    result, _ = _upscale(source, tmp_path / "out.mkv", codec="ffv1", deinterlace="off")
+    assert result.frames == 2 and (result.width, result.height) == (8, 12)
+
+
+# --- what is not a video --------------------------------------------------------------------------
+
+def test_probe_refuses_what_is_not_a_video_naming_it(tmp_path, capsys):
+    """A text file named .png (exit 0 with "png 0x0" before), a real PNG, a GIF, /dev/zero and a
+    FIFO (both "not found" before; FFmpeg would read the one forever and block on the other)."""
+    import os
+    from PIL import Image
+    from srkit.cli import main
+    text = tmp_path / "notes.png"
+    text.write_text("hello\n")
+    image = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(image)
+    gif = tmp_path / "anim.gif"
+    Image.new("RGB", (8, 8)).save(gif)
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    cases = {text: f"{text} is an image (.png): srkit probe looks at video files; srkit upscale "
+                   "takes images directly",
+             image: f"{image} is an image (.png): srkit probe looks at video files; srkit upscale "
+                    "takes images directly",
+             gif: f"{gif}: .gif is not a video suffix srkit upscale reads (.mp4 .mkv",
+             Path("/dev/zero"): "/dev/zero is a character device, not a video file; srkit reads "
+                                "video from regular files",
+             fifo: f"{fifo} is a FIFO (named pipe), not a video file; srkit reads video from "
+                   "regular files"}
+    for path, message in cases.items():
+        assert main(["probe", str(path)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.startswith(f"srkit probe: error: {message}"), \
+            (path, captured.err)
+
+
+def test_a_file_ffmpeg_opens_by_its_suffix_but_holds_no_picture_is_refused(tmp_path):
+    """FFmpeg's image2 demuxer opens any file named .png: ``inspect_video`` (and so upscale_video)
+    refuses a stream without a picture size whose packets decode to nothing."""
+    from srkit.inference.video import inspect_video
+    text = tmp_path / "notes.png"
+    text.write_text("hello\n")
+    with pytest.raises(ValueError, match=re.escape(
+            f"{text}: FFmpeg finds no picture in it (read as image2, png): not a video, or "
+            "damaged beyond decoding")):
+        inspect_video(text)
+
+
+# --- timing and geometry that change mid-stream ---------------------------------------------------
+
+def _mpeg2_ts(path: Path, width: int, height: int, start: int, frames: int = 3) -> bytes:
+    with av.open(str(path), "w", format="mpegts") as container:
+        stream = container.add_stream("mpeg2video", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = 3
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(frame_pattern(start + i, width, height),
+                                               format="rgb24")
+            frame.pts, frame.time_base = start + i, Fraction(1, FPS)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path.read_bytes()
+
+
+def test_a_picture_size_change_mid_stream_is_refused_not_squeezed(tmp_path):
+    """Two MPEG-TS pieces spliced, 160×120 then 176×144: the 11:9 frames used to be scaled to
+    4:3 (squeezed) with exit 0; now the job stops at the change, names it, and writes nothing."""
+    spliced = tmp_path / "spliced.ts"
+    spliced.write_bytes(_mpeg2_ts(tmp_path / "a.ts", 160, 120, 0)
+                        + _mpeg2_ts(tmp_path / "b.ts", 176, 144, 3))
+    target = tmp_path / "out.mp4"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=re.escape(
+                "spliced.ts: the picture size changes at 0.12 s from 160x120 to 176x144; an "
+                "output holds one size, and scaling would squeeze the pictures: split the file "
+                "there and upscale each part")):
+            upscale_video(spliced, target, NearestSR(2), device="cpu", progress=False)
+    assert not target.exists() and not temporary_files(target)

@@ -49,13 +49,26 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     """Print the table; returns the exit code."""
-    from srkit.inference.video import CODECS, codec_table, inspect_video, plan_video
+    from srkit.inference.video import (CODECS, VIDEO_SUFFIXES, codec_table, inspect_video,
+                                       plan_video, require_file)
     if args.codecs:
         print(codec_table())
         return EXIT_OK
     if args.input is None:
         return _fail("give a video file (or --codecs)")
     source = Path(args.input)
+    try:
+        require_file(source)
+    except (FileNotFoundError, ValueError) as error:
+        return _fail(str(error))
+    suffix = source.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        from srkit.imageio import IMAGE_SUFFIXES
+        if suffix in IMAGE_SUFFIXES:
+            return _fail(f"{source} is an image ({suffix}): srkit probe looks at video files; "
+                         "srkit upscale takes images directly")
+        return _fail(f"{source}: {suffix or 'no suffix'} is not a video suffix srkit upscale "
+                     f"reads ({' '.join(VIDEO_SUFFIXES)})")
     if args.frames < 0:
         return _fail(f"--frames {args.frames}: must be >= 0")
     target = Path(args.output) if args.output else \

@@ -36,6 +36,9 @@ from srkit.imageio import sws_exact
 DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "archive_clip_source.png"
 SAR_16_9 = Fraction(64, 45)     # 720×576 → 16:9 with all 720 samples (DVB/DVD "digital" 16:9)
 TIMECODE = "10:00:00:00"        # programme start, the usual broadcast convention
+# AVCOL_* (matrix, primaries, transfer) of 625-line BT.601, the curve tagged as SMPTE 170M; PAL
+# MPEG-2 in the wild usually says (5, 5, 5): transfer gamma28 (BT.470 System B/G)
+BT601_625 = (5, 5, 6)
 SRT = """1
 00:00:00,040 --> 00:00:00,200
 Archive subtitle one
@@ -54,13 +57,13 @@ class ArchiveClip:
         path: the file written.
         fields: the progressive picture of each field instant, RGB uint8 (height×width×3, the
             storage raster), in time order: 2 per frame (top field's instant first).
-        fps: frame rate (25 for 576i).
+        fps: frame rate (25 for 576i, 30000/1001 for 480i).
         sar: sample aspect ratio written (64:45).
         audio: audio codec of each audio stream, in stream order.
     """
     path: Path
     fields: list[np.ndarray]
-    fps: int = 25
+    fps: int | Fraction = 25
     sar: Fraction = SAR_16_9
     audio: list[str] = field(default_factory=list)
 
@@ -144,15 +147,16 @@ def weave(top: np.ndarray, bottom: np.ndarray):
     return av.VideoFrame.from_ndarray(data, format="yuv420p")
 
 
-def _video_stream(container, width: int, height: int, fps: int, bitrate: int,
-                  flagged: str = "tff"):
-    """MPEG-2 video set up as broadcast SD: interlaced coding, SAR 16:9, BT.601 625 tags, the
-    field order ``flagged`` in the stream ("progressive": frame coding, flagged progressive)."""
+def _video_stream(container, width: int, height: int, fps, bitrate: int,
+                  flagged: str = "tff", colour: tuple[int, int, int] = BT601_625):
+    """MPEG-2 video set up as broadcast SD: interlaced coding, SAR 16:9, the ``colour`` tags
+    (AVCOL_* matrix, primaries, transfer), the field order ``flagged`` in the stream
+    ("progressive": frame coding, flagged progressive)."""
     stream = container.add_stream("mpeg2video", rate=fps)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     context = stream.codec_context
     context.sample_aspect_ratio = SAR_16_9
-    context.colorspace, context.color_primaries, context.color_trc = 5, 5, 6  # BT.470BG / 601
+    context.colorspace, context.color_primaries, context.color_trc = colour
     context.color_range = 1
     context.field_order = {"tff": 2, "bff": 3, "progressive": 1}[flagged]  # AV_FIELD_TT / BB / PROGRESSIVE
     context.gop_size = 12
@@ -162,14 +166,15 @@ def _video_stream(container, width: int, height: int, fps: int, bitrate: int,
     return stream
 
 
-def _write_video(container, stream, pictures, fps: int, flagged: str = "tff",
-                 leader: np.ndarray | None = None, leader_frames: int = 0) -> None:
+def _write_video(container, stream, pictures, fps, flagged: str = "tff",
+                 leader: np.ndarray | None = None, leader_frames: int = 0,
+                 colour: tuple[int, int, int] = BT601_625) -> None:
     import av
     graph = av.filter.Graph()
     # setfield marks each frame interlaced with the field order the encoder writes (PyAV frames
     # have no such setter); the pictures themselves are always woven top field first.
     source = graph.add("buffer", f"video_size={stream.width}x{stream.height}:pix_fmt=yuv420p:"
-                                 f"time_base=1/{fps}:pixel_aspect={SAR_16_9.numerator}/"
+                                 f"time_base={1 / Fraction(fps)}:pixel_aspect={SAR_16_9.numerator}/"
                                  f"{SAR_16_9.denominator}")
     mark, sink = graph.add("setfield", "prog" if flagged == "progressive" else flagged), graph.add("buffersink")
     source.link_to(mark)
@@ -179,9 +184,9 @@ def _write_video(container, stream, pictures, fps: int, flagged: str = "tff",
     pairs = [(leader, leader)] * leader_frames + list(zip(pictures[0::2], pictures[1::2]))
     for index, (top, bottom) in enumerate(pairs):
         frame = weave(top, bottom)
-        frame.pts, frame.time_base = index, Fraction(1, fps)
-        frame.colorspace, frame.color_range = 5, 1
-        frame.color_primaries, frame.color_trc = 5, 6
+        frame.pts, frame.time_base = index, 1 / Fraction(fps)
+        frame.colorspace, frame.color_range = colour[0], 1
+        frame.color_primaries, frame.color_trc = colour[1], colour[2]
         graph.push(frame)
         container.mux(stream.encode(graph.pull()))
     container.mux(stream.encode(None))
@@ -223,8 +228,10 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
                       audio: str = "mp2", pan: tuple[int, int] = (4, 2),
                       image: str | Path | None = None, bitrate: int = 8_000_000,
                       flagged: str = "tff", leader: str | None = None,
-                      leader_frames: int = 0) -> ArchiveClip:
-    """Write a 576i25 archive clip: MPEG-2 interlaced (tff) with ``audio``, in .mpg or .ts.
+                      leader_frames: int = 0, colour: tuple[int, int, int] = BT601_625,
+                      fps: int | Fraction = 25) -> ArchiveClip:
+    """Write a 576i25 (or, with ``height``/``fps``, 480i) archive clip: MPEG-2 interlaced (tff)
+    with ``audio``, in .mpg or .ts.
 
     Args:
         path: output; ``.mpg``/``.mpeg`` (MPEG-PS) or ``.ts`` (MPEG-TS).
@@ -240,6 +247,10 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
         leader: what precedes the programme, as on most tapes and transfers: None (default),
             "black" or "bars" (EBU colour bars), a still for ``leader_frames`` frames; the
             ``fields`` returned are the programme's only (frame ``leader_frames`` onwards).
+        colour: AVCOL_* (matrix, primaries, transfer) tags written (default ``BT601_625``,
+            (5, 5, 6)); the pictures are always coded with the BT.601 matrix, so only the tags
+            change: (5, 5, 5) is PAL as usually tagged (gamma28), (6, 6, 6) NTSC.
+        fps: frame rate (default 25; 30000/1001 for 480i).
 
     Returns:
         ``ArchiveClip`` with the true progressive picture of every field instant.
@@ -258,12 +269,13 @@ def make_archive_clip(path: str | Path, frames: int = 8, width: int = 720, heigh
         raise ValueError(f"{path}: audio must be mp2 or ac3, not {audio!r}")
     pictures = field_pictures(frames, width, height, pan, image)
     with av.open(str(path), "w", format=muxer) as container:
-        video = _video_stream(container, width, height, 25, bitrate, flagged)
-        _, packets = _write_audio(container, audio, (frames + leader_frames) / 25, 440.0, language="eng")
-        _write_video(container, video, pictures, 25, flagged, still, leader_frames)
+        video = _video_stream(container, width, height, fps, bitrate, flagged, colour)
+        _, packets = _write_audio(container, audio, float((frames + leader_frames) / Fraction(fps)),
+                                  440.0, language="eng")
+        _write_video(container, video, pictures, fps, flagged, still, leader_frames, colour)
         for packet in packets:
             container.mux(packet)
-    return ArchiveClip(path, pictures, audio=[audio])
+    return ArchiveClip(path, pictures, fps=fps, audio=[audio])
 
 
 def make_archive_mkv(path: str | Path, frames: int = 8, width: int = 720, height: int = 576,

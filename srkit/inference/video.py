@@ -10,8 +10,9 @@ stream, never damaging the input.
   table ``srkit probe`` prints.
 * Pictures before the model (one FFmpeg filter graph per job): interlaced input is deinterlaced
   with ``bwdif`` (``deinterlace``: "auto", "off", "frame" keeps the frame rate, "field" doubles
-  it); BT.601 colour is converted to BT.709 with the ``colorspace`` filter when the output is HD
-  (height >= 720) unless ``keep_colour``. Frames reach the model as RGB: uint8 for 8-bit input
+  it); BT.601 colour is converted to BT.709 (matrix and primaries; the BT.601/709 camera curve,
+  whatever BT.470 gamma it is tagged with, is kept) with the ``colorspace`` filter when the output
+  is HD (height >= 720) unless ``keep_colour`` (``srkit.inference.colour``). Frames reach the model as RGB: uint8 for 8-bit input
   with nothing converted, else float from 16-bit RGB (10-bit input is never rounded to 8 bits).
 * Pictures after the model: ``square_pixels`` resamples to square pixels, ``fit=(W, H)`` scales
   and pads to a delivery raster (``scale`` + ``pad``); otherwise the SAR is kept, so the display
@@ -80,6 +81,10 @@ import numpy as np
 import torch
 
 from srkit.imageio import atomic_path, sws_exact
+# the colour tables are part of this module's interface (``srkit probe`` and tests read them here)
+from srkit.inference.colour import (BT601_MATRICES, HD_HEIGHT, MATRICES, PRIMARIES,  # noqa: F401
+                                    RANGES, SWS_MATRICES, TRANSFERS, colour_chain, colour_defaults,
+                                    plan_colour)
 
 if TYPE_CHECKING:
     from srkit.inference.damage import Damage
@@ -178,22 +183,12 @@ STILL_DIFF = 0.5  # mean luma change (8-bit levels, 64×36 thumbnail) below whic
 # and displayed first), 3 BB, 4 TB (top coded first, bottom displayed first), 5 BT.
 FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "bff", 5: "tff"}
 
+# bwdif (and the fieldmatch chain of ivtc) refuse planes under 3 samples wide or 4 lines high:
+# measured, a 4:2:0 picture needs 5×7 (4×8 and 8×6 fail to configure)
+BWDIF_MIN = (3, 4)
 DNXHR_MIN = (256, 120)  # the smallest frame FFmpeg's DNxHR profiles open for
 # Encoders that code woven frames as two fields when asked (AV_CODEC_FLAG_INTERLACED_DCT).
 INTERLACED_ENCODERS = frozenset({"libx264", "prores_ks"})  # DNxHR profiles cannot
-
-# --- colour (AVCOL_* codes) ---------------------------------------------------------------------
-MATRICES = {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
-            9: "bt2020nc", 10: "bt2020c"}
-PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020"}
-TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m", 8: "linear",
-             13: "srgb", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
-RANGES = {1: "tv", 2: "pc"}
-BT601_MATRICES = (5, 6)
-HD_HEIGHT = 720  # from here up, BT.709 is the colour of the output
-# swscale's name for each matrix (``to_ndarray`` / ``reformat``)
-SWS_MATRICES = {1: "ITU709", 4: "FCC", 5: "ITU601", 6: "SMPTE170M", 7: "SMPTE240M", 9: "BT2020",
-                10: "BT2020"}
 
 # --- geometry -------------------------------------------------------------------------------------
 # ITU-R BT.601 "analogue" SARs: the 52 µs active line is 702 samples at 13.5 MHz, taken as 704
@@ -398,6 +393,24 @@ class SourceInfo:
         return None
 
 
+def require_file(path: Path, what: str = "video") -> None:
+    """FileNotFoundError when ``path`` does not exist; ValueError when it is no regular file (a
+    directory, a character device such as /dev/zero, a FIFO, a socket), which FFmpeg would read
+    forever or block on."""
+    import stat
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} not found: {path}") from None
+    except OSError as error:
+        raise ValueError(f"cannot read {what} {path}: {error.strerror}") from error
+    if not stat.S_ISREG(mode):
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a character device"
+                if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode) else "a FIFO (named pipe)"
+                if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise ValueError(f"{path} is {kind}, not a {what} file; srkit reads {what} from regular files")
+
+
 def open_input(path: Path):
     """Open a video with PyAV; errors name the file."""
     import av
@@ -435,11 +448,17 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
     """
     import av
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"video not found: {path}")
+    require_file(path)
     with open_input(path) as src:
         stream = src.streams.video[0]
         context = stream.codec_context
+        still = src.format.name == "image2" or src.format.name.endswith("_pipe")
+        if still and not (stream.width and stream.height) and not _decodes(src, stream):
+            # FFmpeg's image demuxers "open" any file by its suffix (text named .png): a stream
+            # without a picture size whose packets decode to nothing is no video (a damaged
+            # video is left to the job, which counts what it rejected)
+            raise ValueError(f"{path}: FFmpeg finds no picture in it (read as {src.format.name}, "
+                             f"{context.name}): not a video, or damaged beyond decoding")
         pix_fmt = context.format.name if context.format is not None else "yuv420p"
         bits = max((c.bits for c in av.VideoFormat(pix_fmt).components), default=8)
         sar = _sar(stream.sample_aspect_ratio) or _sar(context.sample_aspect_ratio) or Fraction(1)
@@ -464,6 +483,23 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
             len(src.chapters()), start=span[0] if span else 0.0)
         _look_at_pictures(src, stream, info, frames)
     return info
+
+
+def _decodes(src, stream) -> bool:
+    """Whether a stream that declares no picture size gives a frame among its first packets (the
+    stream is sought back to its start afterwards)."""
+    import av
+    try:
+        for frame in src.decode(stream):
+            return bool(frame.width and frame.height)
+    except av.error.FFmpegError:
+        return False
+    finally:
+        try:
+            src.seek(0)
+        except (av.error.FFmpegError, OSError, ValueError):
+            pass
+    return False
 
 
 def stretch_starts(info: SourceInfo, frames: int) -> list[float]:
@@ -641,8 +677,9 @@ class VideoPlan:
             interlaced output), "" when the model output is kept as it is.
         matrix, primaries, transfer: AVCOL_* codes the source is read with (its tags, or the
             convention for its height where it has none).
-        colour_filter: the ``colorspace`` filter arguments that convert the source's colour to
-            the output's before the model, "" when the colour is kept.
+        colour_filter: the ``colorspace`` filter arguments that convert the source's matrix and
+            primaries to the output's before the model, "" when no filter runs
+            (``srkit.inference.colour.plan_colour``).
         out_matrix, out_primaries, out_transfer: AVCOL_* codes of the output.
         codec, pix_fmt: output codec (key of ``CODECS``) and pixel format.
         float_input: frames reach the model as float from 16-bit RGB (else uint8 RGB).
@@ -721,14 +758,6 @@ def active_width(width: int, height: int, sar: Fraction) -> int:
     return width
 
 
-def colour_defaults(height: int, lines_625: bool) -> tuple[int, int, int]:
-    """(matrix, primaries, transfer) players assume for untagged video: BT.709 from 720 lines up;
-    below, BT.601 with EBU (625-line) or SMPTE-C (525-line) primaries."""
-    if height >= HD_HEIGHT:
-        return 1, 1, 1
-    return (5, 5, 6) if lines_625 else (6, 6, 6)
-
-
 def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale: int = 2,
                deinterlace: str = "auto", square_pixels: bool = False, fit=None,
                keep_colour: bool = False) -> VideoPlan:
@@ -785,6 +814,14 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     if info.stream_interlaced and seen == "progressive" and mode:
         notes.append("interlace: flagged interlaced but the pictures look progressive "
                       "(film-originated?); --deinterlace off keeps full vertical resolution")
+    if mode and info.width and info.height:
+        planes = [(c.width, c.height) for c in
+                  av.VideoFormat(info.pix_fmt, info.width, info.height).components]
+        if min(w for w, _ in planes) < BWDIF_MIN[0] or min(h for _, h in planes) < BWDIF_MIN[1]:
+            raise ValueError(f"{name}: {info.width}x{info.height} {info.pix_fmt} pictures are too "
+                             f"small to deinterlace (FFmpeg's bwdif needs every plane at least "
+                             f"{BWDIF_MIN[0]}x{BWDIF_MIN[1]}); --deinterlace off upscales the "
+                             "frames as they are")
     progressive = mode is not None or not interlaced
     rate, time_base = info.rate, info.time_base
     if mode == "field":
@@ -860,30 +897,11 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     if info.rotation:
         notes.append(f"geometry: display rotation {info.rotation:g}° kept (display matrix)")
 
-    # Colour.
-    lines_625 = info.height in (288, 576, 608) or (info.rate == 25 and info.height < HD_HEIGHT)
-    guess = colour_defaults(info.height, lines_625)
-    matrix = info.matrix if info.matrix in SWS_MATRICES else guess[0]
-    primaries = info.primaries if info.primaries in PRIMARIES else guess[1]
-    transfer = info.transfer if info.transfer in TRANSFERS else guess[2]
-    colour_range = info.colour_range if info.colour_range in (1, 2) else 1
-    tagged = info.matrix in SWS_MATRICES
-    notes.append(f"colour: matrix {MATRICES.get(matrix)}, primaries {PRIMARIES.get(primaries)}, "
-                 f"transfer {TRANSFERS.get(transfer)}, range {RANGES[colour_range]}"
-                 + ("" if tagged else f" (untagged: the convention for {info.height} lines)"))
-    out = (matrix, primaries, transfer)
-    colour_filter = ""
-    if height >= HD_HEIGHT and matrix in BT601_MATRICES and not keep_colour:
-        out = (1, 1, 1)
-        colour_filter = (f"all=bt709:range=tv:format=yuv444p12:ispace={MATRICES[matrix]}:"
-                         f"iprimaries={PRIMARIES[primaries]}:itrc={TRANSFERS[transfer]}:"
-                         f"irange={RANGES[colour_range]}")
-        notes.append("colour: BT.601 → BT.709 (FFmpeg colorspace filter: matrix, primaries, "
-                     "transfer) for the HD output; --keep-colour keeps BT.601")
-    elif height >= HD_HEIGHT and matrix in BT601_MATRICES:
-        notes.append("colour: kept BT.601 on HD output (--keep-colour); tagged as such")
-    notes.append(f"colour: output tagged matrix {MATRICES[out[0]]}, primaries "
-                 f"{PRIMARIES[out[1]]}, transfer {TRANSFERS[out[2]]}, range tv")
+    # Colour (``srkit.inference.colour``).
+    colour = plan_colour(info, height, keep_colour)
+    notes += colour.notes
+    warned += colour.warnings
+    colour_filter = colour.colour_filter
     bits_out = max(c.bits for c in chroma.components)
     float_input = info.bits > 8 or bool(colour_filter)
     float_output = float_input or bits_out > 8 or bool(geometry)
@@ -926,8 +944,10 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         notes.append(f"streams: start timecode {info.timecode} kept")
     return VideoPlan(mode, order if mode or not progressive else None, progressive, rate,
                      time_base, (model_w, model_h),
-                     width, height, sar, geometry, matrix, primaries, transfer, colour_range,
-                     colour_filter, *out, codec, pix_fmt, float_input, float_output,
+                     width, height, sar, geometry, colour.matrix, colour.primaries,
+                     colour.transfer, colour.colour_range, colour_filter, colour.out_matrix,
+                     colour.out_primaries, colour.out_transfer, codec, pix_fmt, float_input,
+                     float_output,
                      info.rotation, info.timecode, copy, chapters, convert, notes, warned)
 
 
@@ -986,8 +1006,7 @@ def codec_table() -> str:
 
 def check_paths(source: Path, target: Path, codec: str) -> None:
     """Refuse to overwrite the input and reject codec/container pairs that cannot work."""
-    if not source.is_file():
-        raise FileNotFoundError(f"video not found: {source}")
+    require_file(source)
     if target.resolve() == source.resolve() or (target.exists() and target.samefile(source)):
         raise ValueError(f"output {target} is the input file; srkit never overwrites its input")
     if codec not in CODECS:
@@ -1130,8 +1149,8 @@ class _Pictures:
     """The filter graph before the model: bwdif and the colour conversion (either may be absent:
     the graph then passes frames through). ``push`` a decoded frame, get the pictures ready."""
 
-    def __init__(self, stream, plan: VideoPlan):
-        self.stream, self.plan, self.graph = stream, plan, None
+    def __init__(self, stream, plan: VideoPlan, name: str = "video"):
+        self.stream, self.plan, self.graph, self.name = stream, plan, None, name
         self.width, self.height = stream.width, stream.height
         context = stream.codec_context
         self.format = context.format.name if context.format is not None else None
@@ -1163,8 +1182,7 @@ class _Pictures:
         elif plan.deinterlace:
             mode = "send_field" if plan.deinterlace == "field" else "send_frame"
             chain.append(("bwdif", f"mode={mode}:parity={plan.field_order}:deint=all"))
-        if plan.colour_filter:
-            chain.append(("colorspace", plan.colour_filter))
+        chain += colour_chain(plan.colour_filter, self.width, self.height)
         for name, args in chain + [("buffersink", None)]:
             nxt = self.graph.add(name, args) if args else self.graph.add(name)
             node.link_to(nxt)
@@ -1178,10 +1196,18 @@ class _Pictures:
             if frame is None:
                 return []
             self._configure(frame)
-        if frame is not None and (frame.width, frame.height, frame.format.name) != \
-                (self.width, self.height, self.format):
-            # a damaged (or spliced) stream can switch size mid-way; the graph and the encoder
-            # were set up for the stream's size, so the frame is scaled to it (as ffmpeg does)
+        if frame is not None and (frame.width, frame.height) != (self.width, self.height):
+            # a spliced stream can switch picture size mid-way; scaled to the first size (as
+            # ffmpeg does) its frames would be squeezed, so the job stops (nothing is written)
+            at = f"{float(frame.pts * frame.time_base):.2f} s" if frame.pts is not None and \
+                frame.time_base else "a later frame"
+            raise ValueError(f"{self.name}: the picture size changes at {at} from {self.width}x"
+                             f"{self.height} to {frame.width}x{frame.height}; an output holds "
+                             "one size, and scaling would squeeze the pictures: split the file "
+                             "there and upscale each part")
+        if frame is not None and frame.format.name != self.format:
+            # a format switch at the same size (8 → 10 bits, 4:2:0 → 4:2:2): converted to the
+            # stream's format, which the graph and the encoder were set up for
             pts, time_base = frame.pts, frame.time_base
             frame = frame.reformat(self.width, self.height, self.format, interpolation=sws_exact())
             frame.pts, frame.time_base = pts, time_base
@@ -1324,7 +1350,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
             _Damage(source_name, src, video_in) as damage:
         video_out = add_video_stream(dst, plan, video_in, crf, preset)
         others = _copy_container(src, dst, plan)
-        pictures, output = _Pictures(video_in, plan), _Output(plan)
+        pictures, output = _Pictures(video_in, plan, source_name), _Output(plan)
         bar = tqdm(total=(damage.expected or 0) * per_frame or None, unit="frame",
                    desc=target.name, disable=not progress)
 
