@@ -1,4 +1,4 @@
-"""``srkit bench bicubic | gaussian8 | table1 | degraded | categories``."""
+"""``srkit bench bicubic | gaussian8 | table1 | degraded | video | segmentation | ablation | categories``."""
 from __future__ import annotations
 
 import argparse
@@ -66,6 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="join the JSON files of earlier runs (other cells or models) instead of running")
     p.add_argument("--json", type=Path)
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("video", help="clips from Set14/B100 stills and real sequences: PSNR/SSIM per frame and "
+                       "warping error, under the srkit, BI or BD protocol",
+                       description="Camera motion (pan, zoom, rotation, scrolling captions, rolling credits) over "
+                                   "held-out stills and any folder of real HR sequences, degraded per clip under "
+                                   "--protocol; bicubic vs each bundle frame by frame (one kernel estimate per "
+                                   "clip), aligned for the LR's sampling phase; per-frame PSNR/SSIM (Y, shave) and "
+                                   "the warping error's excess over the ground truth's (srkit.evaluation.video_bench).")
+    importlib.import_module("srkit.commands.bench_video").add_arguments(p)
     p = sub.add_parser("segmentation", help="a segmenter's per-category IoU on held-out sets, on LR input",
                        description="Stanford Background val, SIFT Flow test and held-out face/text composites, "
                                    "degraded as the pipeline sees them (middle Gaussian8 blur, bicubic down); "
@@ -123,6 +131,8 @@ def run(args) -> int:
         return _run_table1(args)
     if args.bench == "degraded":
         return _run_degraded(args)
+    if args.bench == "video":
+        return importlib.import_module("srkit.commands.bench_video").run(args)
     if args.bench == "segmentation":
         return _run_segmentation(args)
     if args.bench == "ablation":
