@@ -155,6 +155,7 @@ def _add_text(frames: np.ndarray, motion: str, rng: np.random.Generator, info: d
         info.update(text_px_per_frame=[-speed, 0], text=card.text)
         left = max(0, (w - card.image.shape[1]) // 2)
         offsets = [(h // 3 - speed * k, left) for k in range(n)]
+    info.update(text_origin=list(offsets[0]), text_card_size=list(card.image.shape[:2]))
     # caption: the banner is opaque as a whole and moves with its text; credits: only the glyphs
     # (and their outline) cover the moving scene
     alpha_source = np.ones(card.mask.shape + (1,)) if motion == "caption" else card.mask[..., None].astype(np.float64)
