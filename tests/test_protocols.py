@@ -155,3 +155,19 @@ def test_upscale_phase_corner_refuses_a_video(tmp_path, capsys):
 def test_hand_taps_agree_with_the_formula():
     z = sum(math.exp(-d * d / 5.12) for d in range(-6, 7))
     assert all(X4_TAP[d] == pytest.approx(math.exp(-d * d / 5.12) / z, abs=1e-15) for d in X4_TAP)
+
+
+def test_bench_degraded_under_bd_scores_aligned_outputs():
+    from skimage import data
+
+    from srkit.evaluation.degraded import GRID, degraded_lr, run_degraded
+    hr = np.ascontiguousarray(data.astronaut()[100:164, 150:214])
+    assert np.array_equal(degraded_lr(hr, 4, 3, GRID[0], protocol="bd"), protocol_lr(hr, 4, "bd"))
+    noisy = degraded_lr(hr, 4, 3, GRID[1], protocol="bd")
+    assert np.array_equal(noisy, degraded_lr(hr, 4, 3, GRID[1], protocol="bd")) and not np.array_equal(
+        noisy, protocol_lr(hr, 4, "bd"))
+    runs = {p: run_degraded({}, {"one": [hr]}, 4, (GRID[0],), progress=False, protocol="bd", phase=p)
+            for p in ("centre", "corner")}
+    corner, centre = (runs[p]["results"]["one"]["clean"]["bicubic"]["psnr"] for p in ("corner", "centre"))
+    expect = psnr(align_output(imresize_np(protocol_lr(hr, 4, "bd"), 4), 4, "corner"), hr, shave=4)
+    assert corner == pytest.approx(expect, abs=1e-9) and corner > centre + 1.0

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from srkit.data.sequences import Clip
-from srkit.degrade import PROTOCOLS, jpeg, mpeg2, protocol_lr
-from srkit.evaluation.degraded import GRID, Cell
+from srkit.degrade import PROTOCOLS, protocol_lr
+from srkit.evaluation.degraded import GRID, Cell, damage
 from srkit.evaluation.temporal import clip_motion, warping_error, xt_panel, xt_slice
 from srkit.kernels import gaussian8_sigmas
 from srkit.metrics import PROTOCOL, evaluate_pair
@@ -39,22 +39,6 @@ from srkit.phase import DEFAULT_WAY, WAYS, align_lr, align_output, check_phase
 from srkit.resize import imresize_np
 
 PROTOCOL_PHASE = {"srkit": "centre", "bi": "centre", "bd": "corner"}
-
-
-def damage(lr: np.ndarray, cell: Cell, seed: int) -> np.ndarray:
-    """uint8 LR with ``cell``'s Gaussian noise (σn on 0–255, seeded), then JPEG, then MPEG-2 intra:
-    the damage of ``srkit.degrade.degrade`` on an LR already made; 'clean' returns ``lr``."""
-    if not (cell.noise or cell.jpeg or cell.mpeg2):
-        return lr
-    x = torch.from_numpy(lr).permute(2, 0, 1)[None].float() / 255
-    if cell.noise:
-        g = torch.Generator().manual_seed(seed)
-        x = ((x + torch.randn(x.shape, generator=g) * cell.noise / 255).clamp(0, 1) * 255).round() / 255
-    if cell.jpeg:
-        x = jpeg(x, torch.tensor([float(cell.jpeg)]))
-    if cell.mpeg2:
-        x = mpeg2(x, torch.tensor([float(cell.mpeg2)]))
-    return (x[0].permute(1, 2, 0) * 255).round().clamp(0, 255).byte().numpy()
 
 
 def clip_lr(clip: Clip, scale: int, protocol: str, cell: Cell, index: int, seed: int = 0) -> list[np.ndarray]:
