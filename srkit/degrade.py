@@ -6,6 +6,10 @@ broadcast and DVD masters; FFmpeg's own encoder through PyAV, so the blocking is
 
 Batched in torch on whatever device HR lives on; every random draw comes from one
 ``torch.Generator`` so a seed reproduces the LR batch exactly.
+
+Published tables use two other ways to make LR, both here (:func:`protocol_lr`): BI (MATLAB bicubic
+↓s, no blur) and BD (the DUF code's Gaussian downsampler, :func:`duf_downsample`, corner phase).
+docs/PROTOCOLS.md lists every downsampler of the kit with its sampling phase.
 """
 from __future__ import annotations
 
@@ -271,7 +275,8 @@ def degrade(hr: torch.Tensor, scale: int, *, kernels: torch.Tensor | None = None
         jpeg_quality: JPEG quality 1–100 (0 = none): a number, a range or N values.
         mpeg2_qscale: MPEG-2 intra quantiser scale 1–31 (0 = none): a number, a range or N values.
             An image given both is JPEG-coded first, then MPEG-2 (a still re-encoded for air).
-        downsample: 'bicubic' (MATLAB imresize, the default) or 'direct' (s-fold subsampling).
+        downsample: 'bicubic' (MATLAB imresize, the default; centre phase) or 'direct' (s-fold
+            subsampling; corner phase, see ``srkit.phase``).
         quantize: round the LR to uint8 levels before JPEG/return (the evaluation protocol stores
             LR as uint8); noise is added before rounding.
         pca: when given, the kernels' codes are returned too.

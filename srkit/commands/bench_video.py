@@ -38,7 +38,9 @@ def add_arguments(p) -> None:
                    help="corner phase: move the SR after the network (default, loses less) or the LR before")
     p.add_argument("--cells", type=lambda s: [v for v in s.split(",") if v], default=["clean"],
                    help="damage cells of bench degraded, comma-separated (default clean)")
-    p.add_argument("--frames", type=int, default=8, help="frames per clip (stills: made; folders: the first N; default 8)")
+    p.add_argument("--frames", type=int, default=None,
+                   help="frames per clip: clips from stills are made this long (default 8), folders give their "
+                        "first N (default all)")
     p.add_argument("--size", type=_size, default="144x192", help="HR size of clips from stills, HxW (default 144x192)")
     p.add_argument("--limit", type=int, default=None, help="first N clips per set or folder (quick runs)")
     p.add_argument("--workers", type=int, default=1, help="processes sharing the clips, one thread each (default 1)")
@@ -51,13 +53,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from srkit.commands.bench import _print_protocol, _write_json
     from srkit.data.benchmarks import load_benchmark
-    from srkit.data.sequences import clips_from_stills, load_sequence_folders
+    from srkit.data.sequences import CLIP_FRAMES, clips_from_stills, load_sequence_folders
     from srkit.evaluation.degraded import cells_named
     from srkit.evaluation.video_bench import bundle_methods, describe_protocol, format_video, run_video_bench
     from srkit.inference.guard import counting_warnings
-    if args.frames < 2:
+    if args.frames is not None and args.frames < 2:
         raise ValueError(f"--frames {args.frames}: a clip needs at least 2 frames")
     size = _size(args.size) if isinstance(args.size, str) else args.size
     sets = args.sets if args.data else []
@@ -66,7 +67,7 @@ def run(args) -> int:
     clip_sets = {}
     for name in sets:
         stills = load_benchmark(args.data, name, args.scale)
-        clip_sets[f"{name} clips"] = clips_from_stills(stills, args.frames, size, args.seed)[:args.limit]
+        clip_sets[f"{name} clips"] = clips_from_stills(stills[:args.limit], args.frames or CLIP_FRAMES, size, args.seed)
     for folder in args.folders:
         clip_sets[folder.name] = load_sequence_folders(folder, args.scale, args.frames)[:args.limit]
     cells = cells_named(args.cells)
@@ -80,9 +81,15 @@ def run(args) -> int:
                                         args.steps)
     out["guard_warnings"] = counts["guard_warnings"]
     print(format_video(out))
-    _print_protocol(out["protocol"])
+    print("protocol:")
+    for key, value in out["protocol"].items():
+        print(f"  {key}: {value}")
     print(f"guard warnings: {out['guard_warnings']}")
     if args.slices:
         print(f"x-t slices in {args.slices} (rows: {', '.join(out['settings']['slice_rows'])})")
-    _write_json(args.json, out)
+    if args.json is not None:
+        from srkit.imageio import atomic_path
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(out, indent=2))
+        print(f"wrote {args.json}")
     return 0

@@ -257,7 +257,7 @@ def _write_slices(folder, set_name: str, clip: str, panels: dict) -> None:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for cell, panel in panels.items():
-        write_image(folder / f"{set_name}_{clip}_{cell.replace(' ', '')}_xt.png", panel)
+        write_image(folder / f"{set_name.replace(' ', '_')}_{clip}_{cell.replace(' ', '')}_xt.png", panel)
 
 
 def format_video(out: dict) -> str:
