@@ -64,17 +64,3 @@ def align_output(sr: np.ndarray, scale: int, phase: str) -> np.ndarray:
 def align_lr(lr: np.ndarray, scale: int, phase: str) -> np.ndarray:
     """``phase`` LR resampled to centre phase, for a centre-phase network (a copy for 'centre')."""
     return shift_image(lr, output_shift(scale, phase) / scale)
-
-
-def upscale_aligned(lr: np.ndarray, upscale, scale: int, phase: str, way: str = DEFAULT_WAY) -> np.ndarray:
-    """``upscale(lr) -> sr`` (uint8 H×W×3 → uint8) with the phase handled ``way`` ('output': shift the
-    SR after, 'lr': shift the LR before, as float [0, 1] so no rounding is added)."""
-    if way not in WAYS:
-        raise ValueError(f"way must be one of {WAYS}, got {way!r}")
-    if check_phase(phase) == "centre":
-        return upscale(lr)
-    if way == "output":
-        return align_output(upscale(lr), scale, phase)
-    from srkit.imageio import to_uint8
-    moved = np.clip(align_lr(lr.astype(np.float32) / 255, scale, phase), 0, 1)
-    return to_uint8(upscale(moved))

@@ -89,6 +89,9 @@ class BundleMethod:
         tile_fn = runner.tile_fn(code)
         outs = [to_uint8(tiled_upscale(tensor(lr), tile_fn, scale, tile=0, device=runner.device)[0].clamp(0, 1))
                 for lr in lrs]
+        if tile_fn.replaced:  # the guard's count over the clip, one line naming it
+            from srkit.inference.guard import warn
+            warn([tile_fn.message(name)])
         return outs
 
 
