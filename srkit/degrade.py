@@ -6,6 +6,10 @@ broadcast and DVD masters; FFmpeg's own encoder through PyAV, so the blocking is
 
 Batched in torch on whatever device HR lives on; every random draw comes from one
 ``torch.Generator`` so a seed reproduces the LR batch exactly.
+
+Published tables use two other ways to make LR, both here (:func:`protocol_lr`): BI (MATLAB bicubic
+↓s, no blur) and BD (the DUF code's Gaussian downsampler, :func:`duf_downsample`, corner phase).
+docs/PROTOCOLS.md lists every downsampler of the kit with its sampling phase.
 """
 from __future__ import annotations
 
@@ -60,8 +64,83 @@ def blur(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
 
 
 def subsample(x: torch.Tensor, scale: int) -> torch.Tensor:
-    """Direct s-fold subsampling (keep every s-th pixel, starting at the first)."""
+    """Direct s-fold subsampling (keep every s-th pixel, starting at the first): "corner" phase,
+    LR pixel i is HR pixel s·i (docs/PROTOCOLS.md)."""
     return x[..., ::scale, ::scale]
+
+
+DUF_KERNEL_SIZE = 13
+
+
+def duf_kernel(scale: int, size: int = DUF_KERNEL_SIZE) -> torch.Tensor:
+    """The BD protocol's blur: a size×size (default 13) Gaussian of σ = 0.4·scale, float64, sum 1.
+
+    Built as the DUF code (and BasicSR's ``generate_gaussian_kernel``) builds it: scipy's
+    ``gaussian_filter`` of a centred impulse, so the taps are a sampled Gaussian truncated at
+    ``int(4σ + 0.5)`` pixels (×2: radius 3 of the 13×13; ×3: 5; ×4: 6), normalised per axis.
+    """
+    from scipy.ndimage import gaussian_filter
+    import numpy as np
+    impulse = np.zeros((size, size))
+    impulse[size // 2, size // 2] = 1.0
+    return torch.from_numpy(gaussian_filter(impulse, 0.4 * scale))
+
+
+def duf_downsample(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """The BD protocol's downsampler (DUF, Jo et al. CVPR 2018; BasicSR's ``duf_downsample``).
+
+    Reflect padding of 6 + 2·scale pixels, a strided correlation with :func:`duf_kernel`, and a
+    crop of 2 LR pixels per side, exactly as BasicSR does it. Phase: **corner**, LR pixel i is the
+    blurred HR pixel s·i (MATLAB bicubic and srkit's bicubic-trained models put it at
+    s·i + (s − 1)/2: 1.5 HR pixels apart at ×4; see ``srkit.phase`` and docs/PROTOCOLS.md).
+
+    Args:
+        x: N×C×H×W float (any range), H and W multiples of ``scale`` and larger than 6 + 2·scale.
+        scale: 2, 3 or 4.
+
+    Returns:
+        N×C×(H/s)×(W/s), the input's dtype and device; not rounded.
+    """
+    if scale not in SCALES:
+        raise ValueError(f"the DUF downsampler is defined for scales {SCALES}, got {scale}")
+    n, c, h, w = x.shape
+    pad = DUF_KERNEL_SIZE // 2 + 2 * scale
+    if h % scale or w % scale or min(h, w) <= pad:
+        raise ValueError(f"the DUF downsampler needs H and W multiples of {scale} and above {pad} "
+                         f"pixels, got {h}×{w}")
+    xp = F.pad(x.reshape(n * c, 1, h, w), (pad, pad, pad, pad), mode="reflect")
+    weight = duf_kernel(scale).to(x)[None, None]  # symmetric: correlation = convolution
+    y = F.conv2d(xp, weight, stride=scale)[:, :, 2:-2, 2:-2]
+    return y.reshape(n, c, h // scale, w // scale)
+
+
+PROTOCOLS = ("srkit", "bi", "bd")
+
+
+def protocol_lr(hr, scale: int, protocol: str, sigma: float | None = None):
+    """uint8 HR H×W×3 → uint8 LR built as a published table built it.
+
+    Args:
+        protocol: 'bi' (MATLAB bicubic ↓s, no blur: the "BI" columns and the bicubic tables),
+            'bd' (:func:`duf_downsample`: the "BD" columns of Vid4, Vimeo-90K-T, UDM10) or 'srkit'
+            (21×21 isotropic Gaussian of width ``sigma``, then MATLAB bicubic ↓s: Gaussian8).
+        sigma: the blur width of 'srkit' (default the scale's middle Gaussian8 width); ignored otherwise.
+
+    Phase (docs/PROTOCOLS.md): 'bi' and 'srkit' centre, 'bd' corner.
+    """
+    import numpy as np
+
+    from srkit.imageio import to_uint8
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+    if protocol == "srkit":
+        return degrade_uint8(hr, scale, sigma=sigma)
+    x = torch.from_numpy(np.ascontiguousarray(hr)).permute(2, 0, 1)[None].double() / 255
+    if protocol == "bd":
+        lr = duf_downsample(x, scale)
+    else:
+        lr = imresize(x, scale=1 / scale)
+    return to_uint8(lr)
 
 
 def jpeg(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
@@ -196,7 +275,8 @@ def degrade(hr: torch.Tensor, scale: int, *, kernels: torch.Tensor | None = None
         jpeg_quality: JPEG quality 1–100 (0 = none): a number, a range or N values.
         mpeg2_qscale: MPEG-2 intra quantiser scale 1–31 (0 = none): a number, a range or N values.
             An image given both is JPEG-coded first, then MPEG-2 (a still re-encoded for air).
-        downsample: 'bicubic' (MATLAB imresize, the default) or 'direct' (s-fold subsampling).
+        downsample: 'bicubic' (MATLAB imresize, the default; centre phase) or 'direct' (s-fold
+            subsampling; corner phase, see ``srkit.phase``).
         quantize: round the LR to uint8 levels before JPEG/return (the evaluation protocol stores
             LR as uint8); noise is added before rounding.
         pca: when given, the kernels' codes are returned too.

@@ -1,4 +1,4 @@
-"""``srkit bench bicubic | gaussian8 | table1 | degraded | categories``."""
+"""``srkit bench bicubic | gaussian8 | table1 | degraded | video | segmentation | ablation | categories``."""
 from __future__ import annotations
 
 import argparse
@@ -62,10 +62,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="comma-separated cell names (default: the whole grid)")
     p.add_argument("--steps", type=int, default=7)
     p.add_argument("--limit", type=int, default=None, help="first N images per set")
+    p.add_argument("--protocol", choices=("srkit", "bi", "bd"), default="srkit",
+                   help="LR before the cell's damage: srkit (Gaussian8 width i mod 8, bicubic down; default), bi "
+                        "(MATLAB bicubic down, no blur) or bd (DUF downsampler; corner phase)")
+    p.add_argument("--phase", choices=("centre", "corner"), default=None,
+                   help="align every output for LR of this phase (default: the protocol's, corner for bd)")
     p.add_argument("--merge", nargs="*", type=Path, default=None,
                    help="join the JSON files of earlier runs (other cells or models) instead of running")
     p.add_argument("--json", type=Path)
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("video", help="clips from Set14/B100 stills and real sequences: PSNR/SSIM per frame and "
+                       "warping error, under the srkit, BI or BD protocol",
+                       description="Camera motion (pan, zoom, rotation, scrolling captions, rolling credits) over "
+                                   "held-out stills and any folder of real HR sequences, degraded per clip under "
+                                   "--protocol; bicubic vs each bundle frame by frame (one kernel estimate per "
+                                   "clip), aligned for the LR's sampling phase; per-frame PSNR/SSIM (Y, shave) and "
+                                   "the warping error's excess over the ground truth's (srkit.evaluation.video_bench).")
+    importlib.import_module("srkit.commands.bench_video").add_arguments(p)
     p = sub.add_parser("segmentation", help="a segmenter's per-category IoU on held-out sets, on LR input",
                        description="Stanford Background val, SIFT Flow test and held-out face/text composites, "
                                    "degraded as the pipeline sees them (middle Gaussian8 blur, bicubic down); "
@@ -123,6 +136,8 @@ def run(args) -> int:
         return _run_table1(args)
     if args.bench == "degraded":
         return _run_degraded(args)
+    if args.bench == "video":
+        return importlib.import_module("srkit.commands.bench_video").run(args)
     if args.bench == "segmentation":
         return _run_segmentation(args)
     if args.bench == "ablation":
@@ -200,15 +215,22 @@ def _run_degraded(args) -> int:
         cells = cells_named(args.cells)
         models, images = _models_and_images(args)
         with counting_warnings() as counts:
-            out = run_degraded(models, images, args.scale, cells, steps=args.steps, progress=not args.no_progress)
+            phase = args.phase or ("corner" if args.protocol == "bd" else "centre")
+            out = run_degraded(models, images, args.scale, cells, steps=args.steps, progress=not args.no_progress,
+                               protocol=args.protocol, phase=phase)
+        made = {"srkit": "image i blurred by Gaussian8 width i mod 8 (isotropic 21x21), MATLAB bicubic down",
+                "bi": "MATLAB bicubic down, no blur (BI)",
+                "bd": f"DUF downsampler, 13x13 Gaussian sigma={0.4 * args.scale:.1f}, every {args.scale}th pixel (BD; "
+                      "corner phase)"}[args.protocol]
         out["protocol"] = dict(PROTOCOL, degradation=(
-            f"x{args.scale}: image i blurred by Gaussian8 width i mod 8 (isotropic 21x21), MATLAB bicubic down, "
+            f"x{args.scale}: {made}, "
             "then the cell's Gaussian noise (seed i), JPEG (Pillow, 4:2:0) or MPEG-2 intra (FFmpeg mpeg2video, "
-            f"fixed quantiser), uint8 LR; IKC t={args.steps}"))
+            f"fixed quantiser), uint8 LR; IKC t={args.steps}"),
+            phase=phase + (" (outputs moved by -(s-1)/2 HR pixels, cubic B-spline)" if phase == "corner" else ""))
         out["guard_warnings"] = counts["guard_warnings"]
         if "auto" in models:
             from srkit.evaluation.degraded import auto_picks
-            out["auto_picks"] = auto_picks(images, args.scale, cells)
+            out["auto_picks"] = auto_picks(images, args.scale, cells, protocol=args.protocol)
     print(format_degraded(out))
     _print_protocol(out["protocol"])
     print(f"guard warnings: {out['guard_warnings']}")

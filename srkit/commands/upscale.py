@@ -115,6 +115,11 @@ def add_arguments(parser) -> None:
                              "is always replaced")
     parser.add_argument("--allow-partial", action="store_true",
                         help="write what could be decoded from a truncated video and exit 0")
+    parser.add_argument("--phase", choices=("centre", "corner"), default="centre",
+                        help="images: where the input's pixels sit on the output grid. centre (default): as "
+                             "MATLAB bicubic makes LR; corner: LR pixel i is HR pixel s*i, as the BD protocol "
+                             "(DUF downsampler) and plain subsampling make it; the output is then moved by "
+                             "-(s-1)/2 pixels (srkit.phase)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -195,6 +200,9 @@ def _run(job: Job, args) -> int:
         job.kind, job.target = "image", _image_target(source, job.target)
         check_image_output(source, job.target)
     else:
+        if getattr(args, "phase", "centre") != "centre":
+            raise UsageError(f"--phase {args.phase} is for images and folders of frames; {source} is a video, "
+                             "whose pictures are centre phase")
         job.kind, job.target = "video", _video_target(source, job.target, args.codec)
         check_video_output(source, job.target, args)
     job.existed = job.target.exists()
@@ -573,6 +581,9 @@ def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     alpha = read_alpha(source)
     if alpha is not None:
         result = _with_alpha(result, alpha, source, target)
+    if getattr(args, "phase", "centre") == "corner":  # the network drew it for centre-phase input
+        from srkit.phase import align_output
+        result = align_output(result, runner.scale, "corner")
     write_image(target, result[..., 0] if result.shape[2] == 1 else result)
 
 

@@ -61,21 +61,49 @@ def cells_named(names: list[str] | None) -> tuple[Cell, ...]:
     return tuple(out)
 
 
-def degraded_lr(hr: np.ndarray, scale: int, index: int, cell: Cell, seed: int = 0) -> np.ndarray:
-    """uint8 LR of image ``index`` of a set under ``cell`` (the blur of ``index``, noise seeded)."""
+def damage(lr: np.ndarray, cell: Cell, seed: int) -> np.ndarray:
+    """uint8 LR with ``cell``'s Gaussian noise (σn on 0–255, seeded), then JPEG, then MPEG-2 intra:
+    the damage of ``srkit.degrade.degrade`` on an LR already made; 'clean' returns ``lr``."""
+    import torch
+
+    from srkit.degrade import jpeg, mpeg2
+    if not (cell.noise or cell.jpeg or cell.mpeg2):
+        return lr
+    x = torch.from_numpy(lr).permute(2, 0, 1)[None].float() / 255
+    if cell.noise:
+        g = torch.Generator().manual_seed(seed)
+        x = ((x + torch.randn(x.shape, generator=g) * cell.noise / 255).clamp(0, 1) * 255).round() / 255
+    if cell.jpeg:
+        x = jpeg(x, torch.tensor([float(cell.jpeg)]))
+    if cell.mpeg2:
+        x = mpeg2(x, torch.tensor([float(cell.mpeg2)]))
+    return (x[0].permute(1, 2, 0) * 255).round().clamp(0, 255).byte().numpy()
+
+
+def degraded_lr(hr: np.ndarray, scale: int, index: int, cell: Cell, seed: int = 0,
+                protocol: str = "srkit") -> np.ndarray:
+    """uint8 LR of image ``index`` of a set under ``cell`` (noise seeded). ``protocol`` 'srkit'
+    (default): the Gaussian8 blur of ``index``, bicubic ↓s; 'bi' / 'bd': ``srkit.degrade.protocol_lr``,
+    then the cell's damage (:func:`damage`)."""
+    if protocol != "srkit":
+        from srkit.degrade import protocol_lr
+        return damage(protocol_lr(hr, scale, protocol), cell, seed + index)
     sigma = gaussian8_sigmas(scale)[index % 8]
     return degrade_uint8(hr, scale, sigma=sigma, noise=cell.noise, seed=seed + index,
                          jpeg_quality=cell.jpeg, mpeg2_qscale=cell.mpeg2)
 
 
 def run_degraded(models: dict, images: dict[str, list], scale: int, cells=GRID, seed: int = 0,
-                 steps: int = 7, progress: bool = True) -> dict:
+                 steps: int = 7, progress: bool = True, protocol: str = "srkit", phase: str = "centre") -> dict:
     """PSNR/SSIM of the bicubic-upsampled LR and of each model in every cell.
 
     Args:
         models: {name: model for ``srkit.upscale``} (all of ``scale``).
         images: {set name: [uint8 HR, modcropped to ``scale``]}.
         cells: the grid cells to run (default all of :data:`GRID`).
+        protocol: how the LR is made before the cell's damage (:func:`degraded_lr`; default 'srkit').
+        phase: 'centre' (default) or 'corner': every output (bicubic too) is moved onto the HR grid
+            for LR of that phase (``srkit.phase.align_output``) before it is scored.
 
     Returns:
         {"results": {set: {cell: {method: {"psnr", "ssim", "n"}}}}, "mean": {set: {method: {"psnr",
@@ -84,6 +112,8 @@ def run_degraded(models: dict, images: dict[str, list], scale: int, cells=GRID, 
     from tqdm.auto import tqdm
 
     from srkit.evaluation.table1 import compare
+    from srkit.metrics import evaluate_pair
+    from srkit.phase import align_output
     res: dict = {}
     total = sum(len(v) for v in images.values()) * len(cells)
     bar = tqdm(total=total, desc="degraded", disable=not progress)
@@ -94,8 +124,10 @@ def run_degraded(models: dict, images: dict[str, list], scale: int, cells=GRID, 
             for i, hr in enumerate(hrs):
                 if hr.ndim == 2:
                     hr = np.repeat(hr[..., None], 3, 2)
-                lr = degraded_lr(hr, scale, i, cell, seed)
-                _, metrics = compare(hr, lr, models, scale, steps, name=f"{set_name} image {i}, {cell.name}")
+                lr = degraded_lr(hr, scale, i, cell, seed, protocol)
+                outs, metrics = compare(hr, lr, models, scale, steps, name=f"{set_name} image {i}, {cell.name}")
+                if phase != "centre":
+                    metrics = {n: evaluate_pair(align_output(o, scale, phase), hr, scale) for n, o in outs.items()}
                 for m, v in metrics.items():
                     acc.setdefault(m, []).append(v)
                 bar.update()
@@ -106,7 +138,7 @@ def run_degraded(models: dict, images: dict[str, list], scale: int, cells=GRID, 
     return {"results": res, "mean": grid_mean(res), "cells": [asdict(c) for c in cells]}
 
 
-def auto_picks(images: dict[str, list], scale: int, cells=GRID, seed: int = 0) -> dict:
+def auto_picks(images: dict[str, list], scale: int, cells=GRID, seed: int = 0, protocol: str = "srkit") -> dict:
     """Which bundle ``--weights auto`` (``srkit.inference.damage``) picks in each cell:
     {set: {cell: {bundle: images}}}, from the same LR images :func:`run_degraded` makes."""
     from srkit.inference.damage import AutoWeights
@@ -118,7 +150,7 @@ def auto_picks(images: dict[str, list], scale: int, cells=GRID, seed: int = 0) -
             for i, hr in enumerate(hrs):
                 if hr.ndim == 2:
                     hr = np.repeat(hr[..., None], 3, 2)
-                name, _ = auto.choose(degraded_lr(hr, scale, i, cell, seed))
+                name, _ = auto.choose(degraded_lr(hr, scale, i, cell, seed, protocol))
                 counts[name] = counts.get(name, 0) + 1
     return out
 
