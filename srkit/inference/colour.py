@@ -32,10 +32,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from srkit.inference.video import SourceInfo
 
 # AVCOL_* codes → FFmpeg's names (those the colorspace filter and ffprobe use)
 MATRICES = {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
@@ -96,8 +92,10 @@ def _name(table: dict[int, str], code) -> str:
     return table.get(code, f"code {code}")
 
 
-def plan_colour(info: "SourceInfo", out_height: int, keep_colour: bool = False) -> ColourPlan:
+def plan_colour(info, out_height: int, keep_colour: bool = False) -> ColourPlan:
     """The colour decisions for ``info``'s file written ``out_height`` lines high.
+
+    ``info`` is the video's ``SourceInfo`` (not imported here: video imports this module).
 
     Raises ValueError (naming the file) for a YUV source whose matrix swscale cannot convert.
     """
