@@ -56,12 +56,14 @@ def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
 
     A crash, a full disk or an exception leaves the previous file (if any) untouched and no
-    temporary file behind.
+    temporary file behind. A process killed outright (SIGKILL, power loss) cannot remove its
+    temporary file; it holds an advisory lock on it while writing, so :func:`leftover_parts`
+    tells such a leftover from a file another process is still writing.
     """
     import secrets
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = None
+    tmp, fd = None, None
     # The name is chosen, and remembered for the cleanup below, before the file exists: a Ctrl-C,
     # SIGTERM or SIGHUP landing the moment the file is created still has it removed. (Blocking the
     # signals around tempfile.mkstemp does not: another thread of the process, e.g. one of torch's,
@@ -74,7 +76,8 @@ def atomic_path(path: str | Path):
             tmp = candidate
             try:
                 # O_EXCL: never someone else's file; 0o666 less the umask: the usual permissions
-                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                _lock(fd)  # held until the block ends: the file is in use, not left over
                 break
             except FileExistsError:
                 tmp = None
@@ -84,8 +87,57 @@ def atomic_path(path: str | Path):
         yield tmp
         os.replace(tmp, path)
     finally:
+        if fd is not None:
+            os.close(fd)
         if tmp is not None and tmp.exists():
             tmp.unlink()
+
+
+def _lock(fd: int, wait: bool = True) -> bool:
+    """An exclusive advisory lock (flock) on ``fd``; False when another process holds one and
+    ``wait`` is False. Where flock does not exist (Windows) every lock is granted."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without flock: nothing to tell
+        return True
+
+
+# A leftover younger than this may be one another process has just created and not yet locked.
+_LEFTOVER_AGE_S = 2.0
+
+
+def leftover_parts(path: str | Path) -> list[Path]:
+    """The temporary files :func:`atomic_path` left beside ``path`` when a process writing it was
+    killed outright (SIGKILL, power loss): ``.NAME.XXXXXXXX.part.EXT`` files that no process holds
+    locked. Files another process is writing right now are not listed."""
+    import time
+    path = Path(path)
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[0-9a-f]{8}" + re.escape(f".part{path.suffix}"))
+    try:
+        candidates = [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return []
+    found = []
+    for candidate in sorted(candidates):
+        try:
+            if time.time() - candidate.stat().st_mtime < _LEFTOVER_AGE_S or not candidate.is_file():
+                continue
+            fd = os.open(candidate, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _lock(fd, wait=False):
+                found.append(candidate)
+        finally:
+            os.close(fd)
+    return found
 
 
 def to_float_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
