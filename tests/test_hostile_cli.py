@@ -282,8 +282,13 @@ def _no_model(*args, **kwargs):
 
 LONG = "x" * 300 + ".png"
 BAD_ARGUMENTS = [
-    ("image", ["--tile", "-1"], "--tile -1: use 0 (no tiling) or a tile of at least 8"),
-    ("image", ["--tile", "4"], "--tile 4: use 0 (no tiling) or a tile of at least 8"),
+    ("image", ["--tile", "-1"], "--tile -1: use 0 (no tiling) or a tile of at least 16"),
+    ("image", ["--tile", "8"], "--tile 8: use 0 (no tiling) or a tile of at least 16"),
+    ("image", ["--tile", "16", "--overlap", "0"], "--overlap 0: tiles need at least 8 LR pixels of context a "
+                                                  "side or their seams show (the bundled x2 at --overlap 0: "
+                                                  "up to 51 levels, 40.4 dB against the untiled output); "
+                                                  "use --overlap 8 or more"),
+    ("image", ["--overlap", "7"], "--overlap 7: tiles need at least 8 LR pixels of context"),
     ("image", ["--overlap", "-2"], "--overlap -2: must be >= 0"),
     ("image", ["--tile", "16", "--overlap", "16"], "--overlap 16: must be smaller than --tile 16"),
     ("image", ["--overlap", "300"], "--overlap 300: must be smaller than the tile"),
@@ -336,8 +341,12 @@ def test_default_overlap_fits_a_small_tile(image, weights, tmp_path, monkeypatch
         seen.update(kwargs)
         return real(img, model, **kwargs)
     monkeypatch.setattr(srkit.inference.tiling, "upscale", spy)
-    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 8) == 0
-    assert (seen["tile"], seen["overlap"]) == (8, 7)
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 16) == 0
+    assert (seen["tile"], seen["overlap"]) == (16, 15)
+
+
+def test_overlap_below_the_minimum_is_fine_without_tiles(image, weights, tmp_path):
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 0, "--overlap", 0) == 0
 
 
 # --------------------------------------------------------------------------------------------

@@ -46,7 +46,12 @@ from pathlib import Path
 SCALES = (2, 3, 4)
 DEFAULT_SCALE = 4
 DEFAULT_OVERLAP = 16
-MIN_TILE = 8          # smaller tiles spend more time on their margins than on their pixels
+# Tiles see only MIN_OVERLAP LR pixels of context a side at least: with less, the seams show. The
+# bundled models (one architecture) on a 96×96 LR photo, tile 16, against the untiled output
+# (bench/tile_seams.py, bench/RESULTS.md "Tile seams"): x2 at overlap 0 differs by up to 51 levels
+# (40.4 dB), at 4 by 5, at 8 by 1 (63.7 dB). receptive_radius's bound (29) over-states it.
+MIN_OVERLAP = 8
+MIN_TILE = 2 * MIN_OVERLAP  # smaller tiles spend more time on their margins than on their pixels
 MAX_STEPS = 20        # IKC converges in ~7 steps; more only costs time
 CRF_RANGE = (0, 51)   # libx264's range
 NAME_MAX = 255        # bytes per file name on ext4, XFS, btrfs, ZFS, APFS
@@ -88,8 +93,8 @@ def add_arguments(parser) -> None:
                         help=f"LR tile size in pixels, 0 = no tiling, else at least {MIN_TILE} "
                              "(default: from size and device)")
     parser.add_argument("--overlap", type=int, default=None,
-                        help=f"LR context per tile side, smaller than --tile (default {DEFAULT_OVERLAP}, "
-                             "or tile-1 for smaller tiles)")
+                        help=f"LR context per tile side, at least {MIN_OVERLAP} (less leaves seams) and "
+                             f"smaller than --tile (default {DEFAULT_OVERLAP}, or tile-1 for smaller tiles)")
     parser.add_argument("--steps", type=int, default=7,
                         help=f"IKC correction steps, 0-{MAX_STEPS} (default 7)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available)")
@@ -352,6 +357,10 @@ def check_options(args) -> None:
         args.overlap = min(DEFAULT_OVERLAP, tile - 1) if tile else DEFAULT_OVERLAP
     elif overlap < 0:
         raise UsageError(f"--overlap {overlap}: must be >= 0 (LR pixels of context per tile side)")
+    elif overlap < MIN_OVERLAP and tile != 0:
+        raise UsageError(f"--overlap {overlap}: tiles need at least {MIN_OVERLAP} LR pixels of context a side "
+                         "or their seams show (the bundled x2 at --overlap 0: up to 51 levels, 40.4 dB "
+                         f"against the untiled output); use --overlap {MIN_OVERLAP} or more")
     elif tile and overlap >= tile:
         raise UsageError(f"--overlap {overlap}: must be smaller than --tile {tile} "
                          "(a wider margin computes every pixel several times over)")
