@@ -716,6 +716,8 @@ def write_image(path: str | Path, img: np.ndarray, bits: int | None = None) -> i
         The bits per sample written (8, 16 or 32).
     """
     from PIL import Image
+
+    from srkit import deepformats
     a = np.asarray(img)
     path = Path(path)
     if a.ndim == 3 and a.shape[2] == 1:
@@ -734,15 +736,15 @@ def write_image(path: str | Path, img: np.ndarray, bits: int | None = None) -> i
     f = _unit_samples(a, path)
     with atomic_path(path) as tmp:
         if bits == 32:  # TIFF only
-            _write_tiff(tmp, f.astype(np.float32))
+            deepformats.write_tiff(tmp, f.astype(np.float32))
         else:
             q = np.round(f * 65535.0).astype(np.uint16)
             if fmt == "TIFF":
-                _write_tiff(tmp, q)
+                deepformats.write_tiff(tmp, q)
             elif fmt == "PNG":
-                tmp.write_bytes(_png16_bytes(q))
+                tmp.write_bytes(deepformats.png16_bytes(q))
             else:
-                tmp.write_bytes(_pnm16_bytes(q, path))
+                tmp.write_bytes(deepformats.pnm16_bytes(q))
     return bits
 
 
@@ -760,52 +762,6 @@ def _unit_samples(a: np.ndarray, path: Path) -> np.ndarray:
     lo, hi = (float(a.min()), float(a.max())) if finite.all() else (0.0, 0.0)
     _check_float_values(str(path), a.size, int(a.size - np.count_nonzero(finite)), lo, hi)
     return np.clip(a.astype(np.float64), 0.0, 1.0)
-
-
-def _write_tiff(path: Path, a: np.ndarray) -> None:
-    """uint16 or float32 gray / gray + alpha / RGB / RGBA as an uncompressed TIFF (tifffile)."""
-    import tifffile
-    channels = 1 if a.ndim == 2 else a.shape[2]
-    photometric = "minisblack" if channels in (1, 2) else "rgb"
-    extra = {"extrasamples": ("unassalpha",)} if channels in (2, 4) else {}
-    if channels == 2:  # tifffile takes a gray + alpha image as contiguous samples too
-        extra["planarconfig"] = "contig"
-    tifffile.imwrite(path, a, photometric=photometric, **extra)
-
-
-def _png16_bytes(a: np.ndarray) -> bytes:
-    """A 16-bit gray / gray + alpha / RGB / RGBA PNG (PIL writes 16-bit gray only).
-
-    Every row uses the PNG "Sub" filter (each byte minus the same byte of the pixel to its left),
-    which halves the deflated size of photographs against no filter.
-    """
-    import struct
-    import zlib
-    a = a[..., None] if a.ndim == 2 else a
-    height, width, channels = a.shape
-    raw = np.ascontiguousarray(a, ">u2").view(np.uint8).reshape(height, width * channels * 2)
-    bpp = 2 * channels
-    sub = raw.copy()
-    sub[:, bpp:] = raw[:, bpp:] - raw[:, :-bpp]  # uint8 arithmetic wraps modulo 256, as PNG wants
-    stream = np.concatenate([np.ones((height, 1), np.uint8), sub], axis=1).tobytes()
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-    colour = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
-    header = struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(stream, 6))
-            + chunk(b"IEND", b""))
-
-
-def _pnm16_bytes(a: np.ndarray, path: Path) -> bytes:
-    """A 16-bit binary PGM (gray) or PPM (RGB), maxval 65535; alpha is not stored (PPM has none)."""
-    if a.ndim == 3 and a.shape[2] in (2, 4):
-        a = a[..., :-1]
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[..., 0]
-    magic = b"P5" if a.ndim == 2 else b"P6"
-    height, width = a.shape[:2]
-    return magic + f"\n{width} {height}\n65535\n".encode() + np.ascontiguousarray(a, ">u2").tobytes()
 
 
 def _pil_format(path: Path) -> str:
