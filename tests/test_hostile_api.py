@@ -4,6 +4,7 @@ tensor dtype gives its exact pixels to the model and comes back in its own kind,
 The model is a nearest-neighbour ×2 (each output pixel a copy of one input pixel), so the exact
 output of every conversion is known: the input repeated 2×2.
 """
+import re
 import warnings
 
 import numpy as np
@@ -179,3 +180,10 @@ def test_tensor_requiring_grad_is_taken_without_a_warning():
     out = srkit.upscale(t, NearestSR(), device="cpu")
     assert not out.requires_grad
     assert torch.equal(out, t.detach().repeat_interleave(2, -1).repeat_interleave(2, -2))
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.bool, torch.int8])
+def test_integer_tensors_other_than_uint8_are_refused(dtype):
+    with pytest.raises(ValueError, match=re.escape(f"input tensor: unsupported dtype {dtype}; use torch.uint8 "
+                                                   "(0-255) or a float dtype with values in [0, 1]")):
+        srkit.upscale(torch.zeros(3, 4, 5, dtype=dtype), NearestSR(), device="cpu")
