@@ -28,6 +28,13 @@ from srkit.categories import CATEGORIES
 from srkit.kernels import KernelPCA
 
 FORMAT, VERSION = "srkit-checkpoint", 1
+# The largest value an integer config field may take (widths, depths, class counts, code lengths):
+# 64× the bundled networks' widest (nf 64). The tensors are checked against the config before any
+# network is built, so a file cannot make srkit allocate more than it holds; this bound keeps even
+# the shape-only build (on torch's "meta" device) of an absurd config from taking minutes.
+MAX_CONFIG_INT = 4096
+MAX_SCALE = 8
+MAX_KERNEL_SIZE = 64
 WEIGHTS_DIRS = (Path(__file__).parent / "assets" / "weights",            # installed package data
                 Path(__file__).parent.parent / "assets" / "weights")     # source checkout
 
@@ -150,6 +157,9 @@ def read_header(path: str | Path) -> dict:
         with safe_open(str(path), "pt") as f:
             raw = (f.metadata() or {}).get("srkit")
     except Exception as e:  # safetensors raises several error types for damaged headers
+        foreign = _foreign_format(path)
+        if foreign:
+            raise ValueError(f"{path}: {foreign}") from e
         raise ValueError(f"{path}: not a readable safetensors file (truncated or corrupt?): {e}") from e
     if raw is None:
         raise ValueError(f"{path}: safetensors file without srkit metadata; not a srkit checkpoint "
@@ -169,6 +179,41 @@ def read_header(path: str | Path) -> dict:
     return header
 
 
+_NOT_SAFETENSORS = ("srkit reads only safetensors checkpoints (tensors and text, nothing executable: "
+                    "docs/DESIGN.md §2)")
+
+
+def _foreign_format(path: Path) -> str | None:
+    """What a file that is not safetensors is, by its first bytes, and why it is refused; None
+    when it looks like nothing known (then it is called truncated or corrupt)."""
+    import zipfile
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    pickle = ("a PyTorch pickle (torch.save, as .pt / .pth / .ckpt files are), which srkit never "
+              "loads: unpickling can run any code the file holds. " + _NOT_SAFETENSORS + "; where "
+              "you trust the file, load it with torch.load(path, weights_only=True), build the srkit "
+              "network, load_state_dict the tensors and write it with srkit.checkpoint.save_checkpoint")
+    if head[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            names = []
+        if any(n.endswith("data.pkl") for n in names):
+            return "is " + pickle
+        return "is a zip archive, not a safetensors file; " + _NOT_SAFETENSORS
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return "is " + pickle.replace("torch.save,", "pickle or the old torch.save,")
+    if head[:4] == b"\x89HDF":
+        return "is an HDF5 file (Keras or MATLAB weights?), not safetensors; " + _NOT_SAFETENSORS
+    if head[:4] == b"GGUF":
+        return "is a GGUF file (llama.cpp weights), not safetensors; " + _NOT_SAFETENSORS
+    if path.suffix.lower() == ".onnx":
+        return ("is an ONNX model (srkit export writes those; it cannot read them back); "
+                + _NOT_SAFETENSORS)
+    return None
+
+
 def _check_readable(path: Path) -> None:
     """Raise PermissionError naming the file when this user may not read it: safetensors would
     report that like a damaged file, and "corrupt" sends people looking in the wrong place."""
@@ -180,30 +225,53 @@ def _check_readable(path: Path) -> None:
                               "(the file's permissions, not its contents)") from e
 
 
-def _build(path: Path, name: str, spec: dict, reg: dict) -> nn.Module:
+def _build(path: Path, name: str, spec: dict, reg: dict, device="cpu") -> nn.Module:
+    """The network a header entry describes, on ``device`` ("meta": shapes only, nothing allocated)."""
     cls_name = spec.get("class") if isinstance(spec, dict) else None
     if cls_name not in reg:
         raise ValueError(f"{path}: module {name!r} has unknown class {cls_name!r}; known: {sorted(reg)}"
                          + (" (SegNet needs timm installed)" if cls_name == "SegNet" else ""))
     cls, cfg_cls = reg[cls_name]
-    cfg_dict = dict(spec.get("config") or {})
+    cfg_dict = spec.get("config") or {}
+    if not isinstance(cfg_dict, dict):
+        raise ValueError(f"{path}: module {name!r} ({cls_name}) config is {type(cfg_dict).__name__}, not a table")
+    cfg_dict = dict(cfg_dict)
     known = {f.name for f in dataclasses.fields(cfg_cls)}
     unknown = sorted(set(cfg_dict) - known)
     if unknown:
         raise ValueError(f"{path}: module {name!r} ({cls_name}) config has unknown fields {unknown} "
                          "(written by a newer srkit?)")
+    _check_config_values(path, name, cls_name, cfg_dict)
     if cls_name == "SegNet":
         cfg_dict["pretrained"] = False  # the file holds the weights: no hub download, no warning
     cfg_dict = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg_dict.items()}  # JSON lists
     try:
-        return cls(cfg_cls(**cfg_dict))
+        with torch.device(device):
+            return cls(cfg_cls(**cfg_dict))
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: module {name!r} ({cls_name}) has an invalid config: {e}") from e
 
 
-def _load_state(path: Path, name: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+def _check_config_values(path: Path, name: str, cls_name: str, config: dict) -> None:
+    """Every integer field of a config in [1, MAX_CONFIG_INT] (``aux_classes`` may be 0), before
+    anything is built from it."""
+    for key, value in config.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        low = 0 if key == "aux_classes" else 1
+        if not low <= value <= MAX_CONFIG_INT:
+            raise ValueError(f"{path}: module {name!r} ({cls_name}) asks for {key} = {value:,}; srkit "
+                             f"accepts {low} to {MAX_CONFIG_INT:,} (a damaged or hostile header?)")
+
+
+def _module_state(name: str, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     prefix = name + "."
-    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _check_state(path: Path, name: str, module: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """The file's tensors of one module against the module its config builds (names and shapes;
+    ``module`` may live on the "meta" device)."""
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     extra = sorted(set(state) - set(expected))
@@ -213,8 +281,66 @@ def _load_state(path: Path, name: str, module: nn.Module, tensors: dict[str, tor
         raise ValueError(f"{path}: tensors of module {name!r} do not match its config "
                          f"({type(module).__name__}): missing {missing[:5]}, unexpected {extra[:5]}, "
                          f"shape mismatches {wrong[:5]}")
+
+
+def _load_state(path: Path, name: str, module: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    state = _module_state(name, tensors)
+    _check_state(path, name, module, state)
+    expected = module.state_dict()
     # float16 storage goes back to each parameter's own dtype (float32).
     module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()})
+
+
+def _check_finite(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Refuse NaN or infinite weights, naming the first tensor that holds them: such a network
+    returns NaN, which the output guard would silently replace by the bicubic upscale."""
+    bad = {k: int(t.numel() - int(torch.isfinite(t).sum())) for k, t in tensors.items()
+           if t.is_floating_point()}
+    bad = {k: n for k, n in bad.items() if n}
+    if bad:
+        first = sorted(bad)[0]
+        raise ValueError(f"{path}: {len(bad)} of its {len(tensors)} tensors hold NaN or infinite values "
+                         f"({first}: {bad[first]:,} of {tensors[first].numel():,}); srkit refuses "
+                         "non-finite weights (a diverged training run or a damaged file)")
+
+
+def _check_header_fields(path: Path, header: dict) -> None:
+    """The fields beside the modules' configs: scale, categories, PCA size, against the configs."""
+    scale = header.get("scale")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int)
+                              or not 1 <= scale <= MAX_SCALE):
+        raise ValueError(f"{path}: header scale {scale!r} is not an integer factor 1 to {MAX_SCALE}")
+    categories = header.get("categories")
+    if categories is not None and (not isinstance(categories, list) or len(categories) > MAX_CONFIG_INT
+                                   or not all(isinstance(c, str) for c in categories)):
+        raise ValueError(f"{path}: header categories must be a list of at most {MAX_CONFIG_INT:,} names")
+    for name, spec in header["modules"].items():
+        config = spec.get("config") if isinstance(spec, dict) else None
+        if not isinstance(config, dict):
+            continue
+        own = config.get("scale")
+        if scale is not None and isinstance(own, int) and own != scale:
+            raise ValueError(f"{path}: module {name!r} is configured for ×{own} but the header says ×{scale}")
+        classes = config.get("num_classes")
+        uses_seg = config.get("use_seg", spec.get("class") == "SegNet")
+        if categories and uses_seg and isinstance(classes, int) and classes != len(categories):
+            raise ValueError(f"{path}: module {name!r} has {classes} classes but the header names "
+                             f"{len(categories)} categories")
+    pca = header.get("pca")
+    if pca is None:
+        return
+    if not isinstance(pca, dict):
+        raise ValueError(f"{path}: header pca is {type(pca).__name__}, not a table")
+    b, size = pca.get("b"), pca.get("kernel_size")
+    for key, value, high in (("b", b, MAX_CONFIG_INT), ("kernel_size", size, MAX_KERNEL_SIZE)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise ValueError(f"{path}: header pca {key} {value!r} is not an integer 1 to {high}")
+    for name, spec in header["modules"].items():
+        config = spec.get("config") if isinstance(spec, dict) else None
+        code_len = config.get("code_len") if isinstance(config, dict) else None
+        if isinstance(code_len, int) and config.get("use_kernel", True) and code_len != b:
+            raise ValueError(f"{path}: module {name!r} takes kernel codes of length {code_len} but "
+                             f"the PCA gives {b}")
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
@@ -236,7 +362,14 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
         raise ValueError(f"{path}: tensor data unreadable (truncated or corrupt?): {e}") from e
     if header.get("sha256") not in (None, tensors_digest(tensors)):
         raise ValueError(f"{path}: tensor data does not match the checksum in its header (corrupt file)")
+    _check_header_fields(path, header)
+    _check_finite(path, tensors)
     reg = _registry()
+    # Every module's tensors are checked against its config before any network is built: the
+    # shape-only build on torch's "meta" device allocates nothing, so a header asking for more
+    # than its tensors hold (nf = 65536: 154 GB) is refused here instead of exhausting memory.
+    for name, spec in header["modules"].items():
+        _check_state(path, name, _build(path, name, spec, reg, "meta"), _module_state(name, tensors))
     modules = {}
     for name, spec in header["modules"].items():
         module = _build(path, name, spec, reg)
@@ -261,14 +394,26 @@ def resolve(name_or_path: str | Path) -> Path:
         if p.is_dir():
             raise FileNotFoundError(f"checkpoint {p} is a folder, not a .safetensors file")
         if not p.is_file():
+            names = bundled_names()
+            if len(p.parts) == 1 and p.stem in names:
+                raise FileNotFoundError(f"checkpoint not found: {p}; the bundled model is named without "
+                                        f"the suffix: {p.stem} (bundled: {', '.join(names)})")
+            if len(p.parts) == 1:
+                raise FileNotFoundError(f"checkpoint not found: {p} (bundled models: "
+                                        f"{', '.join(names) or 'none'})")
             raise FileNotFoundError(f"checkpoint not found: {p}")
         return p
     for d in WEIGHTS_DIRS:
         if (d / f"{name_or_path}.safetensors").is_file():
             return d / f"{name_or_path}.safetensors"
-    names = sorted({f.stem for d in WEIGHTS_DIRS if d.is_dir() for f in d.glob("*.safetensors")})
+    names = bundled_names()
     raise FileNotFoundError(f"no bundled model named {str(name_or_path)!r} (bundled: {names or 'none'}) "
                             "and no such file")
+
+
+def bundled_names() -> list[str]:
+    """The names of the bundled models ('x2', 'x4_archive', ...), sorted."""
+    return sorted({f.stem for d in WEIGHTS_DIRS if d.is_dir() for f in d.glob("*.safetensors")})
 
 
 def save_pipeline(pipeline, path: str | Path, meta: dict | None = None, half: bool = False) -> Path:

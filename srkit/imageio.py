@@ -56,12 +56,14 @@ def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
 
     A crash, a full disk or an exception leaves the previous file (if any) untouched and no
-    temporary file behind.
+    temporary file behind. A process killed outright (SIGKILL, power loss) cannot remove its
+    temporary file; it holds an advisory lock on it while writing, so :func:`leftover_parts`
+    tells such a leftover from a file another process is still writing.
     """
     import secrets
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = None
+    tmp, fd = None, None
     # The name is chosen, and remembered for the cleanup below, before the file exists: a Ctrl-C,
     # SIGTERM or SIGHUP landing the moment the file is created still has it removed. (Blocking the
     # signals around tempfile.mkstemp does not: another thread of the process, e.g. one of torch's,
@@ -74,7 +76,8 @@ def atomic_path(path: str | Path):
             tmp = candidate
             try:
                 # O_EXCL: never someone else's file; 0o666 less the umask: the usual permissions
-                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+                _lock(fd)  # held until the block ends: the file is in use, not left over
                 break
             except FileExistsError:
                 tmp = None
@@ -84,8 +87,57 @@ def atomic_path(path: str | Path):
         yield tmp
         os.replace(tmp, path)
     finally:
+        if fd is not None:
+            os.close(fd)
         if tmp is not None and tmp.exists():
             tmp.unlink()
+
+
+def _lock(fd: int, wait: bool = True) -> bool:
+    """An exclusive advisory lock (flock) on ``fd``; False when another process holds one and
+    ``wait`` is False. Where flock does not exist (Windows) every lock is granted."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without flock: nothing to tell
+        return True
+
+
+# A leftover younger than this may be one another process has just created and not yet locked.
+_LEFTOVER_AGE_S = 2.0
+
+
+def leftover_parts(path: str | Path) -> list[Path]:
+    """The temporary files :func:`atomic_path` left beside ``path`` when a process writing it was
+    killed outright (SIGKILL, power loss): ``.NAME.XXXXXXXX.part.EXT`` files that no process holds
+    locked. Files another process is writing right now are not listed."""
+    import time
+    path = Path(path)
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[0-9a-f]{8}" + re.escape(f".part{path.suffix}"))
+    try:
+        candidates = [p for p in path.parent.iterdir() if pattern.fullmatch(p.name)]
+    except OSError:
+        return []
+    found = []
+    for candidate in sorted(candidates):
+        try:
+            if time.time() - candidate.stat().st_mtime < _LEFTOVER_AGE_S or not candidate.is_file():
+                continue
+            fd = os.open(candidate, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _lock(fd, wait=False):
+                found.append(candidate)
+        finally:
+            os.close(fd)
+    return found
 
 
 def to_float_rgb(arr: np.ndarray, name: str = "image") -> np.ndarray:
@@ -236,6 +288,14 @@ def read_image(path: str | Path) -> np.ndarray:
             exactly (floats outside [0, 1], NaN/inf, integers outside [0, 65535]) or has more
             pixels than :func:`max_image_pixels`; the message names the file and the value.
     """
+    return read_image_bits(path)[0]
+
+
+def read_image_bits(path: str | Path) -> tuple[np.ndarray, int]:
+    """:func:`read_image`, and the precision of the file's samples: 8 (8-bit and 1-bit files), 16
+    (16-bit files, PPM with maxval 65535) or 32 (float files, 32-bit integer files and PPM with
+    another maxval above 255, read as value / maxval): what an output should keep
+    (:func:`write_image`'s ``bits``)."""
     from PIL import Image, UnidentifiedImageError
     path = Path(path)
     if not path.is_file():
@@ -260,7 +320,8 @@ def read_image(path: str | Path) -> np.ndarray:
         arr, pil_error = None, e
     if arr is None:  # a TIFF PIL cannot open (float RGB, float64, ...) or would reduce to 8 bits
         arr = _read_tiff(path, limit, pil_error)
-    return to_float_rgb(arr, str(path))
+    bits = 8 if arr.dtype in (np.uint8, bool) else 16 if arr.dtype.kind == "u" else 32
+    return to_float_rgb(arr, str(path)), bits
 
 
 def _warn_pages(im, path: Path) -> None:
@@ -289,35 +350,80 @@ def _pil_to_array(im, path: Path) -> np.ndarray:
         return _read_png16(im, path, icc)
     if _pil_reduces_tiff(im):
         raise _NeedsTifffile
+    if _ppm16_tile(im):
+        return _read_ppm16(im, path)
     im.load()
     try:
         ImageOps.exif_transpose(im, in_place=True)
     except Exception as e:  # a damaged EXIF block should not cost the (intact) pixels
         warnings.warn(f"{path}: cannot apply its EXIF orientation ({e}); the image was read as "
                       "stored", UserWarning, stacklevel=2)
+    return pil_pixels(im, str(path), icc)
+
+
+#: The PIL modes :func:`pil_pixels` reads exactly (every mode of ``PIL.Image.MODES``).
+PIL_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB",
+             "HSV", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def pil_pixels(im, name: str = "image", icc: bytes | None = None) -> np.ndarray:
+    """The pixels of a PIL image of any mode, unrounded: the one conversion of files and of PIL
+    images passed to ``srkit.upscale``, so both give the same pixels.
+
+    Args:
+        im: a loaded PIL image; never changed (conversions make new images).
+        name: what to call it in warnings and errors (the file path for files).
+        icc: its ICC profile (default: ``im.info['icc_profile']``); 8-bit images are converted to
+            sRGB, other depths keep their values with a warning (:func:`_warn_unconverted_icc`).
+
+    Returns:
+        uint8 H×W(×C) for 8-bit modes (palette expanded to RGB/RGBA, premultiplied alpha undone,
+        CMYK / YCbCr / LAB / HSV converted to RGB, the pad byte of RGBX dropped), uint16 H×W for
+        I;16, I;16B, I;16L, I;16N and for mode I holding [0, 65535], float32 H×W for F (values
+        checked later by :func:`to_float_rgb`), bool H×W for 1. Alpha, when the mode has it, is the
+        last channel (:func:`to_float_rgb` drops it).
+
+    Raises:
+        ValueError: mode I outside [0, 65535], or a mode PIL cannot convert to RGB (named).
+    """
+    icc = im.info.get("icc_profile") if icc is None else icc
     mode = im.mode
     if mode in ("P", "PA"):
         im = im.convert("RGBA" if mode == "PA" or "transparency" in im.info else "RGB")
+    elif mode in ("RGBa", "La"):  # premultiplied alpha: back to straight colour
+        im = im.convert(mode[:-1] + "A")
+    elif mode == "RGBX":  # the fourth byte is padding, not alpha
+        im = im.convert("RGB")
     elif mode.startswith("I;16"):
         arr = np.asarray(im)  # uint16 in either byte order; to_float_rgb divides by 65535
-        _warn_unconverted_icc(path, icc, "L", "16-bit")
-        return arr if arr.dtype.kind == "u" else _int_to_uint16(arr, path)
+        _warn_unconverted_icc(name, icc, "L", "16-bit")
+        return arr if arr.dtype.kind == "u" else _int_to_uint16(arr, name)
     elif mode == "I":
-        _warn_unconverted_icc(path, icc, "L", "32-bit integer")
-        return _int_to_uint16(np.asarray(im), path)
+        _warn_unconverted_icc(name, icc, "L", "32-bit integer")
+        return _int_to_uint16(np.asarray(im), name)
     elif mode == "F":
-        _warn_unconverted_icc(path, icc, "L", "float")
-        return np.asarray(im, dtype=np.float32)  # range checked by to_float_rgb with the path
+        _warn_unconverted_icc(name, icc, "L", "float")
+        return np.asarray(im, dtype=np.float32)  # range checked by to_float_rgb with the name
     elif mode == "1":
         return np.asarray(im)  # bool: exactly 0.0 / 1.0
     if icc and im.mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
-        im = _icc_to_srgb(im, icc, path)
-    if im.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        im = _icc_to_srgb(im, icc, name)
+    if im.mode not in ("L", "LA", "RGB", "RGBA"):  # CMYK, YCbCr, LAB, HSV and modes PIL adds later
         try:
             im = im.convert("RGB")
         except ValueError as e:  # PIL's message names neither the file nor the mode
-            raise ValueError(f"{path}: cannot convert PIL mode {im.mode} to RGB: {e}") from e
+            raise ValueError(f"{name}: cannot convert PIL mode {im.mode} to RGB: {e}") from e
     return np.asarray(im)
+
+
+def pil_alpha(im) -> np.ndarray | None:
+    """The alpha channel of a PIL image as uint8 H×W (premultiplied or palette transparency
+    included; 16-bit alpha keeps its high byte), or None when its mode has none."""
+    if im.mode not in ("RGBA", "RGBa", "LA", "La", "PA") and "transparency" not in im.info:
+        return None
+    if im.mode in ("LA", "La"):  # PIL converts La to LA only
+        return np.asarray(im.convert("LA"))[..., 1]
+    return np.asarray(im.convert("RGBA").getchannel("A"))
 
 
 def _png16_rawmode(im) -> str | None:
@@ -326,6 +432,38 @@ def _png16_rawmode(im) -> str | None:
         return None
     rawmode = im.tile[0][3]
     return rawmode if rawmode in ("RGB;16B", "RGBA;16B", "LA;16B") else None
+
+
+def _ppm16_tile(im):
+    """PIL's tile of a colour PPM with more than 8 bits per sample (PIL decodes those to 8 bits;
+    16-bit gray PGM it reads exactly), else None."""
+    if im.format != "PPM" or im.mode != "RGB" or len(im.tile) != 1:
+        return None
+    args = im.tile[0].args
+    return im.tile[0] if isinstance(args, tuple) and len(args) == 2 and args[1] > 255 else None
+
+
+def _read_ppm16(im, path: Path) -> np.ndarray:
+    """All the precision of a colour PPM with maxval 256..65535: uint16 for maxval 65535, else
+    float32 value / maxval (binary P6: big-endian samples; plain P3: decimal text)."""
+    tile = _ppm16_tile(im)
+    maxval, (width, height) = tile.args[1], im.size
+    count = width * height * 3
+    with open(path, "rb") as fh:
+        fh.seek(tile.offset)
+        data = fh.read()
+    if tile.codec_name == "ppm_plain":
+        text = re.sub(rb"#[^\n]*", b" ", data)
+        samples = np.array(text.split()[:count], dtype=np.int64)
+    else:
+        samples = np.frombuffer(data[:2 * count], dtype=">u2")
+    if samples.size < count:
+        raise ValueError(f"cannot read image {path}: {samples.size} of the {count} samples of a "
+                         f"{width}×{height} PPM (truncated?)")
+    if samples.max() > maxval:
+        raise ValueError(f"{path}: PPM samples up to {int(samples.max())}, above its maxval {maxval}")
+    arr = samples.reshape(height, width, 3)
+    return arr.astype(np.uint16) if maxval == 65535 else (arr / maxval).astype(np.float32)
 
 
 def _pil_reduces_tiff(im) -> bool:
@@ -554,15 +692,76 @@ def read_image_uint8(path: str | Path) -> np.ndarray:
     return to_uint8(read_image(path))
 
 
-def write_image(path: str | Path, img: np.ndarray) -> None:
-    """Write uint8 or float [0, 1] H×W×3 (or H×W) atomically; the format follows the suffix."""
+#: The most precision (bits per sample) :func:`write_image` stores in each format (PIL's names):
+#: 16-bit PNG and PPM/PGM, float32 TIFF; JPEG, WebP and BMP hold 8.
+FORMAT_BITS = {"PNG": 16, "PPM": 16, "TIFF": 32}
+
+
+def format_bits(path: str | Path) -> int:
+    """The most bits per sample :func:`write_image` can store in a file of this suffix (8, 16 or 32)."""
+    return FORMAT_BITS.get(_pil_format(Path(path)), 8)
+
+
+def write_image(path: str | Path, img: np.ndarray, bits: int | None = None) -> int:
+    """Write an H×W, H×W×1, H×W×2 (gray + alpha), H×W×3 or H×W×4 (RGBA) image atomically; the
+    format follows the suffix.
+
+    Args:
+        img: uint8, uint16 (/ 65535) or float in [0, 1] (values within 1e-3 outside are clipped).
+        bits: the precision to keep: 8, 16 or 32 (float); default 16 for uint16 arrays, else 8. A
+            format holding less (:func:`format_bits`: JPEG, WebP and BMP hold 8 bits, PNG and
+            PPM 16) gets what it holds; the caller compares the returned value to say so.
+
+    Returns:
+        The bits per sample written (8, 16 or 32).
+    """
     from PIL import Image
+
+    from srkit import deepformats
     a = np.asarray(img)
-    if a.dtype != np.uint8:
-        a = to_uint8(to_float_rgb(a, str(path)))
     path = Path(path)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if bits is None:
+        bits = 16 if a.dtype == np.uint16 else 8
+    if bits not in (8, 16, 32):
+        raise ValueError(f"{path}: bits must be 8, 16 or 32, got {bits!r}")
+    fmt = _pil_format(path)
+    bits = min(bits, FORMAT_BITS.get(fmt, 8))
+    if bits == 8 or (a.dtype == np.uint8 and bits > 8):
+        a = a if a.dtype == np.uint8 else to_uint8(_unit_samples(a, path))
+        with atomic_path(path) as tmp:
+            Image.fromarray(a).save(tmp, format=fmt)
+        return 8
+    f = _unit_samples(a, path)
     with atomic_path(path) as tmp:
-        Image.fromarray(a).save(tmp, format=_pil_format(path))
+        if bits == 32:  # TIFF only
+            deepformats.write_tiff(tmp, f.astype(np.float32))
+        else:
+            q = np.round(f * 65535.0).astype(np.uint16)
+            if fmt == "TIFF":
+                deepformats.write_tiff(tmp, q)
+            elif fmt == "PNG":
+                tmp.write_bytes(deepformats.png16_bytes(q))
+            else:
+                tmp.write_bytes(deepformats.pnm16_bytes(q))
+    return bits
+
+
+def _unit_samples(a: np.ndarray, path: Path) -> np.ndarray:
+    """Any sample array as float64 in [0, 1], every channel kept (``to_float_rgb`` would make RGB)."""
+    if a.dtype == np.uint8:
+        return a / 255.0
+    if a.dtype.kind == "u" and a.dtype.itemsize == 2:
+        return a.astype(np.float64) / 65535.0
+    if a.dtype == bool:
+        return a.astype(np.float64)
+    if a.dtype.kind != "f":
+        raise ValueError(f"{path}: cannot write {a.dtype} samples; use uint8, uint16 or float in [0, 1]")
+    finite = np.isfinite(a)
+    lo, hi = (float(a.min()), float(a.max())) if finite.all() else (0.0, 0.0)
+    _check_float_values(str(path), a.size, int(a.size - np.count_nonzero(finite)), lo, hi)
+    return np.clip(a.astype(np.float64), 0.0, 1.0)
 
 
 def _pil_format(path: Path) -> str:
@@ -663,12 +862,12 @@ def read_alpha(path: str | Path) -> np.ndarray | None:
     from PIL import Image, ImageOps, UnidentifiedImageError
     try:
         with _pil_limit(max_image_pixels()), Image.open(path) as im:
-            if im.mode not in ("RGBA", "LA", "PA") and "transparency" not in im.info:
+            if im.mode not in ("RGBA", "RGBa", "LA", "La", "PA") and "transparency" not in im.info:
                 return None
             im.load()
             with contextlib.suppress(Exception):  # read_image warns about a damaged EXIF block
                 ImageOps.exif_transpose(im, in_place=True)
-            alpha = np.asarray(im.convert("RGBA").getchannel("A"))
+            alpha = pil_alpha(im)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
     return None if alpha.min() == 255 else alpha

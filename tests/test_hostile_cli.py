@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import errno
 import os
+import re
 import shutil
 import signal
 import stat
@@ -281,8 +282,13 @@ def _no_model(*args, **kwargs):
 
 LONG = "x" * 300 + ".png"
 BAD_ARGUMENTS = [
-    ("image", ["--tile", "-1"], "--tile -1: use 0 (no tiling) or a tile of at least 8"),
-    ("image", ["--tile", "4"], "--tile 4: use 0 (no tiling) or a tile of at least 8"),
+    ("image", ["--tile", "-1"], "--tile -1: use 0 (no tiling) or a tile of at least 16"),
+    ("image", ["--tile", "8"], "--tile 8: use 0 (no tiling) or a tile of at least 16"),
+    ("image", ["--tile", "16", "--overlap", "0"], "--overlap 0: tiles need at least 8 LR pixels of context a "
+                                                  "side or their seams show (the bundled x2 at --overlap 0: "
+                                                  "up to 51 levels, 40.4 dB against the untiled output); "
+                                                  "use --overlap 8 or more"),
+    ("image", ["--overlap", "7"], "--overlap 7: tiles need at least 8 LR pixels of context"),
     ("image", ["--overlap", "-2"], "--overlap -2: must be >= 0"),
     ("image", ["--tile", "16", "--overlap", "16"], "--overlap 16: must be smaller than --tile 16"),
     ("image", ["--overlap", "300"], "--overlap 300: must be smaller than the tile"),
@@ -335,8 +341,12 @@ def test_default_overlap_fits_a_small_tile(image, weights, tmp_path, monkeypatch
         seen.update(kwargs)
         return real(img, model, **kwargs)
     monkeypatch.setattr(srkit.inference.tiling, "upscale", spy)
-    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 8) == 0
-    assert (seen["tile"], seen["overlap"]) == (8, 7)
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 16) == 0
+    assert (seen["tile"], seen["overlap"]) == (16, 15)
+
+
+def test_overlap_below_the_minimum_is_fine_without_tiles(image, weights, tmp_path):
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", weights, "--tile", 0, "--overlap", 0) == 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,6 +384,264 @@ def test_checkpoint_permissions_follow_the_umask(umask, mode, tmp_path):
         os.umask(previous)
     assert stat.S_IMODE(again.stat().st_mode) == mode
     assert [p.name for p in tmp_path.iterdir()] == ["c.safetensors"]
+
+
+def _with_header(source: Path, target: Path, edit) -> Path:
+    """A copy of a checkpoint whose srkit header ``edit(header)`` changed; the tensors (and the
+    checksum over them) are left as they are."""
+    import json
+    import struct
+    raw = source.read_bytes()
+    size = struct.unpack("<Q", raw[:8])[0]
+    table = json.loads(raw[8:8 + size])
+    header = json.loads(table["__metadata__"]["srkit"])
+    edit(header)
+    table["__metadata__"]["srkit"] = json.dumps(header)
+    text = json.dumps(table).encode()
+    text += b" " * (-len(text) % 8)  # safetensors keeps the data 8-byte aligned
+    target.write_bytes(struct.pack("<Q", len(text)) + text + raw[8 + size:])
+    return target
+
+
+def _generator_config(**fields):
+    def edit(header):
+        header["modules"]["generator"]["config"].update(fields)
+    return edit
+
+
+HOSTILE_HEADERS = [
+    ("nf65536", _generator_config(nf=65536),
+     "module 'generator' (SFTGenerator) asks for nf = 65,536; srkit accepts 1 to 4,096"),
+    ("nb1e9", _generator_config(nb=10 ** 9),
+     "module 'generator' (SFTGenerator) asks for nb = 1,000,000,000; srkit accepts 1 to 4,096"),
+    ("nf128", _generator_config(nf=128), "tensors of module 'generator' do not match its config"),
+    ("nb0", _generator_config(nb=0), "asks for nb = 0; srkit accepts 1 to 4,096"),
+    ("scale3", lambda h: h.update(scale=3), "module 'generator' is configured for ×2 but the header says ×3"),
+    ("scale1e6", lambda h: h.update(scale=10 ** 6), "header scale 1000000 is not an integer factor 1 to 8"),
+    ("categories", lambda h: h.update(categories="sky"), "header categories must be a list"),
+    ("config", lambda h: h["modules"]["generator"].update(config=[1]), "config is list, not a table"),
+]
+
+
+@pytest.mark.parametrize("name,edit,message", HOSTILE_HEADERS, ids=[h[0] for h in HOSTILE_HEADERS])
+def test_hostile_header_is_refused_before_any_network_is_built(name, edit, message, weights, tmp_path,
+                                                              monkeypatch):
+    import srkit.models.sft
+    built = []
+    real_init = srkit.models.sft.SFTGenerator.__init__
+
+    def spy(self, cfg):  # only shape-only ("meta") builds may happen before the tensors are checked
+        built.append(str(torch.empty(0).device))
+        real_init(self, cfg)
+    monkeypatch.setattr(srkit.models.sft.SFTGenerator, "__init__", spy)
+    path = _with_header(weights, tmp_path / f"{name}.safetensors", edit)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: ") + ".*" + re.escape(message)):
+        srkit.checkpoint.load(path)
+    assert "cpu" not in built
+
+
+def test_header_pca_fields_are_checked(tmp_path):
+    from srkit.checkpoint import save_checkpoint
+    from srkit.kernels import KernelPCA
+    from srkit.models.sft import GeneratorConfig, SFTGenerator
+    generator = SFTGenerator(GeneratorConfig.preset("tiny", scale=2, use_kernel=True, use_seg=False))
+    path = save_checkpoint(tmp_path / "k.safetensors", {"generator": generator}, pca=KernelPCA.fit(2, b=10, n=300))
+    bad = _with_header(path, tmp_path / "ks.safetensors", lambda h: h["pca"].update(kernel_size=100001))
+    with pytest.raises(ValueError, match="header pca kernel_size 100001 is not an integer 1 to 64"):
+        srkit.checkpoint.load(bad)
+    bad = _with_header(path, tmp_path / "b.safetensors", lambda h: h["pca"].update(b=12))
+    with pytest.raises(ValueError, match="module 'generator' takes kernel codes of length 10 but the PCA gives 12"):
+        srkit.checkpoint.load(bad)
+
+
+def test_non_finite_weights_are_refused_naming_the_file(image, tmp_path, capsys):
+    from srkit.checkpoint import save_checkpoint
+    generator = _tiny_generator()
+    with torch.no_grad():
+        for parameter in generator.parameters():
+            parameter.fill_(float("nan"))
+    path = save_checkpoint(tmp_path / "nan.safetensors", {"generator": generator})
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", path) == 2
+    [line] = _errors(capsys)
+    count = len(generator.state_dict())
+    assert re.fullmatch(rf"srkit upscale: error: cannot load weights '{re.escape(str(path))}': "
+                        rf"{re.escape(str(path))}: {count} of its {count} tensors hold NaN or infinite "
+                        r"values \(generator\.[\w.]+: [\d,]+ of [\d,]+\); srkit refuses non-finite weights "
+                        r"\(a diverged training run or a damaged file\)", line), line
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_replaced_share_reads_as_a_percentage():
+    from srkit.inference.guard import replaced_message
+    assert replaced_message("a.png", 400, 400).startswith("a.png: 100.0% of the output pixels")
+    assert replaced_message("a.png", 1, 40000).startswith("a.png: 0.003% of the output pixels")
+
+
+def test_pytorch_pickle_is_named_and_refused(image, tmp_path, capsys):
+    path = tmp_path / "model.pt"
+    torch.save(_tiny_generator().state_dict(), path)
+    legacy = tmp_path / "legacy.pth"
+    torch.save({"w": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)
+    for weights in (path, legacy):
+        assert _run(image, "-o", tmp_path / "o.png", "--weights", weights) == 2
+        [line] = _errors(capsys)
+        assert f"{weights}: is a PyTorch pickle" in line and "unpickling can run any code" in line, line
+        assert "corrupt" not in line and "torch.load(path, weights_only=True)" in line
+
+
+def test_bundle_name_with_its_suffix_lists_the_bundles(image, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert _run(image, "-o", tmp_path / "o.png", "--weights", "x2.safetensors") == 2
+    [line] = _errors(capsys)
+    names = ", ".join(srkit.checkpoint.bundled_names())
+    assert line == ("srkit upscale: error: cannot load weights 'x2.safetensors': checkpoint not found: "
+                    f"x2.safetensors; the bundled model is named without the suffix: x2 (bundled: {names})")
+    assert "x2_archive" in names
+
+
+# --------------------------------------------------------------------------------------------
+# Options that do nothing for this input, scales without a model, limits of the output format.
+
+VIDEO_ONLY = [["--codec", "ffv1"], ["--crf", "20"], ["--fit", "1920x1080"], ["--deinterlace", "off"],
+              ["--keep-colour"], ["--square-pixels"], ["--allow-partial"]]
+
+
+@pytest.mark.parametrize("extra", VIDEO_ONLY, ids=[e[0] for e in VIDEO_ONLY])
+@pytest.mark.parametrize("kind", ["image", "folder"])
+def test_video_options_on_images_are_refused(kind, extra, image, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    source = image if kind == "image" else image.parent
+    target = tmp_path / ("o.png" if kind == "image" else "out")
+    assert _run(source, "-o", target, *extra) == 2
+    what = "an image" if kind == "image" else "a folder of images"
+    assert _errors(capsys) == [f"srkit upscale: error: {extra[0]} acts on video only, and {source} is "
+                               f"{what}; drop it"]
+
+
+def test_scale_without_a_bundled_model_is_refused(image, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    assert _run(image, "-o", tmp_path / "o.png", "--scale", 3) == 2
+    names = ", ".join(srkit.checkpoint.bundled_names())
+    assert _errors(capsys) == [f"srkit upscale: error: --scale 3: no x3 model is bundled (bundled: {names}); "
+                               "give --weights a x3 checkpoint"]
+
+
+def test_auto_line_names_only_the_bundles_of_the_scale():
+    from srkit.commands.upscale import default_weights
+    assert default_weights("image", 4)[1].startswith("default for images: per file x4 or x4_archive by its")
+    assert default_weights("image", 2)[1].startswith("default for images: per file x2, x2_noise or "
+                                                     "x2_archive by its")
+
+
+@pytest.mark.parametrize("suffix,side", [(".webp", 16383), (".jpg", 65500)])
+def test_output_too_large_for_its_format_is_refused_before_the_model_runs(suffix, side, weights, tmp_path,
+                                                                        monkeypatch, capsys):
+    wide = tmp_path / "wide.png"
+    width = side // 2 + 1
+    write_image(wide, np.zeros((2, width, 3), np.uint8))
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", _no_model)
+    target = tmp_path / f"o{suffix}"
+    assert _run(wide, "-o", target, "--weights", weights) == 2
+    assert _errors(capsys) == [f"srkit upscale: error: {wide}: the output would be {2 * width}x4 pixels, and "
+                               f"a {suffix} file holds at most {side:,} pixels a side; use .png or .tif for "
+                               f"{target}"]
+
+
+def test_disk_full_in_a_batch_names_the_image_and_what_was_done(weights, tmp_path, monkeypatch, capsys):
+    from PIL import Image
+    folder = _folder(tmp_path, ["a.png", "b.png", "c.png"])
+    real_save, saved = Image.Image.save, []
+
+    def fill_disk_on_the_second(self, fp, *args, **kwargs):
+        if saved:
+            raise OSError(errno.ENOSPC, "No space left on device", str(fp))
+        saved.append(fp)
+        return real_save(self, fp, *args, **kwargs)
+    monkeypatch.setattr(Image.Image, "save", fill_disk_on_the_second)
+    out = tmp_path / "out"
+    assert _run(folder, "-o", out, "--weights", weights) == 1
+    assert _errors(capsys)[-1] == (f"srkit upscale: error: disk full while writing {out / 'b.png'} (from "
+                                   f"{folder / 'b.png'}); nothing was left under that name; 1 of 3 images "
+                                   f"were written to {out} before it; free some space and run the same "
+                                   "command to resume")
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+
+
+# --------------------------------------------------------------------------------------------
+# Temporary files a killed run left behind.
+
+
+def test_leftover_of_a_killed_writer_is_found_and_removed(image, weights, tmp_path, capsys):
+    from srkit.imageio import leftover_parts
+    target = tmp_path / "o.png"
+    code = ("import sys, time; from srkit.imageio import atomic_path\n"
+            "with atomic_path(sys.argv[1]) as tmp:\n"
+            "    tmp.write_bytes(b'x' * 48); print(tmp, flush=True); time.sleep(60)")
+    writer = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True,
+                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    part = Path(writer.stdout.readline().strip())
+    os.utime(part, (time.time() - 60, time.time() - 60))
+    assert leftover_parts(target) == []  # still being written: not a leftover
+    writer.kill()  # SIGKILL: no cleanup runs
+    writer.wait()
+    assert part.exists() and leftover_parts(target) == [part]
+    assert _run(image, "-o", target, "--weights", weights) == 0
+    assert _errors(capsys) == [f"srkit upscale: removed 1 temporary file that an interrupted earlier run "
+                               f"left in {tmp_path}: {part.name}"]
+    assert not part.exists() and target.is_file() and _temporary_files(tmp_path) == []
+
+
+def test_a_fresh_temporary_file_is_not_taken_for_a_leftover(tmp_path):
+    from srkit.imageio import leftover_parts
+    (tmp_path / ".o.png.0123abcd.part.png").write_bytes(b"just created, lock not yet taken")
+    assert leftover_parts(tmp_path / "o.png") == []
+
+
+# --------------------------------------------------------------------------------------------
+# Precision: 16-bit and float files give 16-bit or float files where the format holds them.
+
+
+def _nearest(image, model, **kwargs):
+    """Stand-in for the model: nearest ×2, so the exact output of any input is known."""
+    assert image.dtype != np.uint8, "a 16-bit or float file must reach the model unrounded"
+    return np.asarray(image).repeat(2, 0).repeat(2, 1)
+
+
+@pytest.mark.parametrize("layout", ["gray", "rgb", "rgba"])
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".ppm"])
+def test_16_bit_files_give_16_bit_outputs(layout, suffix, weights, tmp_path, monkeypatch, capsys):
+    from srkit.imageio import read_alpha, read_image_bits
+    shape = {"gray": (12, 10), "rgb": (12, 10, 3), "rgba": (12, 10, 4)}[layout]
+    values = np.random.default_rng(1).integers(0, 65536, shape, dtype=np.uint16)
+    if layout == "rgba":
+        values[..., 3] = 65535  # opaque: the alpha is 8-bit in srkit, the picture is what is tested
+        values[0, 0, 3] = 0
+    source = tmp_path / f"in{suffix}"
+    write_image(source, values)
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", _nearest)
+    target = tmp_path / f"o{suffix}"
+    assert _run(source, "-o", target, "--weights", weights) == 0
+    out, bits = read_image_bits(target)
+    assert bits == 16 and _errors(capsys) == []
+    picture = values[..., :3] if layout != "gray" else np.repeat(values[..., None], 3, 2)
+    np.testing.assert_array_equal(np.round(out * 65535).astype(np.uint16), picture.repeat(2, 0).repeat(2, 1))
+    if layout == "rgba" and suffix != ".ppm":
+        assert read_alpha(target) is not None
+
+
+def test_float_tiff_gives_a_float_tiff_and_a_jpeg_says_it_is_8_bit(weights, tmp_path, monkeypatch, capsys):
+    import tifffile
+    from srkit.imageio import read_image_bits
+    values = np.random.default_rng(2).random((12, 10, 3)).astype(np.float32)
+    source = tmp_path / "in.tif"
+    tifffile.imwrite(source, values, photometric="rgb")
+    monkeypatch.setattr(srkit.inference.tiling, "upscale", _nearest)
+    assert _run(source, "-o", tmp_path / "o.tif", "--weights", weights) == 0
+    out, bits = read_image_bits(tmp_path / "o.tif")
+    assert bits == 32 and np.array_equal(out, values.repeat(2, 0).repeat(2, 1))
+    assert _run(source, "-o", tmp_path / "o.jpg", "--weights", weights) == 0
+    assert _errors(capsys) == [f"srkit upscale: warning: {source}: float samples, but a .jpg file holds 8 bits; "
+                               f"{tmp_path / 'o.jpg'} was written with 8 (.png or .tif keep 16, .tif keeps float)"]
 
 
 # --------------------------------------------------------------------------------------------

@@ -461,3 +461,26 @@ def test_plain_8bit_files_unchanged(tmp_path):
     Image.fromarray(a[..., 0]).save(buf, format="PNG")
     (tmp_path / "g.png").write_bytes(buf.getvalue())
     np.testing.assert_array_equal(read_image(tmp_path / "g.png")[..., 2], a[..., 0] / np.float32(255))
+
+
+# --- PPM deeper than 8 bits ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("maxval", [65535, 1023, 300])
+def test_deep_colour_ppm_keeps_its_precision(maxval, tmp_path):
+    """PIL decodes colour PPM with maxval > 255 to 8 bits (gray PGM it reads exactly)."""
+    values = np.random.default_rng(maxval).integers(0, maxval + 1, (5, 7, 3)).astype(np.uint16)
+    binary = tmp_path / "binary.ppm"
+    binary.write_bytes(f"P6\n# a comment\n7 5\n{maxval}\n".encode() + values.astype(">u2").tobytes())
+    plain = tmp_path / "plain.ppm"
+    plain.write_text(f"P3\n7 5\n{maxval}\n" + " ".join(map(str, values.ravel())) + "\n")
+    for path in (binary, plain):
+        np.testing.assert_allclose(read_image(path), values / maxval, atol=1e-7)
+
+
+def test_truncated_deep_ppm_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "short.ppm"
+    path.write_bytes(b"P6\n7 5\n65535\n" + b"\0" * 100)
+    with pytest.raises(ValueError, match=re.escape(f"cannot read image {path}: 50 of the 105 samples of a "
+                                                   "7×5 PPM (truncated?)")):
+        read_image(path)

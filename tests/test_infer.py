@@ -109,8 +109,8 @@ def test_upscale_returns_the_input_kind():
     assert np.array_equal(out, hwc.repeat(2, 0).repeat(2, 1))
     floats = upscale(hwc.astype(np.float32) / 255, model, device="cpu")
     assert floats.dtype == np.float32 and floats.shape == (18, 14, 3)
-    gray = upscale(hwc[..., 0], model, device="cpu")                     # gray → RGB
-    assert gray.shape == (18, 14, 3)
+    gray = upscale(hwc[..., 0], model, device="cpu")                     # gray stays gray
+    assert gray.shape == (18, 14)
     pil = upscale(Image.fromarray(hwc), model, device="cpu")
     assert isinstance(pil, Image.Image) and pil.size == (14, 18)
     tensor = upscale(torch.rand(3, 9, 7), model, device="cpu")

@@ -38,7 +38,7 @@ def _run(*args) -> int:
 
 def test_image(image, weights, tmp_path):
     out = tmp_path / "out" / "big.png"
-    assert _run(image, "-o", out, "--weights", weights, "--tile", 8) == 0
+    assert _run(image, "-o", out, "--weights", weights, "--tile", 16) == 0  # 20 wide: 2 tiles
     assert read_image(out).shape == (32, 40, 3)
 
 

@@ -46,7 +46,12 @@ from pathlib import Path
 SCALES = (2, 3, 4)
 DEFAULT_SCALE = 4
 DEFAULT_OVERLAP = 16
-MIN_TILE = 8          # smaller tiles spend more time on their margins than on their pixels
+# Tiles see only MIN_OVERLAP LR pixels of context a side at least: with less, the seams show. The
+# bundled models (one architecture) on a 96×96 LR photo, tile 16, against the untiled output
+# (bench/tile_seams.py, bench/RESULTS.md "Tile seams"): x2 at overlap 0 differs by up to 51 levels
+# (40.4 dB), at 4 by 5, at 8 by 1 (63.7 dB). receptive_radius's bound (29) over-states it.
+MIN_OVERLAP = 8
+MIN_TILE = 2 * MIN_OVERLAP  # smaller tiles spend more time on their margins than on their pixels
 MAX_STEPS = 20        # IKC converges in ~7 steps; more only costs time
 CRF_RANGE = (0, 51)   # libx264's range
 NAME_MAX = 255        # bytes per file name on ext4, XFS, btrfs, ZFS, APFS
@@ -54,11 +59,20 @@ NAME_MAX = 255        # bytes per file name on ext4, XFS, btrfs, ZFS, APFS
 TEMPORARY_NAME_EXTRA = len(".") + len(".") + 8 + len(".part")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# The options that act on video only: (flag, default). An image or a folder given one is refused
+# rather than silently ignored (argparse's defaults are None / False, so a given one is seen).
+VIDEO_OPTIONS = {"codec": ("--codec", "h264"), "crf": ("--crf", 18), "deinterlace": ("--deinterlace", "auto"),
+                 "fit": ("--fit", None), "square_pixels": ("--square-pixels", False),
+                 "keep_colour": ("--keep-colour", False), "allow_partial": ("--allow-partial", False)}
 AUTO = "auto"  # --weights auto: the bundle each input's measured damage calls for
 
 
 class UsageError(Exception):
     """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+class BatchStopped(Exception):
+    """A folder batch that cannot go on (a full disk); printed without a traceback, exit code 1."""
 
 
 def add_arguments(parser) -> None:
@@ -67,7 +81,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("-o", "--output", required=True,
                         help="output file (image/video) or folder (for a folder input)")
     parser.add_argument("--scale", type=int, choices=SCALES, default=None,
-                        help=f"upscaling factor (default: the checkpoint's, or {DEFAULT_SCALE})")
+                        help=f"upscaling factor (default: the checkpoint's, or {DEFAULT_SCALE}); the bundled "
+                             "models are x2 and x4: 3 needs --weights with a x3 checkpoint")
     parser.add_argument("--weights", default=None,
                         help="bundled model name (x2, x4, x2_gan, x4_gan, x2_noise; x2_archive, x4_archive for "
                              "noisy or compressed input), a .safetensors path, or 'auto': per image (per "
@@ -78,8 +93,8 @@ def add_arguments(parser) -> None:
                         help=f"LR tile size in pixels, 0 = no tiling, else at least {MIN_TILE} "
                              "(default: from size and device)")
     parser.add_argument("--overlap", type=int, default=None,
-                        help=f"LR context per tile side, smaller than --tile (default {DEFAULT_OVERLAP}, "
-                             "or tile-1 for smaller tiles)")
+                        help=f"LR context per tile side, at least {MIN_OVERLAP} (less leaves seams) and "
+                             f"smaller than --tile (default {DEFAULT_OVERLAP}, or tile-1 for smaller tiles)")
     parser.add_argument("--steps", type=int, default=7,
                         help=f"IKC correction steps, 0-{MAX_STEPS} (default 7)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda if available)")
@@ -90,12 +105,12 @@ def add_arguments(parser) -> None:
                         help=argparse.SUPPRESS)  # the older spelling of --precision bf16
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator (GPU)")
     from srkit.inference.video import CODECS, DEINTERLACE_MODES
-    parser.add_argument("--codec", default="h264", metavar="CODEC", action=_CodecAction,
+    parser.add_argument("--codec", default=None, metavar="CODEC", action=_CodecAction,
                         help=f"video codec: {', '.join(CODECS)} (default h264); '--codec help' "
                              "lists them with their containers and whether this FFmpeg has them")
-    parser.add_argument("--crf", type=int, default=18,
+    parser.add_argument("--crf", type=int, default=None,
                         help="H.264/HEVC quality, 0-51 (default 18)")
-    parser.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default="auto",
+    parser.add_argument("--deinterlace", choices=DEINTERLACE_MODES, default=None,
                         help="video: auto (default: bwdif when the stream flag or FFmpeg's idet "
                              "says interlaced, frame rate kept; inverse telecine when idet finds 3:2 "
                              "pulldown), off, frame (always, same rate), field (always, one frame "
@@ -169,6 +184,8 @@ def run(args) -> int:
             return job.interrupted(interrupt)
         except UsageError as error:
             return _fail(str(error))
+        except BatchStopped as error:
+            return _fail(str(error), EXIT_FAILED)
         except (FileNotFoundError, ValueError) as error:
             if _is_partial_video(error):
                 asked = args.allow_partial or "--allow-partial" in str(error)
@@ -182,7 +199,12 @@ def run(args) -> int:
 def _run(job: Job, args) -> int:
     source = job.source
     check_source(source)
+    given = video_options_given(args)
     check_options(args)
+    if given and (source.is_dir() or _is_image(source)):
+        what = "a folder of images" if source.is_dir() else "an image"
+        raise UsageError(f"{', '.join(given)} {'acts' if len(given) == 1 else 'act'} on video only, and "
+                         f"{source} is {what}; drop {'it' if len(given) == 1 else 'them'}")
     check_path_names(job.target)  # before anything stats it: a too-long name makes stat() raise
     if source.is_dir():
         todo, skipped, total = plan_folder(source, job.target, args)
@@ -193,6 +215,7 @@ def _run(job: Job, args) -> int:
         if not todo:
             return EXIT_OK  # nothing left to do: not even the model is loaded
         job.total = len(todo)
+        remove_leftovers([job.target / path.name for path in todo])
         runner = build_runner(args, "folder")
         failures = upscale_folder(source, job.target, runner, args, files=todo, job=job)
         return report_failures(failures, len(todo), job.target)
@@ -206,12 +229,35 @@ def _run(job: Job, args) -> int:
         job.kind, job.target = "video", _video_target(source, job.target, args.codec)
         check_video_output(source, job.target, args)
     job.existed = job.target.exists()
+    remove_leftovers([job.target])
     runner = build_runner(args, job.kind)
     if job.kind == "image":
         upscale_image_file(source, job.target, runner, args)
     else:
         upscale_video_file(source, job.target, runner, args)
     return EXIT_OK
+
+
+def remove_leftovers(targets: list[Path]) -> None:
+    """Remove the temporary files an earlier run killed outright (SIGKILL, power loss) left beside
+    these outputs (``srkit.imageio.leftover_parts``: ones no running process holds), saying so in
+    one line; a file that cannot be removed is named instead."""
+    from srkit.imageio import leftover_parts
+    found = [part for target in targets for part in leftover_parts(target)]
+    removed, kept = [], []
+    for part in found:
+        try:
+            part.unlink()
+            removed.append(part)
+        except OSError as error:
+            kept.append(f"{part} ({error.strerror or error})")
+    if removed:
+        names = ", ".join(p.name for p in removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
+        _say(f"removed {len(removed)} temporary file{'s' if len(removed) > 1 else ''} that an interrupted "
+             f"earlier run left in {removed[0].parent}: {names}")
+    if kept:
+        _say(f"cannot remove the temporary file{'s' if len(kept) > 1 else ''} an interrupted earlier run "
+             f"left: {', '.join(kept)}")
 
 
 def _say(message: str) -> None:
@@ -295,8 +341,22 @@ def _readable(path: Path) -> bool:
         return False
 
 
+def video_options_given(args) -> list[str]:
+    """The video-only options given on the command line (``VIDEO_OPTIONS``); fills in their defaults."""
+    given = []
+    for dest, (flag, default) in VIDEO_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is None or value is False:
+            setattr(args, dest, default)
+        else:
+            given.append(flag)
+    return given
+
+
 def check_options(args) -> None:
     """Range checks of the numeric options and the device; fills in the default ``--overlap``."""
+    video_options_given(args)  # defaults of the video options (the caller may have read them first)
+    check_bundled_scale(args)
     tile, overlap = args.tile, args.overlap
     if tile is not None and (tile < 0 or 0 < tile < MIN_TILE):
         raise UsageError(f"--tile {tile}: use 0 (no tiling) or a tile of at least {MIN_TILE} LR pixels")
@@ -305,6 +365,10 @@ def check_options(args) -> None:
         args.overlap = min(DEFAULT_OVERLAP, tile - 1) if tile else DEFAULT_OVERLAP
     elif overlap < 0:
         raise UsageError(f"--overlap {overlap}: must be >= 0 (LR pixels of context per tile side)")
+    elif overlap < MIN_OVERLAP and tile != 0:
+        raise UsageError(f"--overlap {overlap}: tiles need at least {MIN_OVERLAP} LR pixels of context a side "
+                         "or their seams show (the bundled x2 at --overlap 0: up to 51 levels, 40.4 dB "
+                         f"against the untiled output); use --overlap {MIN_OVERLAP} or more")
     elif tile and overlap >= tile:
         raise UsageError(f"--overlap {overlap}: must be smaller than --tile {tile} "
                          "(a wider margin computes every pixel several times over)")
@@ -322,6 +386,18 @@ def check_options(args) -> None:
     if not 0 <= args.steps <= MAX_STEPS:
         raise UsageError(f"--steps {args.steps}: must be 0-{MAX_STEPS} (IKC correction steps, default 7)")
     check_device(args.device)
+
+
+def check_bundled_scale(args) -> None:
+    """``--scale`` without ``--weights`` (or with ``auto``) needs a bundled model of that scale."""
+    scale, weights = getattr(args, "scale", None), getattr(args, "weights", None)
+    if scale is None or weights not in (None, AUTO):
+        return
+    import srkit.checkpoint as checkpoint
+    names = checkpoint.bundled_names()
+    if f"x{scale}" not in names:
+        raise UsageError(f"--scale {scale}: no x{scale} model is bundled (bundled: {', '.join(names) or 'none'}); "
+                         f"give --weights a x{scale} checkpoint")
 
 
 def check_video_options(args) -> None:
@@ -484,8 +560,11 @@ def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
             return f"x{scale}", f"default for video at x{scale} (no x{scale}_archive bundle)"
         return f"x{scale}_archive", ("default for video: trained on noise, JPEG and MPEG-2 as archive "
                                      f"footage carries; --weights x{scale} for clean masters, auto to measure")
-    return AUTO, (f"default for images: per file x{scale}, x2_noise or x{scale}_archive by its measured "
-                  f"noise and blocking; --weights x{scale} for one model throughout")
+    names = checkpoint.bundled_names()
+    choices = [n for n in (f"x{scale}", f"x{scale}_noise", f"x{scale}_archive") if n in names]
+    listed = " or ".join(choices) if len(choices) < 3 else f"{choices[0]}, {choices[1]} or {choices[2]}"
+    return AUTO, (f"default for images: per file {listed} by its measured noise and blocking; "
+                  f"--weights x{scale} for one model throughout")
 
 
 def build_runner(args, kind: str = "image"):
@@ -566,13 +645,18 @@ def _refuse_same(source: Path, target: Path) -> None:
 
 
 def upscale_image_file(source: Path, target: Path, runner, args) -> None:
-    """Read, upscale, and atomically write one image."""
+    """Read, upscale, and atomically write one image, at the precision of its file where the
+    output's format holds it (16-bit PNG/TIFF/PPM, float TIFF), else at 8 bits with one warning."""
     import srkit.inference.tiling
-    from srkit.imageio import is_gray_file, read_alpha, read_image, to_uint8, write_image
+    from srkit.imageio import format_bits, is_gray_file, read_alpha, read_image_bits, to_uint8, write_image
     check_image_output(source, target)  # again: in a batch this is the only check of this file
-    image = to_uint8(read_image(source))  # uint8 keeps an 8K result at 100 MB instead of 400 MB
+    image, bits = read_image_bits(source)
+    small = to_uint8(image)
+    # 8-bit files run as uint8 (an 8K result in 100 MB instead of 400 MB); deeper ones as float
+    image = small if bits == 8 else image
     if isinstance(runner, AutoRunners):
-        runner = runner.pick(image, str(source))
+        runner = runner.pick(small, str(source))
+    check_output_size(source, target, small.shape[0] * runner.scale, small.shape[1] * runner.scale)
     # name=: the library's warnings (e.g. a kernel estimate that fell back) name the file
     result = srkit.inference.tiling.upscale(image, runner, tile=args.tile, overlap=args.overlap,
                                             name=str(source))
@@ -582,9 +666,29 @@ def upscale_image_file(source: Path, target: Path, runner, args) -> None:
     if alpha is not None:
         result = _with_alpha(result, alpha, source, target)
     if getattr(args, "phase", "centre") == "corner":  # the network drew it for centre-phase input
+        import numpy as np
+
         from srkit.phase import align_output
         result = align_output(result, runner.scale, "corner")
-    write_image(target, result[..., 0] if result.shape[2] == 1 else result)
+        if result.dtype != np.uint8:
+            result = np.clip(result, 0.0, 1.0)  # the spline overshoots; float images stay in [0, 1]
+    written = write_image(target, result[..., 0] if result.shape[2] == 1 else result, bits=bits)
+    if written < min(bits, 16):
+        warnings.warn(f"{source}: {'float' if bits == 32 else f'{bits}-bit'} samples, but a {target.suffix} "
+                      f"file holds {format_bits(target)} bits; {target} was written with {written} "
+                      "(.png or .tif keep 16, .tif keeps float)", UserWarning, stacklevel=2)
+
+
+#: The largest width or height each output format can store (libwebp: 16,383; libjpeg: 65,500).
+MAX_SIDE = {".webp": 16383, ".jpg": 65500, ".jpeg": 65500}
+
+
+def check_output_size(source: Path, target: Path, height: int, width: int) -> None:
+    """Refuse, before the model runs, an output larger than its format can store."""
+    limit = MAX_SIDE.get(target.suffix.lower())
+    if limit is not None and max(height, width) > limit:
+        raise UsageError(f"{source}: the output would be {width}x{height} pixels, and a {target.suffix} "
+                         f"file holds at most {limit:,} pixels a side; use .png or .tif for {target}")
 
 
 def _with_alpha(result, alpha, source: Path, target: Path):
@@ -599,7 +703,10 @@ def _with_alpha(result, alpha, source: Path, target: Path):
                       f"{target.suffix} file; {target} was written without it (use .png, .tif or .webp)",
                       UserWarning, stacklevel=2)
         return result
-    return np.concatenate([result, imresize_np(alpha, size=result.shape[:2])[..., None]], axis=2)
+    alpha = imresize_np(alpha, size=result.shape[:2])
+    if result.dtype != np.uint8:  # a 16-bit or float picture: its alpha in [0, 1] too
+        alpha = alpha.astype(np.float32) / 255.0
+    return np.concatenate([result, alpha[..., None]], axis=2)
 
 
 def upscale_folder(source: Path, target: Path, runner, args, files: list[Path] | None = None,
@@ -626,8 +733,9 @@ def upscale_folder(source: Path, target: Path, runner, args, files: list[Path] |
             try:
                 upscale_image_file(path, output, runner, args)
             except OSError as error:
-                if error.errno == errno.ENOSPC:
-                    raise  # every following image would fail the same way: stop the batch
+                if error.errno == errno.ENOSPC:  # every following image would fail the same way
+                    done = job.done if job is not None else None
+                    raise BatchStopped(_disk_full_in_batch(path, output, target, done, len(files))) from error
                 message = _describe_os_error(error, output)
             except (UsageError, ValueError) as error:  # unreadable, corrupt, too small, read-only output
                 message = str(error)
@@ -640,6 +748,12 @@ def upscale_folder(source: Path, target: Path, runner, args, files: list[Path] |
                 failures.append((path, message))
                 _say(f"failed {path.name}: {message}")
     return failures
+
+
+def _disk_full_in_batch(image: Path, output: Path, target: Path, done: int | None, total: int) -> str:
+    what = f"{done} of {total} images were written to {target} before it" if done is not None else ""
+    return (f"disk full while writing {output} (from {image}); nothing was left under that name"
+            + (f"; {what}" if what else "") + "; free some space and run the same command to resume")
 
 
 def report_failures(failures: list[tuple[Path, str]], total: int, target: Path) -> int:

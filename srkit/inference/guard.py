@@ -206,7 +206,8 @@ def replaced_message(name: str, replaced: int, pixels: int) -> str:
     if not replaced:
         return ""
     share = 100.0 * replaced / max(pixels, 1)
-    return (f"{name}: {share:.2g}% of the output pixels were implausible (non-finite, or further than "
+    share = f"{share:.1f}" if share >= 0.1 else f"{share:.1g}"  # "100.0", "12.5", "0.003": never "1e+02"
+    return (f"{name}: {share}% of the output pixels were implausible (non-finite, or further than "
             f"the full intensity range from the bicubic upscale) and are the bicubic upscale there")
 
 

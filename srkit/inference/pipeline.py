@@ -78,9 +78,12 @@ def guard_message(name: str, status: str, stop_step: int | None) -> str:
 
 
 def batch_bars(lr: torch.Tensor) -> Bars:
-    """The letterbox / pillarbox bars all images of an N×3×H×W batch (uint8 or float [0, 1]) share."""
+    """The letterbox / pillarbox bars all images of an N×3×H×W batch share (uint8, or any float
+    dtype in [0, 1]: bfloat16 and float16 included, which numpy cannot hold)."""
     from srkit.imageio import to_uint8
-    return Bars.common([find_bars(to_uint8(img.permute(1, 2, 0).numpy())) for img in lr.detach().cpu()])
+    images = lr.detach().cpu()
+    images = images if images.dtype == torch.uint8 else images.float()
+    return Bars.common([find_bars(to_uint8(img.permute(1, 2, 0).numpy())) for img in images])
 
 
 def estimate_kernel(pipeline, lr: torch.Tensor, steps: int = 7, name: str | None = None,

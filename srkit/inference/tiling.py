@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import torch
 
 from srkit.precision import autocast, resolve as resolve_precision
@@ -140,52 +139,15 @@ def auto_tile(height: int, width: int, device: torch.device) -> int:
 # srkit.upscale: any image kind in, the same kind out
 
 
-def _image_to_tensor(image) -> tuple[torch.Tensor, str, bool]:
-    """numpy HWC / PIL / tensor → (N×3×H×W tensor, kind, was_uint8).
-
-    uint8 stays uint8 (converted per tile); other inputs become float32 [0, 1].
-    """
-    if isinstance(image, torch.Tensor):
-        from srkit.imageio import check_tensor_image  # dims, channels, empty, dtype, NaN/inf, range
-        check_tensor_image(image, "input tensor")
-        if image.dim() == 3:
-            return image.unsqueeze(0), "tensor3", image.dtype == torch.uint8
-        return image, "tensor4", image.dtype == torch.uint8
-    if type(image).__module__.startswith("PIL."):
-        return _image_to_tensor(np.array(image.convert("RGB")))[0], "pil", True
-    array = np.asarray(image)
-    if array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3:
-        # zero-copy: the HWC buffer seen as a channels-last N×3×H×W tensor
-        return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1)[None], "numpy", True
-    from srkit.imageio import to_float_rgb  # converts gray/alpha/uint16 and checks float ranges
-    kind = "numpy" if array.dtype == np.uint8 else "numpy_float"
-    floats = torch.from_numpy(to_float_rgb(array)).permute(2, 0, 1)[None]
-    if array.dtype == np.uint8:
-        return (floats * 255).round().to(torch.uint8), kind, True
-    return floats, kind, False
-
-
-def _tensor_to_kind(out: torch.Tensor, kind: str):
-    """Invert ``_image_to_tensor`` for the output (HWC views avoid copying 8K frames)."""
-    if kind == "tensor4":
-        return out
-    if kind == "tensor3":
-        return out[0]
-    hwc = out[0].permute(1, 2, 0).numpy()
-    if kind == "pil":
-        from PIL import Image
-        return Image.fromarray(np.ascontiguousarray(hwc))
-    return hwc
-
-
 def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | None = None,
             overlap: int = 16, device: str | torch.device | None = None, precision: str = "fp32",
             compile: bool = False, name: str | None = None, half: bool = False):
     """Upscale one image (or a batch tensor) with a srkit model.
 
     Args:
-        image: numpy H×W×C (uint8, uint16 or float in [0, 1]; gray/RGBA converted), a PIL image, or a
-            tensor 3×H×W / N×3×H×W (float [0, 1] or uint8).
+        image: numpy H×W or H×W×C with C in 1..4 (uint8, uint16, bool or float in [0, 1]), a PIL
+            image of any mode, or a tensor 3×H×W / N×3×H×W (uint8, or float16 / bfloat16 /
+            float32 / float64 in [0, 1]); see ``srkit.inference.kinds``.
         model: a ``Pipeline`` (full IKC loop, one kernel estimate for the whole image), a generator,
             any ``nn.Module``/callable mapping LR → SR, or a name/path for ``srkit.load``.
         scale: expected factor; checked against the model's (error if they differ). Default: the
@@ -203,8 +165,10 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
         half: the older spelling of ``precision='bf16'`` (kept for existing callers).
 
     Returns:
-        The upscaled image in the input's kind: uint8 numpy/PIL for uint8 input, float32 numpy
-        (clipped to [0, 1]) for float numpy, a float (unclipped) or uint8 tensor for tensors.
+        The upscaled image in the input's kind (``srkit.inference.kinds``): the same layout (gray
+        H×W stays H×W, alpha is upscaled and kept), uint8 / uint16 / float32 numpy (floats
+        clipped to [0, 1]) for uint8 / uint16 / float input, the PIL mode's output mode, a tensor
+        of the input's dtype (floats unclipped).
 
     Every image of a batch gets its own kernel estimate (``srkit.inference.pipeline.estimate_kernel``: the
     guarded IKC loop on its centre crop). What the networks return is checked (``srkit.inference.guard``):
@@ -216,19 +180,20 @@ def upscale(image, model, scale: int | None = None, steps: int = 7, tile: int | 
     runner = ModelRunner.wrap(model, steps=steps, device=device, precision="bf16" if half else precision,
                               compile=compile, scale=scale)
     runner.check_scale(scale)
-    lr, kind, is_uint8 = _image_to_tensor(image)
+    from srkit.inference.kinds import image_to_tensor, tensor_to_kind
+    lr, kind = image_to_tensor(image)
     tile = auto_tile(lr.shape[2], lr.shape[3], runner.device) if tile is None else tile
     estimate = runner.estimate(lr, name, emit=False)
     fn = runner.tile_fn(estimate.code)
     out = tiled_upscale(lr, fn, runner.scale, tile=tile, overlap=overlap,
                         device=runner.device, precision=runner.precision, channels_last=runner.channels_last,
-                        out_dtype=torch.uint8 if is_uint8 else torch.float32)
-    if kind == "numpy_float":
-        out.clamp_(0, 1)
+                        out_dtype=torch.uint8 if lr.dtype == torch.uint8 else torch.float32)
+    if kind.container in ("numpy", "pil") and out.is_floating_point():
+        out.clamp_(0, 1)  # arrays and PIL images hold [0, 1]; tensors keep the unclipped values
     from srkit.inference.guard import check_output, image_labels, join_messages
     name = name or "image"
     # the tile function counts over the batch: its share is reported on every image of it
     found = [join_messages(m, fn.message(label))
              for m, label in zip(estimate.messages, image_labels(name, lr.shape[0]))]
     check_output(out, lr, runner.scale, name, found)
-    return _tensor_to_kind(out, kind)
+    return tensor_to_kind(out, kind)
