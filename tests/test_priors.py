@@ -92,3 +92,29 @@ def test_seg_priors_say_which_were_used():
     assert torch.allclose(out, psi)
     with pytest.raises(ValueError, match=r"image \(32, 40\) and ψ \(32, 48\) differ"):
         pri(np.zeros((32, 40, 3), np.uint8), psi)
+
+
+def test_pipeline_fuses_its_priors_per_image():
+    """Pipeline.segment hands each LR image (uint8, as the detectors read it) and its ψ to the priors."""
+    pytest.importorskip("timm")
+    from srkit.inference.pipeline import Pipeline
+    from srkit.models.seg import SegConfig, SegNet
+    from srkit.models.sft import GeneratorConfig, SFTGenerator
+
+    class FaceEverywhere:
+        used = ["stub"]
+
+        def __init__(self):
+            self.seen = []
+
+        def __call__(self, image, psi):
+            self.seen.append((image.dtype, image.shape))
+            return P.fuse_priors(psi, face=torch.full((1, *psi.shape[2:]), 0.99))
+    gen = SFTGenerator(GeneratorConfig.preset("tiny", scale=2, use_kernel=False, use_seg=True))
+    seg = SegNet(SegConfig.preset("tiny", pretrained=False)).eval()
+    pri = FaceEverywhere()
+    pipe = Pipeline(generator=gen, segnet=seg, seg_priors=pri)
+    with torch.no_grad():
+        psi = pipe.segment(torch.rand(2, 3, 9, 7))
+    assert pri.seen == [(np.uint8, (9, 7, 3))] * 2
+    assert torch.allclose(psi[:, P.FACE], torch.full((2, 9, 7), 0.99)) and torch.allclose(psi.sum(1), torch.ones(2, 9, 7))
