@@ -18,7 +18,7 @@ def _psi(face=0.1, text=0.1):
 def test_fusion_max_where_confident_rescales_the_rest_and_leaves_the_rest_alone():
     psi = _psi()
     face = torch.tensor([[[0.96, 0.0]]])          # detection over pixel 0 only
-    out = P.fuse_priors(psi, face=face)
+    out = P.fuse_priors(psi, face=face, agree=0)
     assert out[0, P.FACE, 0, 0] == pytest.approx(0.96)
     # the other 9 share the remaining 0.04 in their old proportions: text 0.1 of 0.9 → 0.04 / 9
     assert out[0, P.TEXT, 0, 0] == pytest.approx(0.04 / 9, rel=1e-5)
@@ -26,12 +26,19 @@ def test_fusion_max_where_confident_rescales_the_rest_and_leaves_the_rest_alone(
     assert torch.equal(out[..., 1], psi[..., 1])  # no detection: unchanged
     assert torch.allclose(out.sum(1), torch.ones(1, 1, 2))
     # a prior below what the segmenter already says changes nothing (max, never a veto)
-    assert torch.allclose(P.fuse_priors(_psi(face=0.7), face=torch.tensor([[[0.5, 0.0]]])), _psi(face=0.7))
+    assert torch.allclose(P.fuse_priors(_psi(face=0.7), face=torch.tensor([[[0.5, 0.0]]]), agree=0), _psi(face=0.7))
     # face first, then text: text's rescale takes its share from the fused face too
-    both = P.fuse_priors(psi, face=torch.tensor([[[0.96, 0.0]]]), text=torch.tensor([[[0.98, 0.0]]]))
+    both = P.fuse_priors(psi, face=torch.tensor([[[0.96, 0.0]]]), text=torch.tensor([[[0.98, 0.0]]]), agree=0)
     assert both[0, P.TEXT, 0, 0] == pytest.approx(0.98)
     assert both[0, P.FACE, 0, 0] == pytest.approx(0.96 * 0.02 / (1 - 0.04 / 9), rel=1e-4)
     assert torch.allclose(both.sum(1), torch.ones(1, 1, 2))
+    # the default gate: a detection counts where the segmenter's mean ψ_k inside it is >= AGREE
+    two = torch.tensor([[[0.96, 0.0, 0.9]]])                  # two detections, one pixel each
+    psi3 = torch.full((1, NUM_CATEGORIES, 1, 3), 0.1)
+    psi3[0, P.FACE, 0, 0], psi3[0, 0, 0, 0] = 0.2, 0.0         # 0.2 >= AGREE 0.15: counts
+    psi3[0, P.FACE, 0, 2], psi3[0, 0, 0, 2] = 0.05, 0.15       # 0.05: below the gate
+    gated = P.fuse_priors(psi3, face=two)
+    assert gated[0, P.FACE, 0, 0] == pytest.approx(0.96) and torch.equal(gated[..., 1:], psi3[..., 1:])
     with pytest.raises(ValueError, match=r"prior map \(1, 3, 3\) does not match"):
         P.fuse_priors(psi, text=torch.zeros(1, 3, 3))
 

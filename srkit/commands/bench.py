@@ -261,7 +261,7 @@ def _run_segmentation(args) -> int:
     priors = None
     if args.priors:
         from srkit.models.priors import SegPriors
-        priors = SegPriors()
+        priors = SegPriors(cache=2048)  # detections depend on the image only: once per image
         for kind, why in priors.missing.items():
             print(f"srkit bench segmentation: no {kind} prior: {why}", file=sys.stderr)
         if not priors.used:
