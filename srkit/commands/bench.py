@@ -285,7 +285,8 @@ def _run_segmentation(args) -> int:
                 "false face/text": "share of labelled pixels called face or text whose truth is neither"}
     if priors is not None:
         protocol["priors"] = (f"rows '+ {' + '.join(priors.used)}': psi_k = max(psi_k, detection score) inside "
-                              "confident detections, other categories rescaled (srkit.models.priors.fuse_priors)")
+                              "confident detections the segmenter agrees with (mean psi_k >= 0.15), other "
+                              "categories rescaled (srkit.models.priors.fuse_priors)")
     _print_protocol(protocol)
     _write_json(args.json, {"results": results, "protocol": protocol})
     return 0
