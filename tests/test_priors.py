@@ -116,7 +116,7 @@ def test_pipeline_fuses_its_priors_per_image():
 
         def __call__(self, image, psi):
             self.seen.append((image.dtype, image.shape))
-            return P.fuse_priors(psi, face=torch.full((1, *psi.shape[2:]), 0.99))
+            return P.fuse_priors(psi, face=torch.full((1, *psi.shape[2:]), 0.99), agree=0)
     gen = SFTGenerator(GeneratorConfig.preset("tiny", scale=2, use_kernel=False, use_seg=True))
     seg = SegNet(SegConfig.preset("tiny", pretrained=False)).eval()
     pri = FaceEverywhere()

