@@ -43,7 +43,7 @@ class SegConfig:
         # plain residual encoder: without ImageNet weights it trains from scratch more reliably than
         # MobileNetV3 (hard-swish, squeeze-excitation, batch-norm at small batches)
         "resnet18": dict(encoder="resnet18", decoder_ch=64, stem_ch=16),
-        # EfficientNet-Lite0 (4.7 M parameters with its classifier, 3.4 M as an encoder): ImageNet
+        # EfficientNet-Lite0 (4.65 M parameters with its classifier, 2.96 M as an encoder): ImageNet
         # weights offline from the [pretrained] extra; no squeeze-excitation or hard-swish, so it
         # fine-tunes well at small batches
         "lite0": dict(encoder="efficientnet_lite0", decoder_ch=64, stem_ch=16),
