@@ -67,3 +67,14 @@ def test_heldout_composites_go_on_sift_flow_test_scenes(data_dir):
     labels = np.concatenate([s.labels.ravel() for s in comp])
     # scene categories under the pastes, not one 'background' photo
     assert len(set(np.unique(labels)) - {-1, 0, 8, 9}) >= 2 and (labels == 9).any()
+
+
+def test_false_face_text_share_counts_only_pixels_whose_truth_is_neither():
+    from srkit.evaluation.segmentation import false_face_text
+    cm = np.zeros((10, 10), np.int64)
+    cm[0, 0], cm[0, 8], cm[1, 9] = 90, 6, 2   # background called face 6 ×, sky called text 2 ×
+    cm[8, 8], cm[9, 8] = 1, 1                 # face right, text called face: not false (truth is text)
+    assert false_face_text(cm) == pytest.approx(8 / 100)
+    res = evaluate_segmenter(Oracle(8), {"toy": [_sample()]}, 2)["toy"]  # face everywhere
+    assert res["false_face_text"] == pytest.approx(1.0)
+    assert "| 100.00 % |" in format_segmentation({"oracle": {"toy": res}})

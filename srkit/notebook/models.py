@@ -101,7 +101,7 @@ def get_pipeline(scale: int = 2, variant: str = "sftconcat", *, preset: str | No
             artifacts.trained_stage("seg", preset=preset, verbose=verbose, scale=scale, max_minutes=max_minutes))
     name = f"standin-{variant}-x{scale}" + (f"-{steps}steps" if steps else "") + (f"-{max_minutes:g}min" if max_minutes else "")
     run = artifacts.run_dir(name, preset)
-    reused = use_cache and run_finished(run)
+    reused = use_cache and run_finished(run, schedule=True)
     if not reused:
         _say(verbose, f"srkit: NOTE no bundled weights for {variant} x{scale}; training a stand-in with "
                       f"`srkit train {stage} --preset {preset}` on {device} "

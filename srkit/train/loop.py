@@ -235,7 +235,7 @@ class Trainer:
         from srkit.train.state import save_state
         modules, pca = self.export()
         meta = {"trainer": self.name, "step": self.step, "final": final, "config": _jsonable(asdict(self.cfg)),
-                "metrics": metrics or {}}
+                "metrics": metrics or {}, "budget_stopped": bool(final and self.stopped_at_budget)}
         save_checkpoint(self.out / "model.safetensors", {k: dist.unwrap(m) for k, m in modules.items()}, meta, pca,
                         scale=self.cfg.scale)
         save_state(self.out / "resume.safetensors", {k: dist.unwrap(m) for k, m in self.modules.items()},
@@ -279,9 +279,10 @@ class Trainer:
             self.load_resume()
             self.print(f"resumed {self.name} from {self.out / 'resume.safetensors'} at step {self.step}")
         end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
-        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {self.name}", disable=not (cfg.progress and self.is_main),
+        # with a wall-time budget the bar counts the steps the budget allows (re-estimated each step)
+        bar = tqdm(total=end, initial=self.step, desc=f"train {self.name}", disable=not (cfg.progress and self.is_main),
                    dynamic_ncols=True)
-        t0, last = time.time(), {}
+        t0, last, first_step = time.time(), {}, self.step
         while self.step < end:
             for o in self.optimizers.values():
                 for g in o.param_groups:
@@ -298,6 +299,9 @@ class Trainer:
                 self._handle_nan(e)
                 continue
             self.step += 1
+            if cfg.max_minutes:
+                rate = (self.step - first_step) / max(time.time() - t0, 1e-3)
+                bar.total = int(min(end, max(self.step, first_step + rate * cfg.max_minutes * 60)))
             bar.update(1)
             bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
             # every process stops at the same step: the first one past the budget decides (DDP)
@@ -363,17 +367,19 @@ def batch_psnr(sr: torch.Tensor, hr: torch.Tensor, scale: int) -> float:
     return float(np.mean([psnr(to_uint8(x.float()), to_uint8(y.float()), shave=scale) for x, y in zip(sr, hr)]))
 
 
-def run_finished(run: str | Path) -> bool:
+def run_finished(run: str | Path, schedule: bool = False) -> bool:
     """True when ``run/model.safetensors`` exists and was written at the end of training (not an
-    intermediate checkpoint of an interrupted run)."""
+    intermediate checkpoint of an interrupted run). ``schedule=True``: only when training ran its
+    whole schedule (a run that ``max_minutes`` stopped early is not finished in that sense)."""
     from srkit.checkpoint import read_header
     model = Path(run) / "model.safetensors"
     if not model.is_file():
         return False
     try:
-        return bool(read_header(model).get("meta", {}).get("final"))
+        meta = read_header(model).get("meta", {})
     except (ValueError, FileNotFoundError):
         return False
+    return bool(meta.get("final")) and not (schedule and meta.get("budget_stopped"))
 
 
 def load_init(path: str | None, device, scale: int | None = None) -> "object | None":
