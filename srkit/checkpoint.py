@@ -26,10 +26,9 @@ import torch.nn as nn
 
 from srkit.categories import CATEGORIES
 from srkit.kernels import KernelPCA
+from srkit.paths import WEIGHTS_DIR
 
 FORMAT, VERSION = "srkit-checkpoint", 1
-WEIGHTS_DIRS = (Path(__file__).parent / "assets" / "weights",            # installed package data
-                Path(__file__).parent.parent / "assets" / "weights")     # source checkout
 
 
 def _registry() -> dict[str, tuple[type, type]]:
@@ -254,7 +253,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """A bundled model name ('x2', 'x4' → assets/weights/<name>.safetensors) or a file path."""
+    """A bundled model name ('x2', 'x4' → ``srkit.paths.WEIGHTS_DIR/<name>.safetensors``) or a file path."""
     p = Path(name_or_path)
     looks_like_path = p.suffix == ".safetensors" or len(p.parts) > 1 or p.is_file()
     if looks_like_path:
@@ -263,12 +262,12 @@ def resolve(name_or_path: str | Path) -> Path:
         if not p.is_file():
             raise FileNotFoundError(f"checkpoint not found: {p}")
         return p
-    for d in WEIGHTS_DIRS:
-        if (d / f"{name_or_path}.safetensors").is_file():
-            return d / f"{name_or_path}.safetensors"
-    names = sorted({f.stem for d in WEIGHTS_DIRS if d.is_dir() for f in d.glob("*.safetensors")})
-    raise FileNotFoundError(f"no bundled model named {str(name_or_path)!r} (bundled: {names or 'none'}) "
-                            "and no such file")
+    bundled = WEIGHTS_DIR / f"{name_or_path}.safetensors"
+    if bundled.is_file():
+        return bundled
+    names = sorted(f.stem for f in WEIGHTS_DIR.glob("*.safetensors")) if WEIGHTS_DIR.is_dir() else []
+    raise FileNotFoundError(f"no bundled model named {str(name_or_path)!r} in {WEIGHTS_DIR} "
+                            f"(bundled: {', '.join(names) or 'none'}) and no such file")
 
 
 def save_pipeline(pipeline, path: str | Path, meta: dict | None = None, half: bool = False) -> Path:

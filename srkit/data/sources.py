@@ -119,7 +119,7 @@ def image_size(ref: str) -> tuple[int, int]:
 def default_train_refs(data_dir: str | Path | None = None, log=print) -> list[str]:
     """``DATA/T91`` + ``DATA/BSD200`` (DATA = ``data_dir`` or ``$SRKIT_DATA``) when present, else
     scikit-image's images (``log`` says which was used)."""
-    from srkit.data.benchmarks import default_data_dir
+    from srkit.paths import default_data_dir
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     refs = []
     for name in DEFAULT_TRAIN_SETS:

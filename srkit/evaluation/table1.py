@@ -3,7 +3,6 @@ LR images blurred with a seeded random width and noised (paper: σn = 15); ``com
 set of models on one LR image."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +30,12 @@ def compare(hr: np.ndarray, lr: np.ndarray, methods: dict, scale: int, steps: in
 
 def eval_images(max_images: int | None = None, scale: int = 2, sets=("Set14", "B100"),
                 crop: int | None = None) -> dict[str, list]:
-    """Evaluation images: {set: [uint8 HR]} from ``$SRKIT_DATA`` (or ../shared/data) when present,
+    """Evaluation images: {set: [uint8 HR]} from ``$SRKIT_DATA`` when set,
     else {'built-in': scikit-image samples}. ``max_images`` per set; ``crop``: the centre crop×crop
     of each (a multiple of ``scale``; smoke runs use 2 images, 192 px)."""
-    from srkit.data.benchmarks import default_data_dir, load_benchmark
-    data = os.environ.get("SRKIT_DATA") or default_data_dir()
+    from srkit.data.benchmarks import load_benchmark
+    from srkit.paths import default_data_dir
+    data = default_data_dir()
     out = {}
     if data and Path(data).is_dir():
         for s in sets:

@@ -33,7 +33,7 @@ def resolve_refs(data: str | None, log=print) -> list[str]:
         return hf_refs(data[3:])
     root = Path(data)
     subsets = [root / n for n in ("T91", "BSD200") if (root / n).is_dir()]
-    if subsets:  # a data root laid out like ../shared/data: never train on its benchmark sets
+    if subsets:  # a data root (docs/DESIGN.md §4): never train on its benchmark sets
         return [r for s in subsets for r in folder_refs(s)]
     return folder_refs(root)
 
@@ -96,7 +96,7 @@ def seg_data(cfg, device, out: Path, log=print):
     8:1:1; synthetic samples are split the same way so faces and text are validated too. Stanford
     val and SIFT Flow test never enter (they are ``srkit bench segmentation``'s held-out sets).
     """
-    from srkit.data.benchmarks import default_data_dir
+    from srkit.paths import default_data_dir
     from srkit.data.segmentation import (class_counts, hf_segmentation, load_ade20k, load_camvid, load_faces,
                                          load_msrc, load_siftflow, load_stanford, split_samples, synthetic_samples)
     root = Path(cfg.data) if cfg.data else default_data_dir()
