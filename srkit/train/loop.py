@@ -152,6 +152,34 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
+def backward_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                  grad_clip: float = 0.0) -> bool:
+    """Backward ``loss`` and step ``optimizer`` through ``scaler`` (``srkit.precision.loss_scaler``).
+
+    With an enabled scaler (fp16 autocast) the loss is scaled before backward, the gradients are
+    unscaled before clipping to ``grad_clip`` (0 = no clipping; the norm of the true gradients), and
+    a step whose gradients hold inf/NaN is skipped while the scale halves. A disabled scaler is the
+    plain backward → clip → step. The scale is not saved in ``resume.safetensors``: an fp16 run
+    resumes from the default scale (2**16), which settles again within a few steps.
+
+    Returns:
+        True when the optimizer stepped, False when the scaler skipped the step.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    with torch.autocast(loss.device.type, enabled=False):  # backward outside autocast, as torch advises
+        scaler.scale(loss).backward()
+    if grad_clip:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], grad_clip)
+    if not scaler.is_enabled():
+        optimizer.step()
+        return True
+    scale = scaler.get_scale()
+    scaler.step(optimizer)
+    scaler.update()
+    return scaler.get_scale() >= scale  # update() halves the scale exactly when it skipped the step
+
+
 class Trainer:
     """Base trainer (see module docstring). Subclasses set ``name`` and implement the hooks."""
     name = "base"
@@ -169,6 +197,7 @@ class Trainer:
         seed_everything(cfg.seed)  # identical initial weights on every rank
         self.modules: dict[str, nn.Module] = {}     # everything saved (trained and frozen)
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.scalers: dict[str, torch.amp.GradScaler] = {}  # loss scaling, enabled for fp16 autocast only
         self.step, self.salt, self.rollbacks, self.lr_factor = 0, 0, 0, 1.0
         self.records: list[dict] = []
         self.precision = precision.resolve(cfg.precision, self.device)
@@ -209,13 +238,10 @@ class Trainer:
         if not dist.all_finite(value, self.device):
             raise NonFiniteLossError(f"non-finite loss at step {self.step}: {name} = {value} (optimizer {opt or name}; "
                                      f"trainer {self.name}, out {self.out})")
-        o = self.optimizers[opt or name]
-        o.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, enabled=False):  # backward outside autocast, as torch advises
-            loss.backward()
-        if self.cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_([p for g in o.param_groups for p in g["params"]], self.cfg.grad_clip)
-        o.step()
+        key = opt or name
+        if key not in self.scalers:  # one per optimizer: each tracks the scale its own gradients allow
+            self.scalers[key] = precision.loss_scaler(self.device, self.precision)
+        backward_step(loss, self.optimizers[key], self.scalers[key], self.cfg.grad_clip)
         return value
 
     def step_generator(self) -> torch.Generator:
