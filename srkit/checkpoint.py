@@ -276,16 +276,46 @@ def save_pipeline(pipeline, path: str | Path, meta: dict | None = None, half: bo
     return save_checkpoint(path, pipeline.modules(), {**pipeline.meta, **(meta or {})}, pipeline.pca, half)
 
 
-def load(name_or_path: str | Path, device: str | torch.device = "cpu"):
-    """``srkit.load``: one network if the file holds exactly one, else a ready ``Pipeline``.
+def load_pipeline(name_or_path: str | Path, device: str | torch.device = "cpu"):
+    """``srkit.load``: a ready ``srkit.inference.pipeline.Pipeline`` from a file holding a generator
+    (and any of predictor, corrector, segnet, discriminator, PCA).
 
     Args:
         name_or_path: bundled name ('x2', 'x4', ...) or a .safetensors path.
-        device: where to put the networks.
+        device: where to put the networks (default "cpu").
+
+    Raises:
+        ValueError: the file holds no generator (a lone segmenter, say: ``load_network``), naming
+            what it holds; and everything ``load_checkpoint`` raises.
     """
     from srkit.inference.pipeline import Pipeline
 
-    ckpt = load_checkpoint(resolve(name_or_path), device)
-    if len(ckpt.modules) == 1:
-        return next(iter(ckpt.modules.values()))
+    path = resolve(name_or_path)
+    ckpt = load_checkpoint(path, device)
+    if "generator" not in ckpt.modules:
+        raise ValueError(f"{path} holds {', '.join(sorted(ckpt.modules))} and no generator: not a model to "
+                         "upscale with (srkit.load_network loads one network)")
     return Pipeline.from_checkpoint(ckpt)
+
+
+def load_network(name_or_path: str | Path, device: str | torch.device = "cpu", name: str | None = None) -> nn.Module:
+    """``srkit.load_network``: one network of a file, in eval mode on ``device``.
+
+    Args:
+        name_or_path: bundled name or a .safetensors path.
+        device: where to put it (default "cpu").
+        name: which network ('generator', 'segnet', ...); default None: the file's only one.
+
+    Raises:
+        ValueError: ``name`` is not in the file, or it is None and the file holds several networks
+            (the message lists them).
+    """
+    path = resolve(name_or_path)
+    modules = load_checkpoint(path, device).modules
+    if name is None and len(modules) != 1:
+        raise ValueError(f"{path} holds {len(modules)} networks ({', '.join(sorted(modules))}); "
+                         "pass name= or load the whole model with srkit.load")
+    key = name if name is not None else next(iter(modules))
+    if key not in modules:
+        raise ValueError(f"{path} has no network {key!r}; it holds {', '.join(sorted(modules))}")
+    return modules[key]

@@ -20,7 +20,7 @@ def test_smoke_loss_falls_and_checkpoint_loads(tmp_path):
     first, last = overfit(t, 60, "pixel")
     assert last < 0.85 * first, (first, last)
     t.save(final=True)
-    g = srkit.load(tmp_path / "model.safetensors")
+    g = srkit.load_network(tmp_path / "model.safetensors")
     assert isinstance(g, SFTGenerator) and state_equal(g.state_dict(), t.modules["generator"].state_dict())
     for f in ("log.csv", "log.json", "manifest.json", "data_report.json", "resume.safetensors"):
         assert (tmp_path / f).is_file(), f
@@ -62,7 +62,7 @@ def test_variants_without_seg(tmp_path, use_kernel):
     t = SFTMDTrainer(SFTMDConfig.from_preset("smoke", out=str(tmp_path), use_kernel=use_kernel, steps=2, **{
         k: v for k, v in FAST.items() if k != "steps"}), log=lambda *a: None)
     t.fit()
-    assert srkit.load(tmp_path / "model.safetensors").cfg.use_kernel == use_kernel
+    assert srkit.load_network(tmp_path / "model.safetensors").cfg.use_kernel == use_kernel
 
 
 def test_seg_variant_needs_a_segnet(tmp_path):

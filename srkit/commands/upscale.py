@@ -498,7 +498,7 @@ def _runner(args, weights: str):
     import srkit.checkpoint as checkpoint
     from srkit.inference.runner import ModelRunner
     try:
-        model = checkpoint.load(weights)
+        model = checkpoint.load_pipeline(weights)
     except PermissionError as error:  # not "corrupt": the file may be fine, this user cannot read it
         raise UsageError(f"cannot read weights {weights}: permission denied; check the file's "
                          "permissions (its contents may well be fine)") from error
