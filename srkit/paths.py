@@ -15,16 +15,6 @@ ABLATION_DIR = WEIGHTS_DIR / "ablation"           # the ×2 ablation set (srkit 
 ARCHIVE_CLIP_SOURCE = ASSETS_DIR / "archive_clip_source.png"   # srkit.data.archive_clip's default picture
 
 
-def asset(relative: str) -> Path:
-    """A bundled file ``assets/<relative>``; FileNotFoundError naming the path when it is missing
-    (an install without package data, or a checkout whose ``srkit/assets`` link did not survive)."""
-    p = ASSETS_DIR / relative
-    if not p.exists():
-        raise FileNotFoundError(f"bundled file missing: {p} (srkit's package data is not installed; "
-                                "reinstall srkit from a wheel or a full source checkout)")
-    return p
-
-
 def default_data_dir() -> Path | None:
     """The data folder named by ``$SRKIT_DATA`` (benchmark sets, training images), or None when unset.
 

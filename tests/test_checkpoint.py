@@ -37,7 +37,7 @@ def same_state(a, b):
 
 def test_round_trip_bit_exact(tmp_path, pca):
     mods = networks()
-    mods["discriminator"] = Discriminator(DiscriminatorConfig.preset("tiny", aux_classes=10))
+    mods["discriminator"] = Discriminator(DiscriminatorConfig.preset("tiny"))
     path = save_checkpoint(tmp_path / "m.safetensors", mods, {"iters": 5, "psnr": {"Set5": 30.1}}, pca)
     ck = load_checkpoint(path)
     assert set(ck.modules) == set(mods) and ck.scale == 2 and ck.categories[1] == "sky"

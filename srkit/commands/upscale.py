@@ -50,8 +50,6 @@ MIN_TILE = 8          # smaller tiles spend more time on their margins than on t
 MAX_STEPS = 20        # IKC converges in ~7 steps; more only costs time
 CRF_RANGE = (0, 51)   # libx264's range
 NAME_MAX = 255        # bytes per file name on ext4, XFS, btrfs, ZFS, APFS
-# ``atomic_path`` first writes ".NAME.<8 random chars>.part.EXT": that name must fit too.
-TEMPORARY_NAME_EXTRA = len(".") + len(".") + 8 + len(".part")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 AUTO = "auto"  # --weights auto: the bundle each input's measured damage calls for
@@ -371,12 +369,13 @@ def check_path_names(path: Path) -> None:
 
 def check_output_name(target: Path) -> None:
     """The output's file name, and the longer temporary name written first, must fit."""
+    from srkit.imageio import temporary_name, temporary_name_extra
     length = len(os.fsencode(target.name))
-    room = NAME_MAX - TEMPORARY_NAME_EXTRA - len(os.fsencode(target.suffix))
+    room = NAME_MAX - temporary_name_extra(target)  # atomic_path first writes a longer name
     if length > room:
+        shown = temporary_name(target.with_name("NAME"), "XXXXXXXX").name + target.suffix
         raise UsageError(f"output file name {target.name!r} is {length} bytes; at most {room} fit "
-                         f"(file systems allow {NAME_MAX}, and srkit first writes it as "
-                         f"'.NAME.XXXXXXXX.part{target.suffix}')")
+                         f"(file systems allow {NAME_MAX}, and srkit first writes it as '{shown}')")
 
 
 def check_writable_dir(folder: Path) -> None:

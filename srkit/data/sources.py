@@ -180,9 +180,3 @@ def write_json(path: str | Path, obj) -> None:
         Path(tmp).write_text(json.dumps(obj, indent=1))
 
 
-def read_manifest(path: str | Path) -> dict:
-    m = json.loads(Path(path).read_text())
-    missing = [k for k in ("train", "val", "test") if k not in m]
-    if missing:
-        raise ValueError(f"{path}: not a srkit manifest (missing {missing})")
-    return m

@@ -6,19 +6,14 @@ too blurry) and returns a corrected code h_{i+1} = h_i + Δh.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
 import torch.nn as nn
 
 from srkit.models.sft import stretch
-
-
-def _preset(cls, name: str, overrides: dict):
-    if name not in cls.PRESETS:
-        raise ValueError(f"unknown {cls.__name__} preset {name!r}; choose one of {sorted(cls.PRESETS)}")
-    return replace(cls(), **{**cls.PRESETS[name], **overrides})
+from srkit.models.presets import Presets
 
 
 def _pool(estimation_map: torch.Tensor, pool: str) -> torch.Tensor:
@@ -31,7 +26,7 @@ def _pool(estimation_map: torch.Tensor, pool: str) -> torch.Tensor:
 
 
 @dataclass
-class PredictorConfig:
+class PredictorConfig(Presets):
     """Architecture of P.
 
     Attributes:
@@ -51,10 +46,6 @@ class PredictorConfig:
     def __post_init__(self):
         if self.ksize % 2 == 0 or min(self.nf, self.code_len, self.ksize) < 1:
             raise ValueError(f"PredictorConfig needs positive sizes and an odd ksize: {self}")
-
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "PredictorConfig":
-        return _preset(cls, name, overrides)
 
 
 class Predictor(nn.Module):
@@ -83,7 +74,7 @@ class Predictor(nn.Module):
 
 
 @dataclass
-class CorrectorConfig:
+class CorrectorConfig(Presets):
     """Architecture of C.
 
     Attributes:
@@ -105,10 +96,6 @@ class CorrectorConfig:
             raise ValueError(f"CorrectorConfig.scale must be 2, 3 or 4, got {self.scale!r}")
         if min(self.nf, self.code_nf, self.code_len) < 1:
             raise ValueError(f"CorrectorConfig sizes must be positive: {self}")
-
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "CorrectorConfig":
-        return _preset(cls, name, overrides)
 
 
 class Corrector(nn.Module):

@@ -151,13 +151,6 @@ def g_adv_loss(fake_logit: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
 
 
-def aux_class_loss(cls_logits: torch.Tensor | None, labels: torch.Tensor | None) -> torch.Tensor:
-    """Cross-entropy of D's auxiliary category head (0 when either is absent)."""
-    if cls_logits is None or labels is None:
-        return torch.zeros(())
-    return F.cross_entropy(cls_logits, labels)
-
-
 def generator_loss(sr: torch.Tensor, hr: torch.Tensor, fake_logit: torch.Tensor,
                    perceptual: nn.Module, gan_weight: float = GAN_WEIGHT) -> dict[str, torch.Tensor]:
     """Paper eq. 6: total = perceptual(sr, hr) + gan_weight · g_adv_loss (default weight 1e-3).

@@ -7,7 +7,7 @@ them from coarse to fine, and a full-resolution stem on the input keeps boundari
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -15,12 +15,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from srkit.categories import NUM_CATEGORIES
+from srkit.models.presets import Presets
 
 _WARNED: set[str] = set()  # encoders we already warned about (warn once per process)
 
 
 @dataclass
-class SegConfig:
+class SegConfig(Presets):
     """Architecture of S.
 
     Attributes:
@@ -46,12 +47,6 @@ class SegConfig:
         # MobileNetV3 (hard-swish, squeeze-excitation, batch-norm at small batches)
         "resnet18": dict(encoder="resnet18", decoder_ch=64, stem_ch=16),
     }
-
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "SegConfig":
-        if name not in cls.PRESETS:
-            raise ValueError(f"unknown SegConfig preset {name!r}; choose one of {sorted(cls.PRESETS)}")
-        return replace(cls(), **{**cls.PRESETS[name], **overrides})
 
 
 def create_encoder(name: str, pretrained: bool) -> nn.Module:

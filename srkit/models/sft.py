@@ -16,7 +16,7 @@ True       True       SFTconcat (the paper)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from srkit.categories import NUM_CATEGORIES
+from srkit.models.presets import Presets
 from srkit.resize import imresize
 
 
@@ -198,7 +199,7 @@ class SegTerms:
 
 
 @dataclass
-class GeneratorConfig:
+class GeneratorConfig(Presets):
     """Architecture of G. ``GeneratorConfig.preset(name, **overrides)`` gives the standard sizes.
 
     Attributes:
@@ -237,12 +238,6 @@ class GeneratorConfig:
         if min(self.nf, self.nb + 1, self.code_len, self.num_classes, self.cond_nf, self.seg_nf) < 1:
             raise ValueError(f"GeneratorConfig sizes must be positive: {self}")
 
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "GeneratorConfig":
-        """A named size ('tiny', 'small', 'default') with any field overridden, e.g. scale=2."""
-        if name not in cls.PRESETS:
-            raise ValueError(f"unknown generator preset {name!r}; choose one of {sorted(cls.PRESETS)}")
-        return replace(cls(), **{**cls.PRESETS[name], **overrides})
 
     @property
     def variant(self) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from srkit.data.pairs import DegradationConfig, PairSampler, PatchDataset, build_report, fixed_batch, format_report
+from srkit.data.pairs import PairSampler, PatchDataset, build_report, fixed_batch, format_report
 from srkit.data.sources import (build_manifest, default_train_refs, folder_refs, hf_refs, skimage_refs,
                                 split_refs, write_json)
 from srkit.kernels import KernelPCA, KernelSpec
@@ -18,9 +18,10 @@ from srkit.train import dist
 
 
 @functools.lru_cache(maxsize=8)
-def fit_pca(scale: int, aniso_prob: float = 0.0, n: int = 30000, seed: int = 0) -> KernelPCA:
-    """The kernel PCA of a scale (fixed seed, so every stage fits the same one)."""
-    return KernelPCA.fit(KernelSpec(scale=scale, aniso_prob=aniso_prob), n=n, seed=seed)
+def fit_pca(spec: KernelSpec, n: int = 30000, seed: int = 0) -> KernelPCA:
+    """The kernel PCA of the training kernels ``spec`` (``DegradationConfig.kernel_spec()``; fixed
+    seed, so every stage fits the same one)."""
+    return KernelPCA.fit(spec, n=n, seed=seed)
 
 
 def resolve_refs(data: str | None, log=print) -> list[str]:
@@ -38,17 +39,10 @@ def resolve_refs(data: str | None, log=print) -> list[str]:
     return folder_refs(root)
 
 
-def degradation_of(cfg) -> DegradationConfig:
-    return DegradationConfig(scale=cfg.scale, aniso_prob=cfg.aniso_prob, noise=cfg.noise,
-                             noise_share=cfg.noise_share, jpeg=cfg.jpeg,
-                             mpeg2=cfg.mpeg2, compression_share=cfg.compression_share,
-                             hr_soften=cfg.hr_soften, hr_soften_range=cfg.hr_soften_range)
-
-
 def sr_data(cfg, pca: KernelPCA | None, device, out: Path, log=print):
     """(PairSampler for training, fixed validation batch) for the SR trainers."""
     main = dist.is_main()
-    deg = degradation_of(cfg)
+    deg = cfg.degradation
     if cfg.data and str(cfg.data).endswith(".npz"):
         packed = PatchDataset.from_npz(cfg.data)
         split = split_refs(packed.names, cfg.seed)
@@ -133,7 +127,7 @@ def seg_data(cfg, device, out: Path, log=print):
             log(f"padded {n_padded} of {len(samples)} images smaller than {side} px (mirrored, padding ignored)")
         return PatchDataset([p[0] for p in pairs], [p[1] for p in pairs], [s.name for s in samples])
 
-    deg = degradation_of(cfg)
+    deg = cfg.degradation
     sampler = PairSampler(mk(train), deg, cfg.patch, cfg.batch, None, cfg.seed, rank=dist.rank(), device=device)
     val_batch = fixed_batch(mk(val), deg, cfg.val_images, cfg.val_patch, None, seed=cfg.seed + 1, device=device)
     if dist.is_main():

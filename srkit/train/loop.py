@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 
 from srkit import precision
+from srkit.data.pairs import DegradationConfig
 from srkit.precision import PRECISIONS
 from srkit.train import dist
 
@@ -53,8 +54,11 @@ class TrainConfig:
             (recursive; a data root holding T91/BSD200 uses those), 'skimage', a .npz from
             ``PatchDataset.pack``, or 'hf:NAME' (HuggingFace datasets).
         max_images: use at most this many training images (0 = all).
-        noise / noise_share / aniso_prob / jpeg / mpeg2 / compression_share / hr_soften / hr_soften_range:
-            degradation (see srkit.data.pairs.DegradationConfig).
+        degradation: how LR patches are made: a ``srkit.data.pairs.DegradationConfig`` or a dict
+            of its fields (kernel ``sigma_range``, ``aniso_prob``, ``noise``, ``noise_share``,
+            ``jpeg``, ``mpeg2``, ``compression_share``, ``hr_soften``, ``hr_soften_range``; a
+            recipe's ``degradation = { noise = [0, 20] }``); its scale is this config's ``scale``.
+            Default: none of them, the scale's kernel widths (the paper's noise-free setting).
         init_from: a srkit checkpoint to start the networks from (e.g. the sftmd stage).
         log_every / val_every / ckpt_every: intervals in steps (0 = only at the end).
         val_images / val_patch: size of the fixed validation set (cached LR, seed-determined).
@@ -83,14 +87,7 @@ class TrainConfig:
     device: str = "auto"
     data: str | None = None
     max_images: int = 0
-    noise: float | tuple[float, float] = 0.0
-    noise_share: float = 1.0
-    aniso_prob: float = 0.0
-    jpeg: int | tuple[int, int] = 0
-    mpeg2: int | tuple[int, int] = 0
-    compression_share: tuple[float, float] | None = None
-    hr_soften: float = 0.0
-    hr_soften_range: tuple[float, float] = (0.3, 1.0)
+    degradation: DegradationConfig | dict | None = None
     init_from: str | None = None
     log_every: int = 10
     val_every: int = 500
@@ -118,8 +115,7 @@ class TrainConfig:
         for f in fields(self):  # JSON gives lists where the dataclass wants tuples
             if isinstance(getattr(self, f.name), list):
                 setattr(self, f.name, tuple(getattr(self, f.name)))
-        from srkit.train.data import degradation_of
-        degradation_of(self)  # names a bad noise / hr_soften setting now, not at the first batch
+        self.degradation = _degradation(self.degradation, self.scale)  # a bad setting fails now
 
     @classmethod
     def from_preset(cls, name: str, **overrides):
@@ -135,6 +131,22 @@ class TrainConfig:
         if bad:
             raise ValueError(f"unknown {cls.__name__} field(s) {bad}; known: {sorted(known)}")
         return cls(**{**presets[name], **{k: v for k, v in overrides.items() if v is not None}})
+
+
+def _degradation(value: DegradationConfig | dict | None, scale: int) -> DegradationConfig:
+    """``TrainConfig.degradation`` as a DegradationConfig of ``scale`` (dict keys as its fields)."""
+    if isinstance(value, DegradationConfig):
+        if value.scale != scale:
+            raise ValueError(f"degradation.scale {value.scale} differs from the training scale {scale}")
+        return value
+    given = dict(value or {})
+    if given.pop("scale", scale) != scale:  # a saved run's config holds it; it must agree
+        raise ValueError(f"degradation scale {value['scale']} differs from the training scale {scale}")
+    known = {f.name for f in fields(DegradationConfig)} - {"scale"}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ValueError(f"unknown degradation field(s) {unknown}; known: {sorted(known)}")
+    return DegradationConfig(scale=scale, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
 
 
 def seed_everything(seed: int) -> None:
