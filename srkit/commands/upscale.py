@@ -461,8 +461,8 @@ def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
 
     Images and folders ('image', 'folder') get ``auto``: per image, ``x<scale>``, ``x2_noise`` or
     ``x<scale>_archive`` by the noise and blocking measured on it (``srkit.inference.damage``; on the
-    degraded Set14 grid 0.27 dB (×2) and 0.23 dB (×4) above the best single bundle, within 0.2 dB
-    of ``x<scale>`` on clean Gaussian8: docs/RESULTS.md). Video ('video') gets the archive bundle of
+    degraded Set14 grid's mean 0.05 dB (×2) and 0.23 dB (×4) above the best single bundle, at most
+    0.12 dB below ``x<scale>`` on clean Gaussian8 Set5, Set14 and B100: docs/RESULTS.md). Video ('video') gets the archive bundle of
     the scale (broadcast and tape transfers are never clean; ``--weights auto`` measures pictures
     across the video instead). A scale without an archive bundle falls back to ``x<scale>`` for video.
     """

@@ -4,6 +4,14 @@ Conv blocks (3×3 conv, then 4×4 stride-2 conv) double the channels while halvi
 global average pool makes D accept any patch size, and two linear layers give one logit. The paper's
 sigmoid output is ``DiscOutput.prob``; losses use the logit (BCE-with-logits is numerically stable
 where a sigmoid followed by log is not).
+
+References (docs/DESIGN.md §8):
+    C. Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
+    Network", CVPR 2017, https://arxiv.org/abs/1609.04802 (the layout).
+    X. Wang et al., "ESRGAN: Enhanced Super-Resolution Generative Adversarial Networks", ECCV
+    Workshops 2018, https://arxiv.org/abs/1809.00219 (widths).
+    D. Yang, "Film and Television Production AI Intelligent Optimization Processing System Based on
+    Neural Optimization Algorithm" (Fig. 6).
 """
 from __future__ import annotations
 

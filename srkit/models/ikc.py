@@ -3,6 +3,14 @@
 P estimates the kernel code h0 from the LR image; then, for t steps, G super-resolves with the
 current code and C looks at the SR image (whose artefacts show whether the code is too sharp or
 too blurry) and returns a corrected code h_{i+1} = h_i + Δh.
+
+References (docs/DESIGN.md §8):
+    J. Gu, H. Lu, W. Zuo, C. Dong, "Blind Super-Resolution With Iterative Kernel Correction",
+    CVPR 2019, https://arxiv.org/abs/1904.03377 (P, C and the loop; Gaussian8).
+    K. Zhang, W. Zuo, L. Zhang, "Learning a Single Convolutional Super-Resolution Network for
+    Multiple Degradations", CVPR 2018, https://arxiv.org/abs/1712.06116 (the PCA kernel code).
+    D. Yang, "Film and Television Production AI Intelligent Optimization Processing System Based on
+    Neural Optimization Algorithm" (IKC inside the semantics-aware system).
 """
 from __future__ import annotations
 

@@ -13,6 +13,16 @@ True       False      IKC's SFTMD (kernel code only)
 False      True       SFT-GAN (segmentation probabilities only)
 True       True       SFTconcat (the paper)
 =========  =========  ==========================================
+
+References (docs/DESIGN.md §8):
+    D. Yang, "Film and Television Production AI Intelligent Optimization Processing System Based on
+    Neural Optimization Algorithm" (SFTconcat, Fig. 3–5).
+    X. Wang, K. Yu, C. Dong, C. C. Loy, "Recovering Realistic Texture in Image Super-resolution by
+    Deep Spatial Feature Transform", CVPR 2018, https://arxiv.org/abs/1804.02815 (SFT layers).
+    J. Gu, H. Lu, W. Zuo, C. Dong, "Blind Super-Resolution With Iterative Kernel Correction",
+    CVPR 2019, https://arxiv.org/abs/1904.03377 (SFTMD).
+    C. Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
+    Network", CVPR 2017, https://arxiv.org/abs/1609.04802 (SRResNet).
 """
 from __future__ import annotations
 
