@@ -75,3 +75,4 @@ def test_a_disabled_scaler_is_the_plain_step():
     grad, = torch.autograd.grad(loss, lin.weight, retain_graph=True)
     assert backward_step(loss, opt, torch.amp.GradScaler("cpu", enabled=False))
     assert torch.allclose(lin.weight, w0 - 0.1 * grad, rtol=0, atol=1e-7)
+

@@ -66,7 +66,7 @@ class TrainConfig:
             different batches; at most ``max_rollbacks`` times).
         grad_clip: clip gradient norm per update (0 = off).
         threads: torch CPU threads (0 = torch's default).
-        progress: show a tqdm bar.
+        progress: show a progress bar (``TrainingBar``: the budget's seconds when ``max_minutes`` is set).
         max_minutes: wall-time budget (0 = none): training stops at the first step past it and saves
             that model as the run's final one (the lr schedule still follows ``steps``). The
             notebooks' ``TRAIN_MINUTES``.
@@ -311,14 +311,13 @@ class Trainer:
     def fit(self, stop_after: int | None = None) -> dict:
         """Train until ``cfg.steps`` (or for ``stop_after`` more steps, then checkpoint and return,
         as a pre-empted job would). Returns the last log record."""
-        from tqdm.auto import tqdm
         cfg = self.cfg
         if self.resume and self.step == 0:
             self.load_resume()
             self.print(f"resumed {self.name} from {self.out / 'resume.safetensors'} at step {self.step}")
         end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
-        bar = tqdm(total=cfg.steps, initial=self.step, desc=f"train {self.name}", disable=not (cfg.progress and self.is_main),
-                   dynamic_ncols=True)
+        bar = TrainingBar(cfg.steps, cfg.max_minutes, self.step, f"train {self.name}",
+                          disable=not (cfg.progress and self.is_main))
         t0, last = time.time(), {}
         while self.step < end:
             for o in self.optimizers.values():
@@ -336,8 +335,7 @@ class Trainer:
                 self._handle_nan(e)
                 continue
             self.step += 1
-            bar.update(1)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
+            bar.advance(self.step, time.time() - t0, losses)
             # every process stops at the same step: the first one past the budget decides (DDP)
             if cfg.max_minutes and self.step < end and \
                     dist.mean(float(time.time() - t0 > cfg.max_minutes * 60), self.device) > 0:
@@ -356,7 +354,7 @@ class Trainer:
                 self.write_logs()
                 self.save(final=done, metrics=val or {k: v for k, v in last.items() if k.startswith("val_")})
                 dist.barrier()
-        bar.close()
+        bar.close(finished=self.step == cfg.steps or self.stopped_at_budget)
         return last
 
     def _eval(self) -> dict:
@@ -382,6 +380,48 @@ class Trainer:
         self.write_logs()
         raise NonFiniteLossError(f"{e}; stopped ({why}). Last checkpoint: "
                                  f"{resume if resume.is_file() else 'none'}") from None
+
+
+class TrainingBar:
+    """The training progress bar, sized to what will run: the steps of the schedule, or, with a
+    time budget (``max_minutes``), the budget's seconds (the step count and losses in the postfix),
+    so the ETA is the budget's end and not that of a schedule the budget will cut. A run that ends
+    as planned (schedule done, or budget spent) closes the bar full, which a notebook shows green;
+    only an interrupted run leaves it short.
+
+    Args:
+        steps: the schedule's steps; minutes: the budget (0 = none); initial: the step resumed at;
+        desc: the label; disable: no output (other DDP ranks, ``progress=False``).
+    """
+
+    def __init__(self, steps: int, minutes: float, initial: int, desc: str, disable: bool = False, file=None):
+        from tqdm.auto import tqdm
+        self.steps, self.budget_s = steps, minutes * 60
+        if self.budget_s:
+            self.bar = tqdm(total=round(self.budget_s), desc=f"{desc} ({minutes:g} min budget)", unit="s",
+                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}", disable=disable,
+                            dynamic_ncols=True, file=file)
+        else:
+            self.bar = tqdm(total=steps, initial=initial, desc=desc, disable=disable, dynamic_ncols=True, file=file)
+
+    def advance(self, step: int, elapsed_s: float, losses: dict[str, float]) -> None:
+        """After ``step`` (1-based), ``elapsed_s`` seconds into the run."""
+        post = {k: f"{v:.4g}" for k, v in losses.items()}
+        if self.budget_s:
+            self.bar.n = min(self.bar.total, round(elapsed_s))
+            post = {"step": f"{step}/{self.steps}", **post}
+        else:
+            self.bar.n = step
+        self.bar.set_postfix(post)  # refreshes
+
+    def close(self, finished: bool) -> None:
+        """``finished``: the run ended as planned, so the bar is filled (green in a notebook)."""
+        if finished:
+            if self.budget_s and self.bar.n < self.bar.total:  # the schedule ended before the budget
+                self.bar.total = self.bar.n
+            self.bar.n = self.bar.total
+            self.bar.refresh()
+        self.bar.close()
 
 
 def _jsonable(obj):

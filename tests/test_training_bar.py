@@ -1,0 +1,27 @@
+"""The training progress bar (srkit.train.loop.TrainingBar): sized to the time budget, full when
+the run ends as planned."""
+
+
+def test_the_training_bar_is_sized_to_the_budget_and_closes_full():
+    """With a time budget the bar counts the budget's seconds (ETA = the budget's end), not the
+    schedule; a run the budget ends, or a schedule that ends first, closes the bar full."""
+    import io
+
+    from srkit.train.loop import TrainingBar
+    out = io.StringIO()
+    bar = TrainingBar(steps=100_000, minutes=2, initial=0, desc="train sftmd", file=out)
+    assert bar.bar.total == 120
+    bar.advance(3, 30.4, {"pixel": 0.1234})
+    assert bar.bar.n == 30 and "step=3/100000" in out.getvalue() and "2 min budget" in out.getvalue()
+    bar.advance(9, 500.0, {"pixel": 0.1})
+    assert bar.bar.n == 120                        # never past the budget
+    bar.close(finished=True)
+    assert bar.bar.n == bar.bar.total == 120
+    early = TrainingBar(steps=10, minutes=5, initial=0, desc="t", file=io.StringIO())
+    early.advance(10, 42.0, {})
+    early.close(finished=True)                     # schedule done at 42 s of 300: full at 42
+    assert early.bar.n == early.bar.total == 42
+    plain = TrainingBar(steps=10, minutes=0, initial=4, desc="t", file=io.StringIO())
+    plain.advance(7, 1.0, {})
+    plain.close(finished=False)                    # interrupted: left short
+    assert (plain.bar.n, plain.bar.total) == (7, 10)
