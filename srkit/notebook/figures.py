@@ -70,11 +70,12 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
-def save_sample(fig: Figure, name: str, max_kb: int = 100) -> Path:
+def save_sample(fig: Figure, name: str, max_kb: int = 100) -> None:
     """Save ``fig`` as a small PNG: into ``$SRKIT_SAMPLES_DIR`` when set (``assets/samples`` refreshes
     the README's figures), else ``<cache>/samples`` (not tracked by git, so running a notebook never
     changes a checkout). Quantises to a 256-colour palette and lowers the resolution until the file
-    is under ``max_kb``; the file is replaced only once completely written."""
+    is under ``max_kb``; the file is replaced only once completely written. Returns nothing, so a
+    notebook cell ending with it shows no file path."""
     from PIL import Image
 
     from srkit.imageio import atomic_path
@@ -95,4 +96,3 @@ def save_sample(fig: Figure, name: str, max_kb: int = 100) -> Path:
             break
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-    return path
