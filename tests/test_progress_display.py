@@ -1,5 +1,5 @@
-"""The training progress bar (srkit.train.loop.TrainingBar): sized to the time budget, full when
-the run ends as planned."""
+"""What long runs show: the training bar (srkit.train.loop.TrainingBar) sized to the time budget and
+full when the run ends as planned; the notebooks' warning collector (srkit.notebook.env)."""
 
 
 def test_the_training_bar_is_sized_to_the_budget_and_closes_full():
@@ -25,3 +25,21 @@ def test_the_training_bar_is_sized_to_the_budget_and_closes_full():
     plain.advance(7, 1.0, {})
     plain.close(finished=False)                    # interrupted: left short
     assert (plain.bar.n, plain.bar.total) == (7, 10)
+
+
+def test_collected_warnings_print_one_line_per_message_without_paths(capsys):
+    """The notebooks' warning collector: one line per distinct message with its count, no file path."""
+    import warnings
+
+    from srkit.notebook.env import collected_warnings
+    with collected_warnings("guard warnings"):
+        for _ in range(3):
+            warnings.warn("Set14 image 0 (x2): kernel code clipped into the trained region", RuntimeWarning)
+        warnings.warn("Set14 image 1 (x2): 12 SR pixels replaced", UserWarning)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["guard warnings: 4 (2 distinct)",
+                   "  RuntimeWarning: Set14 image 0 (x2): kernel code clipped into the trained region (×3)",
+                   "  UserWarning: Set14 image 1 (x2): 12 SR pixels replaced"]
+    with collected_warnings():
+        pass
+    assert capsys.readouterr().out == ""
