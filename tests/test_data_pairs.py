@@ -165,10 +165,9 @@ def test_hr_soften_bad_settings_are_named(share, rng_):
 
 
 def test_trainer_configs_pass_hr_soften_to_the_degradation():
-    from srkit.train.data import degradation_of
     from srkit.train.ikc import IKCConfig
-    cfg = IKCConfig(scale=2, patch=48, hr_soften=0.25, hr_soften_range=[0.2, 0.6])  # JSON gives a list
-    deg = degradation_of(cfg)
-    assert (deg.hr_soften, deg.hr_soften_range) == (0.25, (0.2, 0.6))
+    cfg = IKCConfig(scale=2, patch=48, degradation={"hr_soften": 0.25, "hr_soften_range": [0.2, 0.6]})  # JSON: a list
+    deg = cfg.degradation
+    assert (deg.scale, deg.hr_soften, deg.hr_soften_range) == (2, 0.25, (0.2, 0.6))
     with pytest.raises(ValueError, match="hr_soften"):
-        IKCConfig(scale=2, patch=48, hr_soften=2.0)
+        IKCConfig(scale=2, patch=48, degradation={"hr_soften": 2.0})

@@ -17,10 +17,16 @@ from srkit.kernels import KernelPCA, KernelSpec
 from srkit.train import dist
 
 
-@functools.lru_cache(maxsize=8)
 def fit_pca(spec: KernelSpec, n: int = 30000, seed: int = 0) -> KernelPCA:
     """The kernel PCA of the training kernels ``spec`` (``DegradationConfig.kernel_spec()``; fixed
-    seed, so every stage fits the same one)."""
+    seed, so every stage fits the same one; cached per spec, n and seed)."""
+    return _fit_pca(spec.scale, tuple(spec.sigma_range), spec.aniso_prob, spec.size, n, seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _fit_pca(scale: int, sigma_range: tuple[float, float], aniso_prob: float, size: int, n: int,
+             seed: int) -> KernelPCA:
+    spec = KernelSpec(scale=scale, sigma_range=sigma_range, aniso_prob=aniso_prob, size=size)
     return KernelPCA.fit(spec, n=n, seed=seed)
 
 
