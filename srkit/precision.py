@@ -1,8 +1,8 @@
 """Numeric precision of network passes: 'fp32', 'bf16' or 'auto', for training and inference alike.
 
 ``bf16`` runs the networks under ``torch.autocast`` in bfloat16 (fp16 on CUDA devices without
-bf16) with weights and inputs in channels-last layout; the weights, the optimizer state and the
-checkpoints stay fp32. ``auto`` picks bf16 where the hardware computes it natively, else fp32:
+bf16, where training scales the loss: ``loss_scaler``) with weights and inputs in channels-last
+layout; the weights, the optimizer state and the checkpoints stay fp32. ``auto`` picks bf16 where the hardware computes it natively, else fp32:
 
 - CPUs with AMX or AVX-512 BF16 (Linux ``/proc/cpuinfo`` flags ``amx_bf16`` / ``avx512_bf16``).
   With AVX-512 BF16 a train step in bf16 + channels-last is about 2× faster than fp32 (a Zen 4
