@@ -265,7 +265,7 @@ def test_single_read_only_output_is_refused(kind, image, weights, tmp_path, monk
     target = tmp_path / f"o{image.suffix}"
     target.write_bytes(b"keep me")
     target.chmod(0o444)
-    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", _no_model)
     assert _run(image, "-o", target, "--weights", weights) == 2
     assert _errors(capsys) == [f"srkit upscale: error: output {target} exists and is read-only; "
                                "srkit does not replace it (make it writable, or remove it)"]
@@ -314,7 +314,7 @@ def test_bad_argument_exits_2_before_the_model_loads(kind, extra, message, image
         source.write_bytes(b"never read: the arguments are refused first")
     (tmp_path / "blocker").write_text("a file where a folder is needed")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # same answer on a GPU machine
-    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", _no_model)
     if "-o" in extra:
         at = extra.index("-o") + 1
         extra = [*extra[:at], str(tmp_path / extra[at]), *extra[at + 1:]]

@@ -571,7 +571,7 @@ def test_upscale_archive_clip_to_prores_from_the_command_line(archive, tmp_path,
     import srkit.checkpoint
     from srkit.cli import main
     pipeline = FakePipeline(2)
-    monkeypatch.setattr(srkit.checkpoint, "load", lambda name: pipeline)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", lambda name: pipeline)
     target = tmp_path / "out.mov"
     assert main(["upscale", str(archive.path), "-o", str(target), "--weights", "x2_noise",
                  "--codec", "prores", "--device", "cpu", "--quiet"]) == 0
