@@ -6,7 +6,8 @@ use so that one optional dependency that fails to import never breaks the rest.
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load": ("srkit.checkpoint", "load"),
+    "load": ("srkit.checkpoint", "load_pipeline"),
+    "load_network": ("srkit.checkpoint", "load_network"),
     "upscale": ("srkit.inference.tiling", "upscale"),
 }
 

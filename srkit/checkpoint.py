@@ -26,6 +26,7 @@ import torch.nn as nn
 
 from srkit.categories import CATEGORIES
 from srkit.kernels import KernelPCA
+from srkit.paths import WEIGHTS_DIR
 
 FORMAT, VERSION = "srkit-checkpoint", 1
 # The largest value an integer config field may take (widths, depths, class counts, code lengths):
@@ -35,8 +36,6 @@ FORMAT, VERSION = "srkit-checkpoint", 1
 MAX_CONFIG_INT = 4096
 MAX_SCALE = 8
 MAX_KERNEL_SIZE = 64
-WEIGHTS_DIRS = (Path(__file__).parent / "assets" / "weights",            # installed package data
-                Path(__file__).parent.parent / "assets" / "weights")     # source checkout
 
 
 def _registry() -> dict[str, tuple[type, type]]:
@@ -387,7 +386,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """A bundled model name ('x2', 'x4' → assets/weights/<name>.safetensors) or a file path."""
+    """A bundled model name ('x2', 'x4' → ``srkit.paths.WEIGHTS_DIR/<name>.safetensors``) or a file path."""
     p = Path(name_or_path)
     looks_like_path = p.suffix == ".safetensors" or len(p.parts) > 1 or p.is_file()
     if looks_like_path:
@@ -403,17 +402,16 @@ def resolve(name_or_path: str | Path) -> Path:
                                         f"{', '.join(names) or 'none'})")
             raise FileNotFoundError(f"checkpoint not found: {p}")
         return p
-    for d in WEIGHTS_DIRS:
-        if (d / f"{name_or_path}.safetensors").is_file():
-            return d / f"{name_or_path}.safetensors"
-    names = bundled_names()
-    raise FileNotFoundError(f"no bundled model named {str(name_or_path)!r} (bundled: {names or 'none'}) "
-                            "and no such file")
+    bundled = WEIGHTS_DIR / f"{name_or_path}.safetensors"
+    if bundled.is_file():
+        return bundled
+    raise FileNotFoundError(f"no bundled model named {str(name_or_path)!r} in {WEIGHTS_DIR} "
+                            f"(bundled: {', '.join(bundled_names()) or 'none'}) and no such file")
 
 
 def bundled_names() -> list[str]:
     """The names of the bundled models ('x2', 'x4_archive', ...), sorted."""
-    return sorted({f.stem for d in WEIGHTS_DIRS if d.is_dir() for f in d.glob("*.safetensors")})
+    return sorted(f.stem for f in WEIGHTS_DIR.glob("*.safetensors")) if WEIGHTS_DIR.is_dir() else []
 
 
 def save_pipeline(pipeline, path: str | Path, meta: dict | None = None, half: bool = False) -> Path:
@@ -422,16 +420,46 @@ def save_pipeline(pipeline, path: str | Path, meta: dict | None = None, half: bo
     return save_checkpoint(path, pipeline.modules(), {**pipeline.meta, **(meta or {})}, pipeline.pca, half)
 
 
-def load(name_or_path: str | Path, device: str | torch.device = "cpu"):
-    """``srkit.load``: one network if the file holds exactly one, else a ready ``Pipeline``.
+def load_pipeline(name_or_path: str | Path, device: str | torch.device = "cpu"):
+    """``srkit.load``: a ready ``srkit.inference.pipeline.Pipeline`` from a file holding a generator
+    (and any of predictor, corrector, segnet, discriminator, PCA).
 
     Args:
         name_or_path: bundled name ('x2', 'x4', ...) or a .safetensors path.
-        device: where to put the networks.
+        device: where to put the networks (default "cpu").
+
+    Raises:
+        ValueError: the file holds no generator (a lone segmenter, say: ``load_network``), naming
+            what it holds; and everything ``load_checkpoint`` raises.
     """
     from srkit.inference.pipeline import Pipeline
 
-    ckpt = load_checkpoint(resolve(name_or_path), device)
-    if len(ckpt.modules) == 1:
-        return next(iter(ckpt.modules.values()))
+    path = resolve(name_or_path)
+    ckpt = load_checkpoint(path, device)
+    if "generator" not in ckpt.modules:
+        raise ValueError(f"{path} holds {', '.join(sorted(ckpt.modules))} and no generator: not a model to "
+                         "upscale with (srkit.load_network loads one network)")
     return Pipeline.from_checkpoint(ckpt)
+
+
+def load_network(name_or_path: str | Path, device: str | torch.device = "cpu", name: str | None = None) -> nn.Module:
+    """``srkit.load_network``: one network of a file, in eval mode on ``device``.
+
+    Args:
+        name_or_path: bundled name or a .safetensors path.
+        device: where to put it (default "cpu").
+        name: which network ('generator', 'segnet', ...); default None: the file's only one.
+
+    Raises:
+        ValueError: ``name`` is not in the file, or it is None and the file holds several networks
+            (the message lists them).
+    """
+    path = resolve(name_or_path)
+    modules = load_checkpoint(path, device).modules
+    if name is None and len(modules) != 1:
+        raise ValueError(f"{path} holds {len(modules)} networks ({', '.join(sorted(modules))}); "
+                         "pass name= or load the whole model with srkit.load")
+    key = name if name is not None else next(iter(modules))
+    if key not in modules:
+        raise ValueError(f"{path} has no network {key!r}; it holds {', '.join(sorted(modules))}")
+    return modules[key]

@@ -184,7 +184,7 @@ def mpeg2(x: torch.Tensor, qscale: torch.Tensor) -> torch.Tensor:
     try:
         import av
     except ImportError as error:  # the 'video' extra
-        raise ImportError("MPEG-2 degradation needs PyAV: pip install 'srkit[video]'") from error
+        raise ImportError("MPEG-2 degradation needs PyAV, which srkit installs: pip install av") from error
     out = x.clone()
     for i, q in enumerate(qscale.tolist()):
         if q <= 0:

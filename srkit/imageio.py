@@ -51,6 +51,31 @@ _PNG16_LOW_RAWMODE = {"RGB;16B": "RGB;16L", "RGBA;16B": "RGBA;16L"}
 _PIL_LIMIT_LOCK = threading.Lock()
 
 
+TEMPORARY_TOKEN_BYTES = 4   # atomic_path's random part: 4 bytes, 8 hex characters
+
+
+def temporary_name(path: str | Path, token: str) -> Path:
+    """The temporary file :func:`atomic_path` writes first: ``.NAME.<token>.part.EXT`` beside
+    ``path`` (NAME its whole name, EXT its extension: hidden from listings, and writers that choose
+    a format by extension see the same one). ``token="*"`` gives the glob pattern."""
+    path = Path(path)
+    return path.parent / f".{path.name}.{token}.part{path.suffix}"
+
+
+def temporary_files(path: str | Path) -> list[Path]:
+    """Temporary files of ``path`` that :func:`atomic_path` left (none after any finished or
+    interrupted run)."""
+    pattern = temporary_name(path, "*")
+    return sorted(pattern.parent.glob(pattern.name))
+
+
+def temporary_name_extra(path: str | Path) -> int:
+    """How many bytes longer than ``path``'s file name its temporary name is (it must fit NAME_MAX too)."""
+    path = Path(path)
+    longest = temporary_name(path, "0" * (2 * TEMPORARY_TOKEN_BYTES))
+    return len(os.fsencode(longest.name)) - len(os.fsencode(path.name))
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary path beside ``path``; it replaces ``path`` only if the block succeeds.
@@ -70,7 +95,7 @@ def atomic_path(path: str | Path):
     # takes the signal instead and the main thread raises before mkstemp's name is stored.)
     try:
         for _ in range(100):
-            candidate = path.parent / f".{path.name}.{secrets.token_hex(4)}.part{path.suffix}"
+            candidate = temporary_name(path, secrets.token_hex(TEMPORARY_TOKEN_BYTES))
             if candidate.exists():
                 continue  # someone else's: never ours to remove
             tmp = candidate
@@ -785,15 +810,6 @@ def as_tensor(img: np.ndarray, device=None) -> torch.Tensor:
     """H×W×3 uint8 or float [0, 1] → 1×3×H×W float32 tensor."""
     f = to_float_rgb(img)
     return torch.from_numpy(f).permute(2, 0, 1).unsqueeze(0).to(device)
-
-
-def as_numpy(t: torch.Tensor) -> np.ndarray:
-    """1×3×H×W or 3×H×W tensor → H×W×3 float32 array (clipped to [0, 1])."""
-    if t.dim() == 4:
-        if t.shape[0] != 1:
-            raise ValueError(f"as_numpy expects one image, got batch of {t.shape[0]}")
-        t = t[0]
-    return t.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
 def check_tensor_image(t: torch.Tensor, name: str = "tensor") -> None:

@@ -1,8 +1,8 @@
 """Numeric precision of network passes: 'fp32', 'bf16' or 'auto', for training and inference alike.
 
 ``bf16`` runs the networks under ``torch.autocast`` in bfloat16 (fp16 on CUDA devices without
-bf16) with weights and inputs in channels-last layout; the weights, the optimizer state and the
-checkpoints stay fp32. ``auto`` picks bf16 where the hardware computes it natively, else fp32:
+bf16, where training scales the loss: ``loss_scaler``) with weights and inputs in channels-last
+layout; the weights, the optimizer state and the checkpoints stay fp32. ``auto`` picks bf16 where the hardware computes it natively, else fp32:
 
 - CPUs with AMX or AVX-512 BF16 (Linux ``/proc/cpuinfo`` flags ``amx_bf16`` / ``avx512_bf16``).
   With AVX-512 BF16 and no AMX (a 2-core Zen 4 EPYC, otherwise idle), a train step in bf16 +
@@ -73,18 +73,36 @@ def resolve(precision: str, device: str | torch.device) -> str:
     return "fp32"
 
 
+def autocast_dtype(device: str | torch.device, precision: str) -> torch.dtype | None:
+    """The dtype autocast computes in for a resolved ``precision`` on ``device``: None for 'fp32',
+    bfloat16 for 'bf16', float16 for 'bf16' on a CUDA device without bf16 (pre-Ampere)."""
+    device = torch.device(device)
+    if precision == "fp32":
+        return None
+    if precision != "bf16":
+        raise ValueError(f"autocast needs a resolved precision ('fp32' or 'bf16'), got {precision!r}")
+    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
+
+
 def autocast(device: str | torch.device, precision: str):
     """The context a network pass runs in: bf16 autocast for 'bf16' (fp16 on CUDA devices without
     bf16), a no-op for 'fp32'. ``precision`` must already be resolved (see :func:`resolve`)."""
-    device = torch.device(device)
-    if precision == "fp32":
+    dtype = autocast_dtype(device, precision)
+    if dtype is None:
         return contextlib.nullcontext()
-    if precision != "bf16":
-        raise ValueError(f"autocast needs a resolved precision ('fp32' or 'bf16'), got {precision!r}")
-    dtype = torch.bfloat16
-    if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        dtype = torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype)
+
+
+def loss_scaler(device: str | torch.device, precision: str) -> torch.amp.GradScaler:
+    """A ``GradScaler`` for one optimizer: enabled when autocast runs in float16, whose 5-bit exponent
+    flushes small gradients to zero and overflows large ones (the loss is multiplied by a scale
+    before backward, gradients divided by it before the step, and a step with inf/NaN gradients is
+    skipped while the scale halves). bf16 keeps fp32's exponent range and fp32 needs nothing, so
+    for both the scaler is a pass-through (``is_enabled()`` False)."""
+    device = torch.device(device)
+    return torch.amp.GradScaler(device.type, enabled=autocast_dtype(device, precision) == torch.float16)
 
 
 def channels_last(x):

@@ -8,6 +8,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from srkit.inference.pipeline import Pipeline
+from srkit.models.ikc import IKCResult
+from srkit.models.sft import GeneratorConfig, SFTGenerator
+
 
 class TinyConvSR(nn.Module):
     """Two 3×3 convs + pixel shuffle: receptive-field radius 2 LR pixels, ×scale."""
@@ -35,38 +39,37 @@ class NearestSR(nn.Module):
         return x.repeat_interleave(self.scale, 2).repeat_interleave(self.scale, 3)
 
 
-class FakePipeline(nn.Module):
-    """Pipeline-shaped stand-in: a kernel-conditioned generator plus a counted ``ikc`` estimate."""
+class _CodeGenerator(SFTGenerator):
+    """A kernel-conditioned generator (an ``SFTGenerator`` to the runner: ``cfg.use_kernel``) with a
+    3×3 receptive field: a small learned residual over a nearest upscale, an SR-like output the
+    guards accept. Skips SFTGenerator's layers: one conv is all these tests need."""
+
+    def __init__(self, scale, code_len):
+        nn.Module.__init__(self)
+        self.cfg = GeneratorConfig.preset("tiny", scale=scale, use_kernel=True, use_seg=False, code_len=code_len)
+        self.conv = nn.Conv2d(3 + code_len, 3 * scale * scale, 3, padding=1)
+
+    def forward(self, lr, code, seg=None):
+        stretched = code[:, :, None, None].expand(-1, -1, *lr.shape[-2:])
+        residual = 0.05 * F.pixel_shuffle(self.conv(torch.cat([lr, stretched], 1)), self.cfg.scale)
+        return residual + F.interpolate(lr, scale_factor=self.cfg.scale, mode="nearest")
+
+
+class FakePipeline(Pipeline):
+    """A ``Pipeline`` around ``_CodeGenerator`` whose ``ikc`` is counted and returns the LR mean as
+    the code (no predictor, corrector or PCA)."""
 
     def __init__(self, scale: int = 2, code_len: int = 10):
-        super().__init__()
-        self.generator = _CodeGenerator(scale, code_len)
-        self.scale = scale
+        super().__init__(generator=_CodeGenerator(scale, code_len))
         self.ikc_calls = 0
         self.code_len = code_len
 
-    def ikc(self, lr, steps=7):
-        from srkit.models.ikc import IKCResult
+    def ikc(self, lr, steps=7, seg=None, guard=True, start_code=None):
         self.ikc_calls += 1
         code = lr.mean(dim=(1, 2, 3))[:, None].expand(-1, self.code_len)
         return IKCResult(srs=[self.generator(lr, code)] * (steps + 1), codes=[code] * (steps + 1),
                          status=["ok"] * lr.shape[0], stop_step=[None] * lr.shape[0],
                          sr_replaced=[0] * lr.shape[0])
-
-
-class _CodeGenerator(nn.Module):
-    def __init__(self, scale, code_len):
-        super().__init__()
-        from types import SimpleNamespace
-        self.cfg = SimpleNamespace(scale=scale, use_kernel=True, use_seg=False, code_len=code_len)
-        self.scale = scale
-        self.conv = nn.Conv2d(3 + code_len, 3 * scale * scale, 3, padding=1)
-
-    def forward(self, lr, code, seg=None):
-        stretched = code[:, :, None, None].expand(-1, -1, *lr.shape[-2:])
-        # a small learned residual over a nearest upscale: an SR-like output the guards accept
-        residual = 0.05 * F.pixel_shuffle(self.conv(torch.cat([lr, stretched], 1)), self.scale)
-        return residual + F.interpolate(lr, scale_factor=self.scale, mode="nearest")
 
 
 def frame_pattern(index: int, width: int, height: int, shot: int = 0) -> np.ndarray:

@@ -37,7 +37,7 @@ def same_state(a, b):
 
 def test_round_trip_bit_exact(tmp_path, pca):
     mods = networks()
-    mods["discriminator"] = Discriminator(DiscriminatorConfig.preset("tiny", aux_classes=10))
+    mods["discriminator"] = Discriminator(DiscriminatorConfig.preset("tiny"))
     path = save_checkpoint(tmp_path / "m.safetensors", mods, {"iters": 5, "psnr": {"Set5": 30.1}}, pca)
     ck = load_checkpoint(path)
     assert set(ck.modules) == set(mods) and ck.scale == 2 and ck.categories[1] == "sky"
@@ -60,12 +60,25 @@ def test_half_storage_loads_as_float32(tmp_path):
     assert w.dtype == torch.float32 and torch.allclose(w, w0, atol=1e-3) and not torch.equal(w, w0)
 
 
-def test_single_module_and_pipeline_via_srkit_load(tmp_path, pca):
+def test_each_loader_returns_one_type(tmp_path, pca):
+    """srkit.load always gives a Pipeline (a lone generator too); srkit.load_network one network,
+    and both refuse what they cannot give, naming what the file holds."""
     g = networks()["generator"]
     p = save_checkpoint(tmp_path / "g.safetensors", {"generator": g})
-    loaded = srkit.load(p)
+    loaded = srkit.load_network(p)
     assert isinstance(loaded, SFTGenerator) and same_state(loaded, g)
+    alone = srkit.load(p)
+    assert isinstance(alone, Pipeline) and same_state(alone.generator, g) and alone.predictor is None
+    p_only = save_checkpoint(tmp_path / "p.safetensors", {"predictor": networks()["predictor"]})
+    with pytest.raises(ValueError, match=r"holds predictor and no generator.*srkit.load_network"):
+        srkit.load(p_only)
+    assert isinstance(srkit.load_network(p_only), type(networks()["predictor"]))
     p = save_checkpoint(tmp_path / "all.safetensors", networks(), pca=pca)
+    with pytest.raises(ValueError, match=r"holds 3 networks \(corrector, generator, predictor\); pass name="):
+        srkit.load_network(p)
+    assert same_state(srkit.load_network(p, name="corrector"), networks()["corrector"])
+    with pytest.raises(ValueError, match="no network 'segnet'"):
+        srkit.load_network(p, name="segnet")
     pipe = srkit.load(str(p), device="cpu")
     assert isinstance(pipe, Pipeline) and pipe.scale == 2 and pipe.pca is not None
     lr = torch.rand(1, 3, 8, 6)

@@ -144,7 +144,7 @@ def test_shared_data_samples(data_dir):
 def test_model_upscaler_runs_a_srkit_model(monkeypatch):
     import srkit.checkpoint
     from _standins import NearestSR
-    monkeypatch.setattr(srkit.checkpoint, "load", lambda weights, device="cpu": NearestSR(2))
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", lambda weights, device="cpu": NearestSR(2))
     from srkit.evaluation.categories import model_upscaler
     upscale = model_upscaler("stand-in", 2)
     lr = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)

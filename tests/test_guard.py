@@ -22,7 +22,7 @@ from srkit.data.patterns import periodic_pattern as texture
 from srkit.inference.guard import (MEAN_SHIFT_LIMIT, CodeRegion, GuardWarning, back_project, check_output,
                          reproduction_psnr, sanitize_sr)
 from srkit.kernels import KernelSpec, gaussian_kernel, sample_kernels
-from srkit.models.ikc import run_ikc
+from srkit.inference.guarded_ikc import run_ikc_guarded
 from srkit.resize import imresize, imresize_np
 
 BUNDLES = ("x2", "x4", "x2_gan", "x4_gan", "x2_noise", "x2_archive", "x4_archive")
@@ -151,8 +151,7 @@ def test_a_diverging_step_stops_the_loop_on_the_last_good_code(value, status, bu
     lr = torch.rand(2, 3, 24, 24)
     seg = pipe.segment(lr)
     with torch.no_grad():
-        result = run_ikc(lr, pipe.generator, pipe.predictor, _Diverging(value), seg=seg, steps=3,
-                         region=region)
+        result = run_ikc_guarded(lr, pipe.generator, pipe.predictor, _Diverging(value), region, seg=seg, steps=3)
     assert result.status == [status, status] and result.stop_step == [1, 1]
     assert len(result.codes) == 4 and all(torch.equal(c, result.codes[0]) for c in result.codes)
     assert torch.isfinite(result.sr).all()

@@ -266,7 +266,7 @@ def test_single_read_only_output_is_refused(kind, image, weights, tmp_path, monk
     target = tmp_path / f"o{image.suffix}"
     target.write_bytes(b"keep me")
     target.chmod(0o444)
-    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", _no_model)
     assert _run(image, "-o", target, "--weights", weights) == 2
     assert _errors(capsys) == [f"srkit upscale: error: output {target} exists and is read-only; "
                                "srkit does not replace it (make it writable, or remove it)"]
@@ -320,7 +320,7 @@ def test_bad_argument_exits_2_before_the_model_loads(kind, extra, message, image
         source.write_bytes(b"never read: the arguments are refused first")
     (tmp_path / "blocker").write_text("a file where a folder is needed")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # same answer on a GPU machine
-    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", _no_model)
     if "-o" in extra:
         at = extra.index("-o") + 1
         extra = [*extra[:at], str(tmp_path / extra[at]), *extra[at + 1:]]
@@ -436,7 +436,7 @@ def test_hostile_header_is_refused_before_any_network_is_built(name, edit, messa
     monkeypatch.setattr(srkit.models.sft.SFTGenerator, "__init__", spy)
     path = _with_header(weights, tmp_path / f"{name}.safetensors", edit)
     with pytest.raises(ValueError, match=re.escape(f"{path}: ") + ".*" + re.escape(message)):
-        srkit.checkpoint.load(path)
+        srkit.checkpoint.load_pipeline(path)
     assert "cpu" not in built
 
 
@@ -448,10 +448,10 @@ def test_header_pca_fields_are_checked(tmp_path):
     path = save_checkpoint(tmp_path / "k.safetensors", {"generator": generator}, pca=KernelPCA.fit(2, b=10, n=300))
     bad = _with_header(path, tmp_path / "ks.safetensors", lambda h: h["pca"].update(kernel_size=100001))
     with pytest.raises(ValueError, match="header pca kernel_size 100001 is not an integer 1 to 64"):
-        srkit.checkpoint.load(bad)
+        srkit.checkpoint.load_pipeline(bad)
     bad = _with_header(path, tmp_path / "b.safetensors", lambda h: h["pca"].update(b=12))
     with pytest.raises(ValueError, match="module 'generator' takes kernel codes of length 10 but the PCA gives 12"):
-        srkit.checkpoint.load(bad)
+        srkit.checkpoint.load_pipeline(bad)
 
 
 def test_non_finite_weights_are_refused_naming_the_file(image, tmp_path, capsys):

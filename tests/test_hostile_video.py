@@ -23,7 +23,8 @@ import torch
 
 from srkit.inference.guard import GuardWarning
 from srkit.inference.runner import ModelRunner, TileFunction
-from srkit.inference.video import PartialVideoError, temporary_files, upscale_video
+from srkit.imageio import temporary_files
+from srkit.inference.video import PartialVideoError, upscale_video
 
 from _standins import NearestSR, _write_tone, frame_pattern, make_video
 

@@ -1,5 +1,6 @@
 """The package's architecture, checked statically: no import cycle among srkit modules (counting
-imports inside functions too), and no library module importing the notebook support."""
+imports inside functions too), layers that point one way (the networks never import inference or
+evaluation; no library module imports the notebook support)."""
 from __future__ import annotations
 
 import ast
@@ -81,3 +82,39 @@ def test_library_never_imports_notebook_code():
     bad = [(m, t) for m, ts in graph.items() if not m.startswith("srkit.notebook")
            for t in ts if t.startswith("srkit.notebook")]
     assert not bad, f"library modules importing srkit.notebook: {bad}"
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """(module, imported) pairs that point the wrong way: srkit.models.* importing srkit.inference.*
+    or srkit.evaluation.*, and any module outside srkit.notebook importing srkit.notebook.*."""
+    def under(m: str, pkg: str) -> bool:
+        return m == pkg or m.startswith(pkg + ".")
+    bad = []
+    for m, ts in graph.items():
+        for t in ts:
+            if under(m, "srkit.models") and (under(t, "srkit.inference") or under(t, "srkit.evaluation")):
+                bad.append((m, t))
+            elif not under(m, "srkit.notebook") and under(t, "srkit.notebook"):
+                bad.append((m, t))
+    return sorted(bad)
+
+
+def test_models_never_import_inference_or_evaluation():
+    assert layer_violations(import_graph()) == []
+
+
+def test_the_layer_check_flags_each_wrong_direction():
+    """Fed a graph with one import of each forbidden kind (and allowed ones), it names exactly those."""
+    graph = {"srkit.models.ikc": {"srkit.inference.guard", "srkit.kernels"},
+             "srkit.models.sft": {"srkit.evaluation.bench"},
+             "srkit.inference.pipeline": {"srkit.models.ikc", "srkit.notebook.env"},
+             "srkit.notebook.models": {"srkit.inference.pipeline"}}
+    assert layer_violations(graph) == [("srkit.inference.pipeline", "srkit.notebook.env"),
+                                       ("srkit.models.ikc", "srkit.inference.guard"),
+                                       ("srkit.models.sft", "srkit.evaluation.bench")]
+
+
+def test_the_graph_sees_the_guarded_loop_in_inference():
+    graph = import_graph()
+    assert "srkit.inference.guard" in graph["srkit.inference.guarded_ikc"]
+    assert "srkit.models.ikc" in graph["srkit.inference.guarded_ikc"]

@@ -29,6 +29,6 @@ def test_cli_train_and_resume(tmp_path, capsys):
     args = ["train", "sftmd", "--preset", "smoke", "--out", str(tmp_path), "--data", "skimage", "--scale", "2",
             "--no-progress"]
     assert main(args + ["--steps", "2"]) == 0
-    assert srkit.load(tmp_path / "model.safetensors").cfg.scale == 2
+    assert srkit.load_network(tmp_path / "model.safetensors").cfg.scale == 2
     assert main(args + ["--steps", "4", "--resume"]) == 0     # continue to step 4
     assert "step 4" in capsys.readouterr().out

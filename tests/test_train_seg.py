@@ -42,7 +42,7 @@ def test_smoke_ce_falls_and_checkpoint_loads(tmp_path):
     val = t._eval()
     assert "val_miou" in val and "val_iou_text" in val
     t.save(final=True)
-    net = srkit.load(tmp_path / "model.safetensors")
+    net = srkit.load_network(tmp_path / "model.safetensors")
     assert isinstance(net, SegNet)
     assert state_equal(net.state_dict(), t.modules["segnet"].state_dict())
     # a segmenter alone has no scale in its config: the header still says which LR it was trained on

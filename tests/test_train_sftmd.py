@@ -20,7 +20,7 @@ def test_smoke_loss_falls_and_checkpoint_loads(tmp_path):
     first, last = overfit(t, 60, "pixel")
     assert last < 0.85 * first, (first, last)
     t.save(final=True)
-    g = srkit.load(tmp_path / "model.safetensors")
+    g = srkit.load_network(tmp_path / "model.safetensors")
     assert isinstance(g, SFTGenerator) and state_equal(g.state_dict(), t.modules["generator"].state_dict())
     for f in ("log.csv", "log.json", "manifest.json", "data_report.json", "resume.safetensors"):
         assert (tmp_path / f).is_file(), f
@@ -62,7 +62,7 @@ def test_variants_without_seg(tmp_path, use_kernel):
     t = SFTMDTrainer(SFTMDConfig.from_preset("smoke", out=str(tmp_path), use_kernel=use_kernel, steps=2, **{
         k: v for k, v in FAST.items() if k != "steps"}), log=lambda *a: None)
     t.fit()
-    assert srkit.load(tmp_path / "model.safetensors").cfg.use_kernel == use_kernel
+    assert srkit.load_network(tmp_path / "model.safetensors").cfg.use_kernel == use_kernel
 
 
 def test_seg_variant_needs_a_segnet(tmp_path):
@@ -93,3 +93,23 @@ def test_code_noise_is_per_sample_seeded_and_off_by_default(tmp_path):
     from srkit.train.ikc import IKCConfig
     with pytest.raises(ValueError, match="sftmd stage"):
         IKCConfig.from_preset("smoke", code_noise=0.02)
+
+
+def test_degradation_is_nested_and_reaches_the_batches(tmp_path):
+    """TrainConfig.degradation is a DegradationConfig of the training scale (a dict from a recipe
+    becomes one), so every field, the kernel width range included, reaches the sampler and the PCA."""
+    from srkit.data.pairs import DegradationConfig
+    cfg = SFTMDConfig.from_preset("smoke", scale=2, degradation={"sigma_range": [0.5, 0.6], "noise": [0, 20]})
+    assert cfg.degradation == DegradationConfig(scale=2, sigma_range=(0.5, 0.6), noise=(0, 20))
+    assert cfg.degradation.kernel_spec().sigma_range == (0.5, 0.6)
+    with pytest.raises(ValueError, match="unknown degradation field"):
+        SFTMDConfig.from_preset("smoke", degradation={"sigma": 1.0})
+    with pytest.raises(ValueError, match="differs from the training scale 2"):
+        SFTMDConfig.from_preset("smoke", scale=2, degradation=DegradationConfig(scale=4))
+    t = SFTMDTrainer(SFTMDConfig.from_preset("smoke", out=str(tmp_path), scale=2, steps=1,
+                                             degradation={"sigma_range": [0.5, 0.6]}, **QUIET), log=lambda *a: None)
+    widths = t.sampler.batch_at(0)["kernel"]
+    from srkit.kernels import gaussian_kernel
+    lo, hi = gaussian_kernel(0.5), gaussian_kernel(0.6)
+    peaks = widths.flatten(1).max(1).values        # a narrower Gaussian has the higher peak
+    assert bool(((peaks <= lo.max() + 1e-6) & (peaks >= hi.max() - 1e-6)).all()), peaks

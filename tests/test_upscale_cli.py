@@ -147,18 +147,18 @@ def test_video_disk_full_leaves_nothing(weights, tmp_path, monkeypatch, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
 
 
-def test_default_weights_follow_the_input_kind(monkeypatch):
+def test_default_weights_follow_the_input_kind(monkeypatch, tmp_path):
     """Video gets the archive bundle of its scale (when bundled), images the measured choice."""
     import srkit.checkpoint as checkpoint
     from srkit.commands.upscale import default_weights
     for scale in (2, 4):
         name, why = default_weights("image", scale)
         assert name == "auto" and f"x{scale}_archive" in why and "measured" in why
-    bundled = {p.stem for d in checkpoint.WEIGHTS_DIRS if d.is_dir() for p in d.glob("*.safetensors")}
+    bundled = {p.stem for p in checkpoint.WEIGHTS_DIR.glob("*.safetensors")}
     for scale in (2, 4):
         name, why = default_weights("video", scale)
         expected = f"x{scale}_archive" if f"x{scale}_archive" in bundled else f"x{scale}"
         assert name == expected and "video" in why
-    monkeypatch.setattr(checkpoint, "WEIGHTS_DIRS", ())
+    monkeypatch.setattr(checkpoint, "WEIGHTS_DIR", tmp_path / "no_weights")
     assert default_weights("video", 2) == ("x2", "default for video at x2 (no x2_archive bundle)")
     assert default_weights("video", 3)[0] == "x3"

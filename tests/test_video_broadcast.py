@@ -21,7 +21,7 @@ av = pytest.importorskip("av")
 
 import srkit.inference.video as video
 from srkit.data.archive_clip import make_archive_clip, make_archive_mkv
-from srkit.imageio import sws_exact
+from srkit.imageio import sws_exact, temporary_files
 from srkit.inference.video import CODECS, inspect_video, plan_video, upscale_video
 
 from _standins import FakePipeline, NearestSR
@@ -571,7 +571,7 @@ def test_upscale_archive_clip_to_prores_from_the_command_line(archive, tmp_path,
     import srkit.checkpoint
     from srkit.cli import main
     pipeline = FakePipeline(2)
-    monkeypatch.setattr(srkit.checkpoint, "load", lambda name: pipeline)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", lambda name: pipeline)
     target = tmp_path / "out.mov"
     assert main(["upscale", str(archive.path), "-o", str(target), "--weights", "x2_noise",
                  "--codec", "prores", "--device", "cpu", "--quiet"]) == 0
@@ -646,4 +646,4 @@ def test_damage_in_an_interlaced_stream_still_reaches_the_output(archive, tmp_pa
     assert result.corrupt_packets >= 1 and any(m.startswith("bad.ts: ") for m in messages)
     assert result.plan.deinterlace == "frame"
     assert len(_facts(tmp_path / "out.mov")["times"]) == result.frames >= FRAMES - 2
-    assert not video.temporary_files(tmp_path / "out.mov")
+    assert not temporary_files(tmp_path / "out.mov")

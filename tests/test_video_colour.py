@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-av = pytest.importorskip("av", reason="PyAV missing: pip install 'srkit[video]'")
+av = pytest.importorskip("av", reason="PyAV missing: pip install av")
 
 
 def _picture():

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, help_text in (("bicubic", "the no-blur bicubic table (docs/DESIGN.md §3)"),
                             ("gaussian8", "the Gaussian8 blind-SR benchmark")):
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
+        p.add_argument("--data", required=True, help="data folder (Set5/HR, Set14/HR, B100/HR, ...; docs/DESIGN.md §4)")
         p.add_argument("--sets", type=_csv(str), default=["Set5", "Set14", "B100"])
         p.add_argument("--scales", type=_csv(int), default=[2, 3, 4])
         p.add_argument("--json", type=Path, help="write the results here")
@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        description="Isotropic Gaussian of a seeded random width in the scale's training range, "
                                    "bicubic down, Gaussian noise sigma_n (paper: 15), uint8 LR; LR (bicubic "
                                    "upsampled) vs each model.")
-    p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
+    p.add_argument("--data", required=True, help="data folder (Set5/HR, Set14/HR, B100/HR, ...; docs/DESIGN.md §4)")
     p.add_argument("--sets", type=_csv(str), default=["Set14", "B100"])
     p.add_argument("--weights", nargs="*", default=[], help="bundled names or checkpoint paths, or 'auto'")
     p.add_argument("--scale", type=int, default=2, choices=(2, 3, 4))
@@ -53,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        description="Image i blurred by Gaussian8 width i mod 8, bicubic down, then each cell's "
                                    "noise / JPEG / MPEG-2 intra coding, uint8 LR; bicubic vs each model, per "
                                    "cell and averaged over the grid (srkit.evaluation.degraded).")
-    p.add_argument("--data", help="folder laid out like ../shared/data (not needed with --merge)")
+    p.add_argument("--data", help="data folder (Set5/HR, Set14/HR, B100/HR, ...; docs/DESIGN.md §4); not needed with --merge")
     p.add_argument("--sets", type=_csv(str), default=["Set14", "B100"])
     p.add_argument("--weights", nargs="*", default=[], help="bundled names or checkpoint paths, all of --scale; 'auto': per image, the "
                    "bundle its measured noise and blocking call for (srkit.inference.damage)")
@@ -83,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        description="Stanford Background val, SIFT Flow test and held-out face/text composites, "
                                    "degraded as the pipeline sees them (middle Gaussian8 blur, bicubic down); "
                                    "per-category IoU, mIoU and pixel accuracy (srkit.evaluation.segmentation).")
-    p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
+    p.add_argument("--data", required=True, help="data folder (Set5/HR, Set14/HR, B100/HR, ...; docs/DESIGN.md §4)")
     p.add_argument("--weights", nargs="+", default=["x2"], help="bundles or checkpoints holding a segnet")
     p.add_argument("--scale", type=int, default=None, choices=(2, 3, 4),
                    help="the LR factor (default: each checkpoint's own scale, else 2)")
@@ -98,7 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                    "held-out composites (Gaussian8 widths, bicubic down): pooled per-category "
                                    "PSNR, SSIM and texture ratio, the seg variants with predicted, true and "
                                    "uniform maps (srkit.evaluation.ablation).")
-    p.add_argument("--data", required=True, help="folder laid out like ../shared/data")
+    p.add_argument("--data", required=True, help="data folder (Set5/HR, Set14/HR, B100/HR, ...; docs/DESIGN.md §4)")
     p.add_argument("--weights-dir", default=None,
                    help="folder of <variant>.safetensors bundles (default: the bundled assets/weights/ablation)")
     p.add_argument("--variants", type=_csv(str), default=None, help="comma-separated (default: the four pixel-loss variants; "

@@ -12,7 +12,7 @@ from pathlib import Path
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``srkit bench categories``."""
     parser.add_argument("--data",
-                        help="folder laid out like ../shared/data (uses faces/ and segmentation/; "
+                        help="data folder (docs/DESIGN.md §4; uses faces/ and segmentation/; "
                              "not needed with --merge)")
     parser.add_argument("--weights", nargs="*", default=[],
                         help="bundled names (x2, x4) or checkpoint paths to evaluate beside bicubic")

@@ -65,10 +65,7 @@ def run(args) -> int:
     from srkit.export.onnx import export_pipeline, max_difference
 
     weights = resolve(args.weights)  # FileNotFoundError naming the bundled models
-    pipeline = srkit.load(weights)
-    if not hasattr(pipeline, "generator"):
-        raise ValueError(f"--weights {args.weights}: {weights} holds one {type(pipeline).__name__}, "
-                         "not a whole model with a generator")
+    pipeline = srkit.load(weights)  # ValueError naming what the file holds when it has no generator
     code = None
     if args.code_from is not None:
         if not pipeline.generator.cfg.use_kernel:

@@ -55,8 +55,6 @@ MIN_TILE = 2 * MIN_OVERLAP  # smaller tiles spend more time on their margins tha
 MAX_STEPS = 20        # IKC converges in ~7 steps; more only costs time
 CRF_RANGE = (0, 51)   # libx264's range
 NAME_MAX = 255        # bytes per file name on ext4, XFS, btrfs, ZFS, APFS
-# ``atomic_path`` first writes ".NAME.<8 random chars>.part.EXT": that name must fit too.
-TEMPORARY_NAME_EXTRA = len(".") + len(".") + 8 + len(".part")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # The options that act on video only: (flag, default). An image or a folder given one is refused
@@ -455,12 +453,13 @@ def check_path_names(path: Path) -> None:
 
 def check_output_name(target: Path) -> None:
     """The output's file name, and the longer temporary name written first, must fit."""
+    from srkit.imageio import temporary_name, temporary_name_extra
     length = len(os.fsencode(target.name))
-    room = NAME_MAX - TEMPORARY_NAME_EXTRA - len(os.fsencode(target.suffix))
+    room = NAME_MAX - temporary_name_extra(target)  # atomic_path first writes a longer name
     if length > room:
+        shown = temporary_name(target.with_name("NAME"), "XXXXXXXX").name + target.suffix
         raise UsageError(f"output file name {target.name!r} is {length} bytes; at most {room} fit "
-                         f"(file systems allow {NAME_MAX}, and srkit first writes it as "
-                         f"'.NAME.XXXXXXXX.part{target.suffix}')")
+                         f"(file systems allow {NAME_MAX}, and srkit first writes it as '{shown}')")
 
 
 def check_writable_dir(folder: Path) -> None:
@@ -546,8 +545,8 @@ def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
 
     Images and folders ('image', 'folder') get ``auto``: per image, ``x<scale>``, ``x2_noise`` or
     ``x<scale>_archive`` by the noise and blocking measured on it (``srkit.inference.damage``; on the
-    degraded Set14 grid 0.27 dB (×2) and 0.23 dB (×4) above the best single bundle, within 0.2 dB
-    of ``x<scale>`` on clean Gaussian8: docs/RESULTS.md). Video ('video') gets the archive bundle of
+    degraded Set14 grid's mean 0.05 dB (×2) and 0.23 dB (×4) above the best single bundle, at most
+    0.12 dB below ``x<scale>`` on clean Gaussian8 Set5, Set14 and B100: docs/RESULTS.md). Video ('video') gets the archive bundle of
     the scale (broadcast and tape transfers are never clean; ``--weights auto`` measures pictures
     across the video instead). A scale without an archive bundle falls back to ``x<scale>`` for video.
     """
@@ -585,7 +584,7 @@ def _runner(args, weights: str):
     import srkit.checkpoint as checkpoint
     from srkit.inference.runner import ModelRunner
     try:
-        model = checkpoint.load(weights)
+        model = checkpoint.load_pipeline(weights)
     except PermissionError as error:  # not "corrupt": the file may be fine, this user cannot read it
         raise UsageError(f"cannot read weights {weights}: permission denied; check the file's "
                          "permissions (its contents may well be fine)") from error

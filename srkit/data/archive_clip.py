@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from srkit.imageio import sws_exact
+from srkit.paths import ARCHIVE_CLIP_SOURCE
 
-DEFAULT_IMAGE = Path(__file__).resolve().parents[2] / "assets" / "archive_clip_source.png"
 SAR_16_9 = Fraction(64, 45)     # 720×576 → 16:9 with all 720 samples (DVB/DVD "digital" 16:9)
 TIMECODE = "10:00:00:00"        # programme start, the usual broadcast convention
 # AVCOL_* (matrix, primaries, transfer) of 625-line BT.601, the curve tagged as SMPTE 170M; PAL
@@ -83,7 +83,7 @@ def field_pictures(frames: int, width: int = 720, height: int = 576, pan: tuple[
     if frames < 1 or width % 2 or height % 4:
         raise ValueError(f"frames must be >= 1, width even and height a multiple of 4; got "
                          f"{frames}, {width}×{height}")
-    path = Path(image) if image is not None else DEFAULT_IMAGE
+    path = Path(image) if image is not None else ARCHIVE_CLIP_SOURCE
     if not path.is_file():
         raise FileNotFoundError(f"archive clip source image not found: {path}")
     source = Image.open(path).convert("RGB")

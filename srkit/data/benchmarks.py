@@ -1,11 +1,10 @@
 """Benchmark sets (Set5, Set14, B100, Urban100) and the Gaussian8 blind-SR benchmark.
 
-A ``--data`` folder is laid out like ``../shared/data``: ``Set5/HR``, ``Set14/HR``,
+A ``--data`` folder (default ``$SRKIT_DATA``) holds ``Set5/HR``, ``Set14/HR``,
 ``B100/HR_modcrop3`` (or ``B100/HR``), and ``Urban100/HR`` when present.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import torch
 
 from srkit.imageio import is_gray_file, list_images, modcrop, read_image_uint8
 from srkit.kernels import gaussian_kernel
+from srkit.paths import default_data_dir  # noqa: F401  (re-exported: callers import it from here)
 from srkit.resize import imresize
 
 BENCHMARK_FOLDERS = {
@@ -33,15 +33,6 @@ class BenchImage:
     name: str
     hr: np.ndarray
     gray: bool
-
-
-def default_data_dir() -> Path | None:
-    """``$SRKIT_DATA``, else ``../shared/data`` beside the checkout, if it exists."""
-    env = os.environ.get("SRKIT_DATA")
-    if env:
-        return Path(env)
-    guess = Path(__file__).resolve().parents[3] / "shared" / "data"
-    return guess if guess.is_dir() else None
 
 
 def benchmark_dir(data: str | Path, name: str) -> Path:

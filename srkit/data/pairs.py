@@ -269,22 +269,6 @@ def fixed_batch(data: PatchDataset, degradation: DegradationConfig, n: int, patc
     return PairSampler(data, degradation, patch, n, pca, seed, augment=False, device=device).batch_at(0)
 
 
-def save_batch(path: str | Path, batch: dict[str, torch.Tensor]) -> None:
-    """Store a cached set (e.g. the validation LR set) as safetensors; HR/LR as exact uint8."""
-    from safetensors.torch import save_file
-
-    from srkit.imageio import atomic_path
-    t = {k: (v * 255).round().to(torch.uint8) if k in ("hr", "lr") else v for k, v in batch.items()}
-    with atomic_path(path) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in t.items()}, str(tmp))
-
-
-def load_batch(path: str | Path, device="cpu") -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-    t = load_file(str(path), device=str(device))
-    return {k: v.float() / 255 if k in ("hr", "lr") else v for k, v in t.items()}
-
-
 # -- report -----------------------------------------------------------------------------------
 def build_report(manifest: dict | None, data: PatchDataset, sampler: PairSampler | None = None,
                  n_kernels: int = 256) -> dict:

@@ -40,13 +40,13 @@ def outdoor_scene(data_dir=None, multiple: int = 12) -> tuple[np.ndarray, str]:
     """(HR uint8 H×W×3, where it comes from): a scene with several outdoor categories for the
     category explorer.
 
-    With a data folder (``data_dir``, default ``$SRKIT_DATA`` or ``../shared/data``) holding Stanford
+    With a data folder (``data_dir``, default ``$SRKIT_DATA``) holding Stanford
     Background: its val photo ``OUTDOOR_SCENE`` (sky, water, buildings, plants). Without one:
     scikit-image's rocket launch (sky and towers only), since no built-in image has water or plants.
     """
     from pathlib import Path
 
-    from srkit.data.benchmarks import default_data_dir
+    from srkit.paths import default_data_dir
     from srkit.imageio import read_image_uint8
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     path = root / "segmentation" / "StanfordBackground" / "images" / f"{OUTDOOR_SCENE}.jpg" if root else None

@@ -119,7 +119,7 @@ def image_size(ref: str) -> tuple[int, int]:
 def default_train_refs(data_dir: str | Path | None = None, log=print) -> list[str]:
     """``DATA/T91`` + ``DATA/BSD200`` (DATA = ``data_dir`` or ``$SRKIT_DATA``) when present, else
     scikit-image's images (``log`` says which was used)."""
-    from srkit.data.benchmarks import default_data_dir
+    from srkit.paths import default_data_dir
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     refs = []
     for name in DEFAULT_TRAIN_SETS:
@@ -180,9 +180,3 @@ def write_json(path: str | Path, obj) -> None:
         Path(tmp).write_text(json.dumps(obj, indent=1))
 
 
-def read_manifest(path: str | Path) -> dict:
-    m = json.loads(Path(path).read_text())
-    missing = [k for k in ("train", "val", "test") if k not in m]
-    if missing:
-        raise ValueError(f"{path}: not a srkit manifest (missing {missing})")
-    return m

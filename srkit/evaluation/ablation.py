@@ -43,9 +43,9 @@ MAPS = ("predicted", "true", "uniform")
 
 
 def ablation_folder():
-    """The bundled ablation set's folder (``assets/weights/ablation``, installed or in the checkout)."""
-    from srkit.checkpoint import WEIGHTS_DIRS
-    return next((d / "ablation" for d in WEIGHTS_DIRS if (d / "ablation").is_dir()), WEIGHTS_DIRS[-1] / "ablation")
+    """The bundled ablation set's folder (``srkit.paths.ABLATION_DIR``: ``assets/weights/ablation``)."""
+    from srkit.paths import ABLATION_DIR
+    return ABLATION_DIR
 
 
 def load_variants(folder=None, variants=VARIANTS, device: str = "cpu") -> dict:

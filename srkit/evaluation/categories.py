@@ -172,7 +172,7 @@ def evaluate_categories(methods: dict[str, Upscaler], data_dir: str | Path | Non
     Args:
         methods: name → upscaler (uint8 LR → uint8 SR of ``scale``× the size), e.g.
             ``{"bicubic": bicubic_upscaler(2)}``.
-        data_dir: folder laid out like ``../shared/data`` (faces, segmentation); None = text only.
+        data_dir: data folder (docs/DESIGN.md §4; uses faces/ and segmentation/); None = text only.
         scale: 2, 3 or 4.
         sigma: Gaussian blur width of the degradation; None = middle of the Gaussian8 range
             (×2 1.2, ×3 1.875, ×4 2.5); 0 = bicubic ↓ only.

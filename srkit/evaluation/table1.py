@@ -3,17 +3,18 @@ LR images blurred with a seeded random width and noised (paper: σn = 15); ``com
 set of models on one LR image."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from srkit.degrade import degrade_uint8
 
 
 def compare(hr: np.ndarray, lr: np.ndarray, methods: dict, scale: int, steps: int = 7,
             name: str | None = None) -> tuple[dict, dict]:
-    """Upscale ``lr`` with each method (name → model for ``srkit.upscale``, or a callable uint8 → uint8).
+    """Upscale ``lr`` with each method (name → a Pipeline, ModelRunner or network for ``srkit.upscale``,
+    or any other callable uint8 → uint8).
     ``name`` names the image in guard warnings.
 
     Returns:
@@ -22,20 +23,23 @@ def compare(hr: np.ndarray, lr: np.ndarray, methods: dict, scale: int, steps: in
     import srkit
     from srkit.metrics import evaluate_pair
     from srkit.resize import imresize_np
+    from srkit.inference.pipeline import Pipeline
+    from srkit.inference.runner import ModelRunner
     outs = {"bicubic": imresize_np(lr, scale)}
-    for method, m in methods.items():
-        outs[method] = m(lr) if callable(m) and not hasattr(m, "generator") and not hasattr(m, "forward") \
-            else srkit.upscale(lr, m, steps=steps, tile=0, name=f"{name or 'image'} ({method})")
+    for method, m in methods.items():  # a model goes through srkit.upscale; a plain function is called
+        outs[method] = srkit.upscale(lr, m, steps=steps, tile=0, name=f"{name or 'image'} ({method})") \
+            if isinstance(m, (Pipeline, ModelRunner, torch.nn.Module)) else m(lr)
     return outs, {n: evaluate_pair(o, hr, scale) for n, o in outs.items()}
 
 
 def eval_images(max_images: int | None = None, scale: int = 2, sets=("Set14", "B100"),
                 crop: int | None = None) -> dict[str, list]:
-    """Evaluation images: {set: [uint8 HR]} from ``$SRKIT_DATA`` (or ../shared/data) when present,
+    """Evaluation images: {set: [uint8 HR]} from ``$SRKIT_DATA`` when set,
     else {'built-in': scikit-image samples}. ``max_images`` per set; ``crop``: the centre crop×crop
     of each (a multiple of ``scale``; smoke runs use 2 images, 192 px)."""
-    from srkit.data.benchmarks import default_data_dir, load_benchmark
-    data = os.environ.get("SRKIT_DATA") or default_data_dir()
+    from srkit.data.benchmarks import load_benchmark
+    from srkit.paths import default_data_dir
+    data = default_data_dir()
     out = {}
     if data and Path(data).is_dir():
         for s in sets:
@@ -58,19 +62,25 @@ def eval_images(max_images: int | None = None, scale: int = 2, sets=("Set14", "B
 
 
 def table1(models: dict, images: dict[str, list], scale: int = 2, noise: float = 15.0, seed: int = 0,
-           steps: int = 7) -> dict:
+           steps: int = 7, progress: bool = False) -> dict:
     """The paper's Table 1 shape: PSNR/SSIM of the bicubic-upsampled LR and of each SR model.
 
     Degradation: isotropic Gaussian with a width drawn per image from the scale's training range
     (seeded), bicubic ↓s, Gaussian noise σn (paper: 15), uint8 LR; metrics by the protocol.
 
+    ``progress``: a bar over the images (each runs every model), default off.
+
     Returns:
         {set: {method: {"psnr", "ssim", "n"}}} with method 'LR (bicubic)' first.
     """
+    from tqdm.auto import tqdm
+
     from srkit.kernels import SIGMA_RANGES
     rng = np.random.default_rng(seed)
     lo, hi = SIGMA_RANGES[scale]
     res: dict = {}
+    bar = tqdm(total=sum(len(h) for h in images.values()), desc=f"Table 1, σn {noise:g}", unit="image",
+               disable=not progress)
     for set_name, hrs in images.items():
         acc: dict = {}
         for i, hr in enumerate(hrs):
@@ -80,6 +90,8 @@ def table1(models: dict, images: dict[str, list], scale: int = 2, noise: float =
             _, metrics = compare(hr, lr, models, scale, steps, name=f"{set_name} image {i}")
             for m, v in metrics.items():
                 acc.setdefault("LR (bicubic)" if m == "bicubic" else m, []).append(v)
+            bar.update(1)
         res[set_name] = {m: {"psnr": float(np.mean([v["psnr"] for v in vs])),
                              "ssim": float(np.mean([v["ssim"] for v in vs])), "n": len(vs)} for m, vs in acc.items()}
+    bar.close()
     return res

@@ -161,7 +161,7 @@ class AutoWeights:
 
     def __init__(self, scale: int, load=None, available=None):
         if load is None:
-            from srkit.checkpoint import load
+            from srkit.checkpoint import load_pipeline as load
         self.scale, self._load, self._available, self._models = scale, load, available, {}
 
     def choose(self, image: np.ndarray, field: bool = False) -> tuple[str, str]:

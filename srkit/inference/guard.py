@@ -18,7 +18,7 @@ region and no SR pixel was replaced, so those figures are unchanged):
     The region of code space the PCA was fit on: the bounding box of the codes of kernels drawn
     from the PCA's own fitting distribution (its width range and anisotropy, ``PCAMeta``), with a
     tolerance of ``REGION_MARGIN`` times the box's largest side. A code inside is used as it is.
-    For a code outside, ``srkit.models.ikc.run_ikc`` first re-estimates it with the median of the
+    For a code outside, ``srkit.inference.guarded_ikc.run_ikc_guarded`` first re-estimates it with the median of the
     network's per-pixel estimates instead of their mean (a patch of texture then no longer drags
     the whole picture's estimate); still outside but within ``FAR_FACTOR`` tolerances, it is
     projected onto the nearest valid kernel (a Gaussian of the trained width range); further out,

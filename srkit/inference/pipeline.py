@@ -14,6 +14,7 @@ import torch.nn as nn
 from srkit.inference.bars import Bars, find_bars
 from srkit.inference.guard import (NONFINITE, OK, PROJECTED, ROBUST, STOPPED, CodeRegion, image_labels, reproduction_psnr,
                          warn)
+from srkit.inference.guarded_ikc import run_ikc_guarded
 from srkit.kernels import KernelPCA
 from srkit.models.ikc import IKCResult, run_ikc
 
@@ -216,8 +217,11 @@ class Pipeline:
         lr = lr.to(self.device)
         seg = self.segment(lr) if seg is None else seg.to(self.device)
         region = CodeRegion.from_pca(self.pca) if guard and self.pca is not None else None
-        return run_ikc(lr, self.generator, self.predictor, self.corrector, seg=seg, steps=steps,
-                       region=region, start_code=start_code)
+        if region is None:
+            return run_ikc(lr, self.generator, self.predictor, self.corrector, seg=seg, steps=steps,
+                           start_code=start_code)
+        return run_ikc_guarded(lr, self.generator, self.predictor, self.corrector, region, seg=seg, steps=steps,
+                               start_code=start_code)
 
     @torch.no_grad()
     def upscale(self, lr: torch.Tensor, steps: int = 7, seg: torch.Tensor | None = None,

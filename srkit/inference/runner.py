@@ -6,8 +6,8 @@ Three kinds of model are accepted:
   (``srkit.inference.guard``) runs on a native-resolution crop of each image to get that image's kernel code
   (one per image of a batch; video calls it once per shot), and every tile is then a single
   generator pass with that fixed code and its own segmentation;
-* an ``SFTGenerator`` (or anything with ``cfg.use_kernel`` / ``cfg.use_seg``): a kernel code must be
-  given, since a generator alone cannot estimate one;
+* an ``SFTGenerator`` (``srkit.load_network``): a kernel code must be given when it uses one, since
+  a generator alone cannot estimate it;
 * any other module or callable mapping N×3×h×w LR → N×3×sh×sw SR (e.g. a bicubic function).
 """
 from __future__ import annotations
@@ -19,7 +19,8 @@ import torch
 import torch.nn as nn
 
 from srkit.inference.guard import replaced_message, sanitize_sr
-from srkit.inference.pipeline import KernelEstimate, estimate_kernel
+from srkit.inference.pipeline import KernelEstimate, Pipeline, estimate_kernel
+from srkit.models.sft import SFTGenerator
 from srkit.precision import resolve as resolve_precision
 
 def default_device() -> torch.device:
@@ -39,11 +40,6 @@ def receptive_radius(module: nn.Module) -> int:
             kh, kw = layer.kernel_size
             radius += layer.dilation[0] * (max(kh, kw) - 1) // 2
     return radius
-
-
-def is_pipeline(model) -> bool:
-    """Duck-typed: a Pipeline has a generator and an IKC loop."""
-    return hasattr(model, "generator") and hasattr(model, "ikc")
 
 
 class ModelRunner:
@@ -71,9 +67,9 @@ class ModelRunner:
             channels_last = self.device.type == "cuda" or self.precision == "bf16"
         self.channels_last, self.steps = channels_last, steps
         self.model = self._prepare(model)
-        self.generator = getattr(self.model, "generator", self.model)
-        if compile:
-            self.generator = torch.compile(self.generator, dynamic=False)
+        # the network itself (an SFTGenerator, or a plain module or callable) and what runs it
+        self.generator = self.model.generator if isinstance(self.model, Pipeline) else self.model
+        self.forward = torch.compile(self.generator, dynamic=False) if compile else self.generator
         self.scale = int(_model_scale(self.model) or scale or 0)  # the model's own factor wins
         if self.scale < 1:
             raise ValueError("cannot tell the model's scale; pass scale=")
@@ -84,13 +80,13 @@ class ModelRunner:
         if isinstance(model, ModelRunner):
             return model
         if isinstance(model, (str, Path)):
-            from srkit.checkpoint import load
-            model = load(model)
+            from srkit.checkpoint import load_pipeline
+            model = load_pipeline(model)
         return cls(model, **kwargs)
 
     def _prepare(self, model):
         """Move to the device in eval mode; a Pipeline (not a Module) moves all its networks."""
-        if isinstance(model, nn.Module) or is_pipeline(model):
+        if isinstance(model, (nn.Module, Pipeline)):
             model = model.to(self.device).eval()
         if self.channels_last:
             networks = [model] if isinstance(model, nn.Module) else model.modules().values()
@@ -107,11 +103,11 @@ class ModelRunner:
 
     @property
     def uses_kernel(self) -> bool:
-        return bool(getattr(getattr(self.generator, "cfg", None), "use_kernel", False))
+        return isinstance(self.generator, SFTGenerator) and self.generator.cfg.use_kernel
 
     @property
     def uses_seg(self) -> bool:
-        return bool(getattr(getattr(self.generator, "cfg", None), "use_seg", False))
+        return isinstance(self.generator, SFTGenerator) and self.generator.cfg.use_seg
 
     @torch.no_grad()
     def estimate(self, lr: torch.Tensor, name: str | None = None, emit: bool = True) -> KernelEstimate:
@@ -123,7 +119,7 @@ class ModelRunner:
                 120)"); default "image".
             emit: warn now when the guard acted (False: the caller reports ``messages``).
         """
-        if not (is_pipeline(self.model) and self.uses_kernel):
+        if not (isinstance(self.model, Pipeline) and self.uses_kernel):
             return KernelEstimate(None, messages=[""] * lr.shape[0])
         return estimate_kernel(self.model, lr, steps=self.steps, name=name, device=self.device,
                                emit=emit)
@@ -139,22 +135,21 @@ class ModelRunner:
             raise ValueError("this generator is conditioned on the kernel code; use a Pipeline "
                              "(which estimates it) or pass a code")
         code = code.to(self.device) if code is not None else None
-        if not (is_pipeline(self.model) or hasattr(self.generator, "cfg")):
-            return TileFunction(self.model, None, self.scale)  # a plain callable: LR → SR
+        if not isinstance(self.generator, SFTGenerator):
+            return TileFunction(self.forward, None, self.scale)  # a plain module or callable: LR → SR
 
         def run(tile: torch.Tensor) -> torch.Tensor:
             tile_code = code.expand(tile.shape[0], -1) if code is not None and code.shape[0] == 1 else code
             seg = self._segment(tile) if self.uses_seg else None
-            return self.generator(tile, tile_code, seg)
-        return TileFunction(run, self.scale if hasattr(self.generator, "cfg") else None, self.scale)
+            return self.forward(tile, tile_code, seg)
+        return TileFunction(run, self.scale, self.scale)
 
     def _segment(self, tile: torch.Tensor) -> torch.Tensor:
         """N×K×h×w class probabilities of an LR tile, from the pipeline's segmentation net."""
-        segment = getattr(self.model, "segment", None)
-        if segment is None:
+        if not isinstance(self.model, Pipeline):
             raise ValueError("this generator is conditioned on segmentation; use a Pipeline "
                              "(which holds the segmentation net)")
-        return segment(tile)
+        return self.model.segment(tile)
 
 
 def _model_scale(model) -> int | None:

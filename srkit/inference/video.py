@@ -725,11 +725,6 @@ class VideoPlan:
         """Display aspect ratio of the output: width × SAR / height."""
         return Fraction(self.width) * self.sar / self.height if self.height else Fraction(1)
 
-    @property
-    def bits(self) -> int:
-        import av
-        return max(c.bits for c in av.VideoFormat(self.pix_fmt).components)
-
 
 def _parse_fit(fit) -> tuple[int, int] | None:
     if fit is None:
@@ -1773,15 +1768,4 @@ def _source_pts(frame, index: int, stream) -> int:
         return frame.pts
     rate = stream.average_rate or stream.guessed_rate or 25
     return round(index / (rate * stream.time_base))
-
-
-def is_video(path: str | Path) -> bool:
-    """Whether a path looks like a video file (by suffix)."""
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
-
-
-def temporary_files(target: str | Path) -> list[Path]:
-    """Leftover temporary files of ``target`` (``.NAME.*.part.EXT``); empty after any run."""
-    target = Path(target)
-    return sorted(target.parent.glob(f".{target.name}.*.part{target.suffix}"))
 

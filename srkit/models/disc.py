@@ -3,35 +3,40 @@
 Conv blocks (3×3 conv, then 4×4 stride-2 conv) double the channels while halving the size, a
 global average pool makes D accept any patch size, and two linear layers give one logit. The paper's
 sigmoid output is ``DiscOutput.prob``; losses use the logit (BCE-with-logits is numerically stable
-where a sigmoid followed by log is not). An optional auxiliary head classifies the patch's category
-(SFT-GAN's D does this so that D learns category-specific texture statistics).
+where a sigmoid followed by log is not).
+
+References (docs/DESIGN.md §8):
+    C. Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
+    Network", CVPR 2017, https://arxiv.org/abs/1609.04802 (the layout).
+    X. Wang et al., "ESRGAN: Enhanced Super-Resolution Generative Adversarial Networks", ECCV
+    Workshops 2018, https://arxiv.org/abs/1809.00219 (widths).
+    D. Yang, "Film and Television Production AI Intelligent Optimization Processing System Based on
+    Neural Optimization Algorithm" (Fig. 6).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
 import torch.nn as nn
 
-from srkit.categories import NUM_CATEGORIES
+from srkit.models.presets import Presets
 
 
 @dataclass
-class DiscriminatorConfig:
+class DiscriminatorConfig(Presets):
     """Architecture of D.
 
     Attributes:
         nf: channels of the first block; doubled per block up to 8·nf (SRGAN/ESRGAN: 64).
         n_blocks: stride-2 blocks (5 → a 128×128 patch ends at 4×4).
         norm: 'batch' (SRGAN) or 'none'.
-        aux_classes: size of the auxiliary category head (0 = none; 10 = srkit.categories).
         fc: width of the hidden linear layer.
     """
     nf: int = 64
     n_blocks: int = 5
     norm: str = "batch"
-    aux_classes: int = 0
     fc: int = 100
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -41,21 +46,14 @@ class DiscriminatorConfig:
     def __post_init__(self):
         if self.norm not in ("batch", "none"):
             raise ValueError(f"DiscriminatorConfig.norm must be 'batch' or 'none', got {self.norm!r}")
-        if min(self.nf, self.n_blocks, self.fc) < 1 or self.aux_classes < 0:
+        if min(self.nf, self.n_blocks, self.fc) < 1:
             raise ValueError(f"DiscriminatorConfig sizes must be positive: {self}")
-
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "DiscriminatorConfig":
-        if name not in cls.PRESETS:
-            raise ValueError(f"unknown DiscriminatorConfig preset {name!r}; choose one of {sorted(cls.PRESETS)}")
-        return replace(cls(), **{**cls.PRESETS[name], **overrides})
 
 
 @dataclass
 class DiscOutput:
-    """logit: N real-vs-fake scores; cls_logits: N×K auxiliary category scores (or None)."""
+    """logit: N real-vs-fake scores (pre-sigmoid)."""
     logit: torch.Tensor
-    cls_logits: torch.Tensor | None = None
 
     @property
     def prob(self) -> torch.Tensor:
@@ -88,11 +86,9 @@ class Discriminator(nn.Module):
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Linear(ch, c.fc), nn.LeakyReLU(0.2, inplace=True), nn.Linear(c.fc, 1))
-        self.aux = nn.Linear(ch, c.aux_classes) if c.aux_classes else None
 
     def forward(self, x: torch.Tensor) -> DiscOutput:
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"discriminator expects N×3×H×W, got {tuple(x.shape)}")
         f = self.pool(self.features(x)).flatten(1)             # N×C
-        return DiscOutput(self.classifier(f).squeeze(1),        # N
-                          self.aux(f) if self.aux is not None else None)
+        return DiscOutput(self.classifier(f).squeeze(1))        # N

@@ -3,22 +3,25 @@
 P estimates the kernel code h0 from the LR image; then, for t steps, G super-resolves with the
 current code and C looks at the SR image (whose artefacts show whether the code is too sharp or
 too blurry) and returns a corrected code h_{i+1} = h_i + Δh.
+
+References (docs/DESIGN.md §8):
+    J. Gu, H. Lu, W. Zuo, C. Dong, "Blind Super-Resolution With Iterative Kernel Correction",
+    CVPR 2019, https://arxiv.org/abs/1904.03377 (P, C and the loop; Gaussian8).
+    K. Zhang, W. Zuo, L. Zhang, "Learning a Single Convolutional Super-Resolution Network for
+    Multiple Degradations", CVPR 2018, https://arxiv.org/abs/1712.06116 (the PCA kernel code).
+    D. Yang, "Film and Television Production AI Intelligent Optimization Processing System Based on
+    Neural Optimization Algorithm" (IKC inside the semantics-aware system).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
 import torch.nn as nn
 
 from srkit.models.sft import stretch
-
-
-def _preset(cls, name: str, overrides: dict):
-    if name not in cls.PRESETS:
-        raise ValueError(f"unknown {cls.__name__} preset {name!r}; choose one of {sorted(cls.PRESETS)}")
-    return replace(cls(), **{**cls.PRESETS[name], **overrides})
+from srkit.models.presets import Presets
 
 
 def _pool(estimation_map: torch.Tensor, pool: str) -> torch.Tensor:
@@ -31,7 +34,7 @@ def _pool(estimation_map: torch.Tensor, pool: str) -> torch.Tensor:
 
 
 @dataclass
-class PredictorConfig:
+class PredictorConfig(Presets):
     """Architecture of P.
 
     Attributes:
@@ -51,10 +54,6 @@ class PredictorConfig:
     def __post_init__(self):
         if self.ksize % 2 == 0 or min(self.nf, self.code_len, self.ksize) < 1:
             raise ValueError(f"PredictorConfig needs positive sizes and an odd ksize: {self}")
-
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "PredictorConfig":
-        return _preset(cls, name, overrides)
 
 
 class Predictor(nn.Module):
@@ -83,7 +82,7 @@ class Predictor(nn.Module):
 
 
 @dataclass
-class CorrectorConfig:
+class CorrectorConfig(Presets):
     """Architecture of C.
 
     Attributes:
@@ -105,10 +104,6 @@ class CorrectorConfig:
             raise ValueError(f"CorrectorConfig.scale must be 2, 3 or 4, got {self.scale!r}")
         if min(self.nf, self.code_nf, self.code_len) < 1:
             raise ValueError(f"CorrectorConfig sizes must be positive: {self}")
-
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "CorrectorConfig":
-        return _preset(cls, name, overrides)
 
 
 class Corrector(nn.Module):
@@ -190,7 +185,7 @@ class IKCResult:
 
 def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, corrector: nn.Module | None,
             seg: torch.Tensor | None = None, steps: int = 7, detach: bool = False,
-            region=None, start_code: torch.Tensor | None = None) -> IKCResult:
+            start_code: torch.Tensor | None = None) -> IKCResult:
     """Run IKC: h0 = P(lr); SR_i = G(lr | h_i, ψ); h_{i+1} = C(SR_i, h_i), for ``steps`` corrections.
 
     Args:
@@ -201,25 +196,18 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
         seg: N×K×h×w probabilities if the generator uses segmentation.
         steps: number of corrections t (default 7, the paper's value); results hold steps+1 entries.
         detach: cut the graph between steps (IKC training trains C one step at a time).
-        region: a ``srkit.inference.guard.CodeRegion`` to guard the loop with (inference; default None, the
-            plain loop that training differentiates through). Guarded, per image: h0 outside the
-            region is clipped into it; a step whose code is non-finite or outside the region is
-            rejected and that image keeps its last good code for the remaining steps; SR pixels that
-            are non-finite or implausibly far from the bicubic upscale are replaced by it, in every
-            step's SR (so the corrector never looks at an exploded image). Inside the region and on
-            plausible SR the guarded loop computes exactly what the plain one does.
         start_code: N×b code to start from instead of P's estimate (a deliberately wrong start
             shows what the corrector does; the IKC stepper's default).
 
     Returns:
-        IKCResult with ``steps + 1`` SR images and codes (and, guarded, the per-image status).
-        Gradients flow unless ``detach`` or the caller runs under ``torch.no_grad()``.
+        IKCResult with ``steps + 1`` SR images and codes. Gradients flow unless ``detach`` or the
+        caller runs under ``torch.no_grad()``. This is the plain loop that training differentiates
+        through; inference runs ``srkit.inference.guarded_ikc.run_ikc_guarded``, the same loop
+        with codes kept in the kernel region and implausible SR replaced.
     """
     if steps < 0:
         raise ValueError(f"steps must be >= 0, got {steps}")
-    seg = _shared_seg(generator, seg)
-    if region is not None:
-        return _run_guarded(lr, generator, predictor, corrector, seg, steps, region, start_code)
+    seg = shared_seg(generator, seg)
     code = predictor(lr) if start_code is None else start_code.to(lr.device)
     result = IKCResult()
     for i in range(steps + 1):
@@ -232,70 +220,9 @@ def run_ikc(lr: torch.Tensor, generator: nn.Module, predictor: nn.Module, correc
     return result
 
 
-def _shared_seg(generator: nn.Module, seg):
+def shared_seg(generator: nn.Module, seg):
     """ψ's SegTerms, computed once for all the steps (each step runs G on the same LR and ψ)."""
     if seg is None or not getattr(getattr(generator, "cfg", None), "use_seg", False) \
             or not hasattr(generator, "seg_terms"):
         return seg
     return generator.seg_terms(seg)
-
-
-_SEVERITY = {"ok": 0, "robust": 1, "projected": 2, "stopped": 3, "nonfinite": 4}
-
-
-def _run_guarded(lr, generator, predictor, corrector, seg, steps: int, region, start_code=None) -> IKCResult:
-    """The IKC loop of ``run_ikc`` with the guard of ``srkit.inference.guard`` (see ``run_ikc``)."""
-    from srkit.inference.guard import NONFINITE, OK, PROJECTED, ROBUST, STOPPED, sanitize_sr
-    n, scale = lr.shape[0], generator.cfg.scale
-    status: list[str] = [OK] * n
-    stop_step: list[int | None] = [None] * n
-    if start_code is not None:  # given by the caller: only kept inside the region
-        start_code = start_code.to(lr.device)
-        code = torch.where(region.contains(start_code)[:, None], start_code, region.project(start_code))
-        bad = torch.zeros(n, dtype=torch.bool, device=lr.device)
-    else:
-        code = predictor(lr)
-        bad = ~region.contains(code)
-    if bool(bad.any()):  # retry with the median of the estimation map, else clip into the region
-        robust = predictor(lr, pool="median")
-        fixed = region.contains(robust)
-        code = torch.where((bad & fixed)[:, None], robust, code)
-        code = torch.where((bad & ~fixed)[:, None], region.project(robust), code)
-        status = [(ROBUST if f else PROJECTED) if b else st
-                  for b, f, st in zip(bad.tolist(), fixed.tolist(), status)]
-    active = torch.ones(n, dtype=torch.bool, device=lr.device)  # images still being corrected
-    result = IKCResult()
-    replaced = torch.zeros(n, dtype=torch.long)
-    for i in range(steps + 1):
-        if i and not bool(active.any()):  # every image stopped: G would return the same SR again
-            sr = result.srs[-1]
-        else:
-            sr, replaced = sanitize_sr(generator(lr, code, seg), lr, scale)
-        result.srs.append(sr)
-        result.codes.append(code)
-        if i == steps or corrector is None:
-            break
-        if bool(active.any()):  # once every image is stopped, the remaining steps repeat its SR
-            proposal = corrector(sr, code)
-            rejected = active & ~region.contains(proposal)
-            if bool(rejected.any()):
-                # retry with the median of C's map; a result near the region is projected onto
-                # the nearest valid kernel and IKC goes on; anything further out stops the image
-                robust = corrector(sr, code, pool="median")
-                fixed = rejected & region.contains(robust)
-                near = rejected & ~fixed & region.near(robust)
-                proposal = torch.where(fixed[:, None], robust, proposal)
-                proposal = torch.where(near[:, None], region.project(robust), proposal)
-                for j in torch.nonzero(fixed | near).flatten().tolist():
-                    new = ROBUST if bool(fixed[j]) else PROJECTED
-                    status[j] = new if _SEVERITY[new] > _SEVERITY[status[j]] else status[j]
-                rejected = rejected & ~fixed & ~near
-            finite = torch.isfinite(proposal).all(1)
-            for j in torch.nonzero(rejected).flatten().tolist():
-                status[j] = STOPPED if bool(finite[j]) else NONFINITE
-                stop_step[j] = i + 1
-            active = active & ~rejected
-            code = torch.where(active[:, None], proposal, code)
-    result.status, result.stop_step = status, stop_step
-    result.sr_replaced = [int(c) for c in replaced]
-    return result

@@ -1,6 +1,15 @@
 """Training losses: pixel (L1/L2), VGG19 perceptual, and the GAN loss of paper eq. 5–6.
 
 Generator objective (eq. 6): ``Loss = Loss_vgg + 1e-3 · Loss_GAN`` (``GAN_WEIGHT``).
+
+References (docs/DESIGN.md §8):
+    C. Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
+    Network", CVPR 2017, https://arxiv.org/abs/1609.04802 (VGG loss + 1e-3 adversarial loss).
+    J. Johnson, A. Alahi, L. Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and
+    Super-Resolution", ECCV 2016, https://arxiv.org/abs/1603.08155.
+    K. Simonyan, A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+    ICLR 2015, https://arxiv.org/abs/1409.1556 (VGG19).
+    I. Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, https://arxiv.org/abs/1406.2661.
 """
 from __future__ import annotations
 
@@ -149,13 +158,6 @@ def g_adv_loss(fake_logit: torch.Tensor) -> torch.Tensor:
     """Generator side of eq. 5, in the usual non-saturating form −log D(G(LR)) (Goodfellow et al.):
     same fixed point as minimising log(1 − D(G(LR))), but strong gradients while D still wins."""
     return F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
-
-
-def aux_class_loss(cls_logits: torch.Tensor | None, labels: torch.Tensor | None) -> torch.Tensor:
-    """Cross-entropy of D's auxiliary category head (0 when either is absent)."""
-    if cls_logits is None or labels is None:
-        return torch.zeros(())
-    return F.cross_entropy(cls_logits, labels)
 
 
 def generator_loss(sr: torch.Tensor, hr: torch.Tensor, fake_logit: torch.Tensor,

@@ -3,10 +3,19 @@
 A timm encoder (``features_only``) gives features at strides 2–32; a light top-down decoder sums
 them from coarse to fine, and a full-resolution stem on the input keeps boundaries sharp at LR size
 (LR images are small, so stride-2 logits upsampled would smear thin objects such as text).
+
+References (docs/DESIGN.md §8):
+    X. Wang, K. Yu, C. Dong, C. C. Loy, "Recovering Realistic Texture in Image Super-resolution by
+    Deep Spatial Feature Transform", CVPR 2018, https://arxiv.org/abs/1804.02815 (segmentation
+    probabilities as the SR prior; the outdoor categories).
+    D. Yang, "Film and Television Production AI Intelligent Optimization Processing System Based on
+    Neural Optimization Algorithm" (the face and text categories).
+    A. Howard et al., "Searching for MobileNetV3", ICCV 2019, https://arxiv.org/abs/1905.02244 (the
+    bundled encoder, timm ``mobilenetv3_small_100``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -14,9 +23,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from srkit.categories import NUM_CATEGORIES
+from srkit.models.presets import Presets
 
 @dataclass
-class SegConfig:
+class SegConfig(Presets):
     """Architecture of S.
 
     Attributes:
@@ -48,12 +58,6 @@ class SegConfig:
         # fine-tunes well at small batches
         "lite0": dict(encoder="efficientnet_lite0", decoder_ch=64, stem_ch=16),
     }
-
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "SegConfig":
-        if name not in cls.PRESETS:
-            raise ValueError(f"unknown SegConfig preset {name!r}; choose one of {sorted(cls.PRESETS)}")
-        return replace(cls(), **{**cls.PRESETS[name], **overrides})
 
 
 def create_encoder(name: str, pretrained: bool) -> tuple[nn.Module, str]:

@@ -13,10 +13,20 @@ True       False      IKC's SFTMD (kernel code only)
 False      True       SFT-GAN (segmentation probabilities only)
 True       True       SFTconcat (the paper)
 =========  =========  ==========================================
+
+References (docs/DESIGN.md §8):
+    D. Yang, "Film and Television Production AI Intelligent Optimization Processing System Based on
+    Neural Optimization Algorithm" (SFTconcat, Fig. 3–5).
+    X. Wang, K. Yu, C. Dong, C. C. Loy, "Recovering Realistic Texture in Image Super-resolution by
+    Deep Spatial Feature Transform", CVPR 2018, https://arxiv.org/abs/1804.02815 (SFT layers).
+    J. Gu, H. Lu, W. Zuo, C. Dong, "Blind Super-Resolution With Iterative Kernel Correction",
+    CVPR 2019, https://arxiv.org/abs/1904.03377 (SFTMD).
+    C. Ledig et al., "Photo-Realistic Single Image Super-Resolution Using a Generative Adversarial
+    Network", CVPR 2017, https://arxiv.org/abs/1609.04802 (SRResNet).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import torch
@@ -24,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from srkit.categories import NUM_CATEGORIES
+from srkit.models.presets import Presets
 from srkit.resize import imresize
 
 
@@ -198,7 +209,7 @@ class SegTerms:
 
 
 @dataclass
-class GeneratorConfig:
+class GeneratorConfig(Presets):
     """Architecture of G. ``GeneratorConfig.preset(name, **overrides)`` gives the standard sizes.
 
     Attributes:
@@ -237,12 +248,6 @@ class GeneratorConfig:
         if min(self.nf, self.nb + 1, self.code_len, self.num_classes, self.cond_nf, self.seg_nf) < 1:
             raise ValueError(f"GeneratorConfig sizes must be positive: {self}")
 
-    @classmethod
-    def preset(cls, name: str = "default", **overrides) -> "GeneratorConfig":
-        """A named size ('tiny', 'small', 'default') with any field overridden, e.g. scale=2."""
-        if name not in cls.PRESETS:
-            raise ValueError(f"unknown generator preset {name!r}; choose one of {sorted(cls.PRESETS)}")
-        return replace(cls(), **{**cls.PRESETS[name], **overrides})
 
     @property
     def variant(self) -> str:

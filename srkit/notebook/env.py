@@ -1,7 +1,9 @@
 """The notebooks' environment: smoke mode, the cache folder and the default device."""
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -25,3 +27,21 @@ def cache_dir() -> Path:
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@contextlib.contextmanager
+def collected_warnings(label: str = "warnings"):
+    """Collect the warnings raised inside the block and print them afterwards as one line per
+    distinct message, with its count: no file path, no source line (what Python's default display
+    adds to each). Nothing is printed when none were raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+    counts: dict[str, int] = {}
+    for w in caught:
+        text = f"{w.category.__name__}: {str(w.message).splitlines()[0] if str(w.message) else ''}"
+        counts[text] = counts.get(text, 0) + 1
+    if counts:
+        print(f"{label}: {len(caught)} ({len(counts)} distinct)")
+        for text, n in counts.items():
+            print(f"  {text}" + (f" (×{n})" if n > 1 else ""))

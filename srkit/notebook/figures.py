@@ -16,23 +16,25 @@ from srkit.notebook.widgets._base import nearest_up, show_image  # noqa: F401  (
 
 
 
-def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | None = None) -> Figure:
+def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | dict | None = None) -> Figure:
     """A grid: one row per entry of ``rows`` (row title → {column title → image}).
 
     Args:
         rows: {row name: {column name: image}}; images uint8/float H×W×3 or H×W (gray maps).
         size: inches per panel.
         crop: (y, x, h, w) shown of every image whose side is at least y + h (smaller ones, e.g. LR,
-            are shown whole).
+            are shown whole), or {row name: (y, x, h, w)} to crop each row where its detail is
+            (a row not named is shown whole).
     """
     ncol = max(len(r) for r in rows.values())
     fig = Figure(figsize=(size * ncol, size * len(rows)), dpi=80, layout="constrained")
     axes = fig.subplots(len(rows), ncol, squeeze=False)
     for i, (rname, cols) in enumerate(rows.items()):
+        box = crop.get(rname) if isinstance(crop, dict) else crop
         for j, (cname, img) in enumerate(cols.items()):
             a = np.asarray(img)
-            if crop is not None and a.shape[0] >= crop[0] + crop[2] and a.shape[1] >= crop[1] + crop[3]:
-                a = a[crop[0]:crop[0] + crop[2], crop[1]:crop[1] + crop[3]]
+            if box is not None and a.shape[0] >= box[0] + box[2] and a.shape[1] >= box[1] + box[3]:
+                a = a[box[0]:box[0] + box[2], box[1]:box[1] + box[3]]
             show_image(axes[i, j], a, f"{rname}: {cname}" if j == 0 else cname)
         for j in range(len(cols), ncol):
             axes[i, j].axis("off")
@@ -70,11 +72,12 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
-def save_sample(fig: Figure, name: str, max_kb: int = 100) -> Path:
+def save_sample(fig: Figure, name: str, max_kb: int = 100) -> None:
     """Save ``fig`` as a small PNG: into ``$SRKIT_SAMPLES_DIR`` when set (``assets/samples`` refreshes
     the README's figures), else ``<cache>/samples`` (not tracked by git, so running a notebook never
     changes a checkout). Quantises to a 256-colour palette and lowers the resolution until the file
-    is under ``max_kb``; the file is replaced only once completely written."""
+    is under ``max_kb``; the file is replaced only once completely written. Returns nothing, so a
+    notebook cell ending with it shows no file path."""
     from PIL import Image
 
     from srkit.imageio import atomic_path
@@ -95,4 +98,3 @@ def save_sample(fig: Figure, name: str, max_kb: int = 100) -> Path:
             break
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-    return path

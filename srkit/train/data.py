@@ -10,17 +10,24 @@ from pathlib import Path
 
 import numpy as np
 
-from srkit.data.pairs import DegradationConfig, PairSampler, PatchDataset, build_report, fixed_batch, format_report
+from srkit.data.pairs import PairSampler, PatchDataset, build_report, fixed_batch, format_report
 from srkit.data.sources import (build_manifest, default_train_refs, folder_refs, hf_refs, skimage_refs,
                                 split_refs, write_json)
 from srkit.kernels import KernelPCA, KernelSpec
 from srkit.train import dist
 
 
+def fit_pca(spec: KernelSpec, n: int = 30000, seed: int = 0) -> KernelPCA:
+    """The kernel PCA of the training kernels ``spec`` (``DegradationConfig.kernel_spec()``; fixed
+    seed, so every stage fits the same one; cached per spec, n and seed)."""
+    return _fit_pca(spec.scale, tuple(spec.sigma_range), spec.aniso_prob, spec.size, n, seed)
+
+
 @functools.lru_cache(maxsize=8)
-def fit_pca(scale: int, aniso_prob: float = 0.0, n: int = 30000, seed: int = 0) -> KernelPCA:
-    """The kernel PCA of a scale (fixed seed, so every stage fits the same one)."""
-    return KernelPCA.fit(KernelSpec(scale=scale, aniso_prob=aniso_prob), n=n, seed=seed)
+def _fit_pca(scale: int, sigma_range: tuple[float, float], aniso_prob: float, size: int, n: int,
+             seed: int) -> KernelPCA:
+    spec = KernelSpec(scale=scale, sigma_range=sigma_range, aniso_prob=aniso_prob, size=size)
+    return KernelPCA.fit(spec, n=n, seed=seed)
 
 
 def resolve_refs(data: str | None, log=print) -> list[str]:
@@ -33,22 +40,15 @@ def resolve_refs(data: str | None, log=print) -> list[str]:
         return hf_refs(data[3:])
     root = Path(data)
     subsets = [root / n for n in ("T91", "BSD200") if (root / n).is_dir()]
-    if subsets:  # a data root laid out like ../shared/data: never train on its benchmark sets
+    if subsets:  # a data root (docs/DESIGN.md §4): never train on its benchmark sets
         return [r for s in subsets for r in folder_refs(s)]
     return folder_refs(root)
-
-
-def degradation_of(cfg) -> DegradationConfig:
-    return DegradationConfig(scale=cfg.scale, aniso_prob=cfg.aniso_prob, noise=cfg.noise,
-                             noise_share=cfg.noise_share, jpeg=cfg.jpeg,
-                             mpeg2=cfg.mpeg2, compression_share=cfg.compression_share,
-                             hr_soften=cfg.hr_soften, hr_soften_range=cfg.hr_soften_range)
 
 
 def sr_data(cfg, pca: KernelPCA | None, device, out: Path, log=print):
     """(PairSampler for training, fixed validation batch) for the SR trainers."""
     main = dist.is_main()
-    deg = degradation_of(cfg)
+    deg = cfg.degradation
     if cfg.data and str(cfg.data).endswith(".npz"):
         packed = PatchDataset.from_npz(cfg.data)
         split = split_refs(packed.names, cfg.seed)
@@ -96,7 +96,7 @@ def seg_data(cfg, device, out: Path, log=print):
     8:1:1; synthetic samples are split the same way so faces and text are validated too. Stanford
     val and SIFT Flow test never enter (they are ``srkit bench segmentation``'s held-out sets).
     """
-    from srkit.data.benchmarks import default_data_dir
+    from srkit.paths import default_data_dir
     from srkit.data.segmentation import (class_counts, hf_segmentation, load_ade20k, load_camvid, load_faces,
                                          load_msrc, load_siftflow, load_stanford, split_samples, synthetic_samples)
     root = Path(cfg.data) if cfg.data else default_data_dir()
@@ -133,7 +133,7 @@ def seg_data(cfg, device, out: Path, log=print):
             log(f"padded {n_padded} of {len(samples)} images smaller than {side} px (mirrored, padding ignored)")
         return PatchDataset([p[0] for p in pairs], [p[1] for p in pairs], [s.name for s in samples])
 
-    deg = degradation_of(cfg)
+    deg = cfg.degradation
     sampler = PairSampler(mk(train), deg, cfg.patch, cfg.batch, None, cfg.seed, rank=dist.rank(), device=device)
     val_batch = fixed_batch(mk(val), deg, cfg.val_images, cfg.val_patch, None, seed=cfg.seed + 1, device=device)
     if dist.is_main():

@@ -27,6 +27,7 @@ import torch
 import torch.nn as nn
 
 from srkit import precision
+from srkit.data.pairs import DegradationConfig
 from srkit.precision import PRECISIONS
 from srkit.train import dist
 
@@ -53,8 +54,11 @@ class TrainConfig:
             (recursive; a data root holding T91/BSD200 uses those), 'skimage', a .npz from
             ``PatchDataset.pack``, or 'hf:NAME' (HuggingFace datasets).
         max_images: use at most this many training images (0 = all).
-        noise / noise_share / aniso_prob / jpeg / mpeg2 / compression_share / hr_soften / hr_soften_range:
-            degradation (see srkit.data.pairs.DegradationConfig).
+        degradation: how LR patches are made: a ``srkit.data.pairs.DegradationConfig`` or a dict
+            of its fields (kernel ``sigma_range``, ``aniso_prob``, ``noise``, ``noise_share``,
+            ``jpeg``, ``mpeg2``, ``compression_share``, ``hr_soften``, ``hr_soften_range``; a
+            recipe's ``degradation = { noise = [0, 20] }``); its scale is this config's ``scale``.
+            Default: none of them, the scale's kernel widths (the paper's noise-free setting).
         init_from: a srkit checkpoint to start the networks from (e.g. the sftmd stage).
         log_every / val_every / ckpt_every: intervals in steps (0 = only at the end).
         val_images / val_patch: size of the fixed validation set (cached LR, seed-determined).
@@ -62,7 +66,7 @@ class TrainConfig:
             different batches; at most ``max_rollbacks`` times).
         grad_clip: clip gradient norm per update (0 = off).
         threads: torch CPU threads (0 = torch's default).
-        progress: show a tqdm bar.
+        progress: show a progress bar (``TrainingBar``: the budget's seconds when ``max_minutes`` is set).
         max_minutes: wall-time budget (0 = none): training stops at the first step past it and saves
             that model as the run's final one (the lr schedule still follows ``steps``). The
             notebooks' ``TRAIN_MINUTES``.
@@ -83,14 +87,7 @@ class TrainConfig:
     device: str = "auto"
     data: str | None = None
     max_images: int = 0
-    noise: float | tuple[float, float] = 0.0
-    noise_share: float = 1.0
-    aniso_prob: float = 0.0
-    jpeg: int | tuple[int, int] = 0
-    mpeg2: int | tuple[int, int] = 0
-    compression_share: tuple[float, float] | None = None
-    hr_soften: float = 0.0
-    hr_soften_range: tuple[float, float] = (0.3, 1.0)
+    degradation: DegradationConfig | dict | None = None
     init_from: str | None = None
     log_every: int = 10
     val_every: int = 500
@@ -118,8 +115,7 @@ class TrainConfig:
         for f in fields(self):  # JSON gives lists where the dataclass wants tuples
             if isinstance(getattr(self, f.name), list):
                 setattr(self, f.name, tuple(getattr(self, f.name)))
-        from srkit.train.data import degradation_of
-        degradation_of(self)  # names a bad noise / hr_soften setting now, not at the first batch
+        self.degradation = _degradation(self.degradation, self.scale)  # a bad setting fails now
 
     @classmethod
     def from_preset(cls, name: str, **overrides):
@@ -137,6 +133,22 @@ class TrainConfig:
         return cls(**{**presets[name], **{k: v for k, v in overrides.items() if v is not None}})
 
 
+def _degradation(value: DegradationConfig | dict | None, scale: int) -> DegradationConfig:
+    """``TrainConfig.degradation`` as a DegradationConfig of ``scale`` (dict keys as its fields)."""
+    if isinstance(value, DegradationConfig):
+        if value.scale != scale:
+            raise ValueError(f"degradation.scale {value.scale} differs from the training scale {scale}")
+        return value
+    given = dict(value or {})
+    if given.pop("scale", scale) != scale:  # a saved run's config holds it; it must agree
+        raise ValueError(f"degradation scale {value['scale']} differs from the training scale {scale}")
+    known = {f.name for f in fields(DegradationConfig)} - {"scale"}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ValueError(f"unknown degradation field(s) {unknown}; known: {sorted(known)}")
+    return DegradationConfig(scale=scale, **{k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
@@ -150,6 +162,34 @@ def resolve_device(name: str) -> torch.device:
     if dev.type == "cuda" and dev.index is None and dist.world_size() > 1:
         dev = torch.device("cuda", dist.local_rank())  # one GPU per process under torchrun
     return dev
+
+
+def backward_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                  grad_clip: float = 0.0) -> bool:
+    """Backward ``loss`` and step ``optimizer`` through ``scaler`` (``srkit.precision.loss_scaler``).
+
+    With an enabled scaler (fp16 autocast) the loss is scaled before backward, the gradients are
+    unscaled before clipping to ``grad_clip`` (0 = no clipping; the norm of the true gradients), and
+    a step whose gradients hold inf/NaN is skipped while the scale halves. A disabled scaler is the
+    plain backward → clip → step. The scale is not saved in ``resume.safetensors``: an fp16 run
+    resumes from the default scale (2**16), which settles again within a few steps.
+
+    Returns:
+        True when the optimizer stepped, False when the scaler skipped the step.
+    """
+    optimizer.zero_grad(set_to_none=True)
+    with torch.autocast(loss.device.type, enabled=False):  # backward outside autocast, as torch advises
+        scaler.scale(loss).backward()
+    if grad_clip:
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], grad_clip)
+    if not scaler.is_enabled():
+        optimizer.step()
+        return True
+    scale = scaler.get_scale()
+    scaler.step(optimizer)
+    scaler.update()
+    return scaler.get_scale() >= scale  # update() halves the scale exactly when it skipped the step
 
 
 class Trainer:
@@ -169,6 +209,7 @@ class Trainer:
         seed_everything(cfg.seed)  # identical initial weights on every rank
         self.modules: dict[str, nn.Module] = {}     # everything saved (trained and frozen)
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.scalers: dict[str, torch.amp.GradScaler] = {}  # loss scaling, enabled for fp16 autocast only
         self.step, self.salt, self.rollbacks, self.lr_factor = 0, 0, 0, 1.0
         self.records: list[dict] = []
         self.precision = precision.resolve(cfg.precision, self.device)
@@ -209,13 +250,10 @@ class Trainer:
         if not dist.all_finite(value, self.device):
             raise NonFiniteLossError(f"non-finite loss at step {self.step}: {name} = {value} (optimizer {opt or name}; "
                                      f"trainer {self.name}, out {self.out})")
-        o = self.optimizers[opt or name]
-        o.zero_grad(set_to_none=True)
-        with torch.autocast(self.device.type, enabled=False):  # backward outside autocast, as torch advises
-            loss.backward()
-        if self.cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_([p for g in o.param_groups for p in g["params"]], self.cfg.grad_clip)
-        o.step()
+        key = opt or name
+        if key not in self.scalers:  # one per optimizer: each tracks the scale its own gradients allow
+            self.scalers[key] = precision.loss_scaler(self.device, self.precision)
+        backward_step(loss, self.optimizers[key], self.scalers[key], self.cfg.grad_clip)
         return value
 
     def step_generator(self) -> torch.Generator:
@@ -273,16 +311,14 @@ class Trainer:
     def fit(self, stop_after: int | None = None) -> dict:
         """Train until ``cfg.steps`` (or for ``stop_after`` more steps, then checkpoint and return,
         as a pre-empted job would). Returns the last log record."""
-        from tqdm.auto import tqdm
         cfg = self.cfg
         if self.resume and self.step == 0:
             self.load_resume()
             self.print(f"resumed {self.name} from {self.out / 'resume.safetensors'} at step {self.step}")
         end = cfg.steps if stop_after is None else min(cfg.steps, self.step + stop_after)
-        # with a wall-time budget the bar counts the steps the budget allows (re-estimated each step)
-        bar = tqdm(total=end, initial=self.step, desc=f"train {self.name}", disable=not (cfg.progress and self.is_main),
-                   dynamic_ncols=True)
-        t0, last, first_step = time.time(), {}, self.step
+        bar = TrainingBar(cfg.steps, cfg.max_minutes, self.step, f"train {self.name}",
+                          disable=not (cfg.progress and self.is_main))
+        t0, last = time.time(), {}
         while self.step < end:
             for o in self.optimizers.values():
                 for g in o.param_groups:
@@ -299,11 +335,7 @@ class Trainer:
                 self._handle_nan(e)
                 continue
             self.step += 1
-            if cfg.max_minutes:
-                rate = (self.step - first_step) / max(time.time() - t0, 1e-3)
-                bar.total = int(min(end, max(self.step, first_step + rate * cfg.max_minutes * 60)))
-            bar.update(1)
-            bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()})
+            bar.advance(self.step, time.time() - t0, losses)
             # every process stops at the same step: the first one past the budget decides (DDP)
             if cfg.max_minutes and self.step < end and \
                     dist.mean(float(time.time() - t0 > cfg.max_minutes * 60), self.device) > 0:
@@ -322,7 +354,7 @@ class Trainer:
                 self.write_logs()
                 self.save(final=done, metrics=val or {k: v for k, v in last.items() if k.startswith("val_")})
                 dist.barrier()
-        bar.close()
+        bar.close(finished=self.step == cfg.steps or self.stopped_at_budget)
         return last
 
     def _eval(self) -> dict:
@@ -348,6 +380,48 @@ class Trainer:
         self.write_logs()
         raise NonFiniteLossError(f"{e}; stopped ({why}). Last checkpoint: "
                                  f"{resume if resume.is_file() else 'none'}") from None
+
+
+class TrainingBar:
+    """The training progress bar, sized to what will run: the steps of the schedule, or, with a
+    time budget (``max_minutes``), the budget's seconds (the step count and losses in the postfix),
+    so the ETA is the budget's end and not that of a schedule the budget will cut. A run that ends
+    as planned (schedule done, or budget spent) closes the bar full, which a notebook shows green;
+    only an interrupted run leaves it short.
+
+    Args:
+        steps: the schedule's steps; minutes: the budget (0 = none); initial: the step resumed at;
+        desc: the label; disable: no output (other DDP ranks, ``progress=False``).
+    """
+
+    def __init__(self, steps: int, minutes: float, initial: int, desc: str, disable: bool = False, file=None):
+        from tqdm.auto import tqdm
+        self.steps, self.budget_s = steps, minutes * 60
+        if self.budget_s:
+            self.bar = tqdm(total=round(self.budget_s), desc=f"{desc} ({minutes:g} min budget)", unit="s",
+                            bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}", disable=disable,
+                            dynamic_ncols=True, file=file)
+        else:
+            self.bar = tqdm(total=steps, initial=initial, desc=desc, disable=disable, dynamic_ncols=True, file=file)
+
+    def advance(self, step: int, elapsed_s: float, losses: dict[str, float]) -> None:
+        """After ``step`` (1-based), ``elapsed_s`` seconds into the run."""
+        post = {k: f"{v:.4g}" for k, v in losses.items()}
+        if self.budget_s:
+            self.bar.n = min(self.bar.total, round(elapsed_s))
+            post = {"step": f"{step}/{self.steps}", **post}
+        else:
+            self.bar.n = step
+        self.bar.set_postfix(post)  # refreshes
+
+    def close(self, finished: bool) -> None:
+        """``finished``: the run ended as planned, so the bar is filled (green in a notebook)."""
+        if finished:
+            if self.budget_s and self.bar.n < self.bar.total:  # the schedule ended before the budget
+                self.bar.total = self.bar.n
+            self.bar.n = self.bar.total
+            self.bar.refresh()
+        self.bar.close()
 
 
 def _jsonable(obj):

@@ -79,7 +79,7 @@ class GeneratorStage(Trainer):
         if init is not None and init.pca is not None:
             self.pca = init.pca.to(self.device)   # codes must mean what they meant in stage 1
         else:
-            self.pca = fit_pca(cfg.scale, cfg.aniso_prob, cfg.pca_samples).to(self.device)
+            self.pca = fit_pca(cfg.degradation.kernel_spec(), cfg.pca_samples).to(self.device)
         if init is not None and "generator" in init.modules:
             g = init.modules["generator"]
             if g.cfg.scale != cfg.scale:
