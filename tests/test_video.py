@@ -8,7 +8,8 @@ av = pytest.importorskip("av")
 
 from srkit.imageio import sws_exact
 from srkit.inference.tiling import tiled_upscale
-from srkit.inference.video import ShotDetector, temporary_files, upscale_video
+from srkit.imageio import temporary_files
+from srkit.inference.video import ShotDetector, upscale_video
 
 from _standins import FakePipeline, TinyConvSR, make_video
 
