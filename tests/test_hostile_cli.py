@@ -105,7 +105,7 @@ def test_signal_leaves_nothing_behind(signum, code, how, long_clip, weights, tmp
                                text=True, preexec_fn=_default_signal_dispositions)
     try:
         deadline = time.monotonic() + 180
-        while not list(out_dir.glob(".big.mp4.*.part.mp4")):
+        while not list(out_dir.rglob(".*.part.mp4")):  # a chunk being written
             if process.poll() is not None:
                 pytest.fail(f"exited {process.returncode} before writing: {process.communicate()}")
             assert time.monotonic() < deadline, "no temporary output file after 180 s"
@@ -117,9 +117,14 @@ def test_signal_leaves_nothing_behind(signum, code, how, long_clip, weights, tmp
             process.kill()
             process.communicate()
     assert process.returncode == code, stderr
-    assert stderr.splitlines() == [f"srkit upscale: {how}; nothing was left under {target}"]
+    work = out_dir / "big.mp4.srkit-work"
+    assert stderr.splitlines()[0].startswith(f"srkit upscale: work folder {work}: 1500 frames")
+    assert stderr.splitlines()[1:] == [
+        f"srkit upscale: {how}; nothing was left under {target}; the finished chunks stay in "
+        f"{work}: run the same command to resume (--fresh starts over)"]
     assert "Traceback" not in stderr and stdout == ""
-    assert list(out_dir.iterdir()) == []  # neither the temporary file nor a final output
+    # no final output and no temporary file: only the work folder, for the next run to resume
+    assert list(out_dir.iterdir()) == [work] and not list(work.rglob("*.part*"))
 
 
 def test_signal_handlers_only_while_running_keeping_an_inherited_ignore():

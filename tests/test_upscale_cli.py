@@ -135,13 +135,13 @@ def test_output_dir_not_writable(image, weights, tmp_path, monkeypatch, capsys):
 
 def test_video_disk_full_leaves_nothing(weights, tmp_path, monkeypatch, capsys):
     pytest.importorskip("av")
-    import srkit.inference.video.transcode
+    import srkit.inference.video.stitch
     clip = tmp_path / "clip.mp4"
     make_video(clip, frames=4, width=32, height=24, audio=None)
 
     def no_space(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(srkit.inference.video.transcode, "_tensor_to_frame", no_space)
+    monkeypatch.setattr(srkit.inference.video.stitch, "_tensor_to_frame", no_space)
     assert _run(clip, "-o", tmp_path / "big.mp4", "--weights", weights) == 2
     assert "disk full" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]

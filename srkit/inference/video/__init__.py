@@ -94,7 +94,7 @@ from srkit.inference.video.source import (PULLDOWN_SHARE, PULLDOWN_MIN_FRAMES, P
                                           require_file, open_input, _sar, _tag, inspect_video,
                                           _decodes, stretch_starts, picture_kind,
                                           _look_at_pictures, _read_tags, _idet_graph, _pull)
-from srkit.inference.video.plan import (DEINTERLACE_MODES, BWDIF_MIN, ANALOGUE_SARS, SD_WIDTH,  # noqa: F401
+from srkit.inference.video.plan import (DEFAULT_SCALE, DEINTERLACE_MODES, BWDIF_MIN, ANALOGUE_SARS, SD_WIDTH,  # noqa: F401
                                         VideoPlan, _parse_fit, _even, active_width, plan_video,
                                         _first_video, _ratio, ACTIVE_WIDTH)
 from srkit.inference.video.graphs import (colorspace_for, _is_rgb, _Pictures, _Output,  # noqa: F401

@@ -4,10 +4,10 @@ into.
 ``scan_video`` decodes the whole input through the same damage checks and filter graph as
 ``upscale_video`` (so its warnings and its truncation verdict come before any model work), runs
 the cut detector on the pictures the model would see, and records each picture's output timestamp.
-``split_chunks`` groups whole shots into chunks of at most ``max_frames`` pictures: a shot never
-spans two chunks (``ShotDetector.max_shot_frames`` already cuts long shots, and the cap is at least
-that), so each shot's kernel is estimated on its own first picture whichever chunk it lands in,
-exactly as in one pass.
+``split_chunks`` groups whole shots into chunks of at most ``max_frames`` pictures (a longer shot
+is a chunk of its own; ``ShotDetector.max_shot_frames`` bounds shots anyway): a shot never spans
+two chunks, so each shot's kernel is estimated on its own first picture whichever chunk it lands
+in, exactly as in one pass.
 
 A chunk is decoded from a keyframe at least ``MARGIN`` pictures before its first one, so temporal
 filters (bwdif looks at the frames either side) see the same neighbours as in one pass. Inputs
@@ -27,7 +27,7 @@ from srkit.inference.video.shots import ShotDetector
 from srkit.inference.video.transcode import _source_pts
 
 MARGIN = 2               # pictures decoded before a chunk's first (bwdif needs one)
-DEFAULT_CHUNK_FRAMES = 500  # 20 s at 25 fps; at least ShotDetector.max_shot_frames (250)
+DEFAULT_CHUNK_FRAMES = 500  # 20 s at 25 fps
 
 
 @dataclass

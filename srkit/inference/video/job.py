@@ -43,8 +43,9 @@ WORK_SUFFIX = ".srkit-work"
 class JobOptions:
     """Everything that decides the output, besides the model (see ``upscale_video`` for each).
 
-    ``chunk_frames``: most pictures in a chunk (default 500, 20 s at 25 fps; raised to the cut
-    detector's ``max_shot_frames`` when lower, so no shot spans two chunks)."""
+    ``chunk_frames``: most pictures in a chunk (default 500, 20 s at 25 fps), unless one shot is
+    longer (it is then a chunk of its own: no shot spans two chunks); ``max_shot_frames``: the cut
+    detector's refresh (``ShotDetector``, default 250)."""
     scale: int
     codec: str = "h264"
     crf: int = 18
@@ -138,7 +139,7 @@ class VideoJob:
             scan = scan_video(src, self.source.name, plan,
                               ShotDetector(max_shot_frames=options.max_shot_frames),
                               options.allow_partial)
-        scan.chunks = split_chunks(scan, max(options.chunk_frames, options.max_shot_frames))
+        scan.chunks = split_chunks(scan, options.chunk_frames)
         (self.work / "chunks").mkdir(parents=True, exist_ok=True)
         (self.work / "done").mkdir(exist_ok=True)
         _write_atomic(self.work / "plan.pickle", pickle.dumps(plan))

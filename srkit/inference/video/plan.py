@@ -11,6 +11,9 @@ from srkit.inference.video.codecs import BITSTREAM_SAR_ENCODERS, CHAPTER_MUXERS,
 from srkit.inference.video.source import IDET_MIN_HEIGHT, SourceInfo
 
 
+# The factor a video job uses without --scale, for ``srkit probe`` and ``srkit upscale`` alike
+# (with x2_archive: SD archive material doubled is HD-sized; ×4 of 576 lines is 2304).
+DEFAULT_SCALE = 2
 DEINTERLACE_MODES = ("auto", "off", "frame", "field", "ivtc")
 
 

@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 from srkit.inference.video.job import VideoJob
 
 
+class ChunksFailed(RuntimeError):
+    """Chunks of a video job failed after their retries (each named with its last error)."""
+
+
 @dataclass
 class ChunkReport:
     """What happened to a job's chunks: indexes finished, failed (index → last error), tries."""
@@ -139,8 +143,9 @@ def _run_ray(job, runner, pending, address, retries, report, bar, frames, on_chu
         raise ValueError("--ray needs Ray: pip install 'srkit[cluster]' (or pip install ray)") from None
     started = not ray.is_initialized()
     if started:
-        if address == "local":
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        if address == "local":  # a cluster of this machine only: its node address is loopback
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
+                     _node_ip_address="127.0.0.1")
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     try:
@@ -172,6 +177,7 @@ def _run_ray(job, runner, pending, address, retries, report, bar, frames, on_chu
             ray.shutdown()
 
 
+
 def _ray_chunk(job: VideoJob, index: int, runner, cuda: bool) -> dict:
     """A Ray task: one chunk (Ray passes the runner by reference; a GPU task sees its GPU as 0)."""
     try:
@@ -194,7 +200,7 @@ def upscale_video_job(source, target, runner, options, model_id: str = "", worke
     for line in report.lines():
         say(line)
     if report.failed:
-        raise RuntimeError(f"{job.target.name}: {len(report.failed)} of {len(job.scan.chunks)} "
+        raise ChunksFailed(f"{job.target.name}: {len(report.failed)} of {len(job.scan.chunks)} "
                            f"chunks failed ({'; '.join(report.lines()[1:])}); the finished ones "
                            f"stay in {job.work}: run the same command again to retry")
     return job.stitch()
