@@ -71,7 +71,10 @@ stream, never damaging the input.
 Modules, one job each: ``codecs`` (output codecs and containers), ``source`` (``inspect_video``),
 ``plan`` (``plan_video``), ``graphs`` (filter graphs around the model), ``mux`` (the output
 container), ``integrity`` (damage and truncation), ``shots`` (cut detection), ``transcode``
-(``upscale_video``: one pass). Everything is importable from ``srkit.inference.video``.
+(``upscale_video``: one pass); a resumable job in chunks: ``chunks`` (the plan step), ``stitch`` (a
+chunk, the join), ``job`` (``VideoJob``: the work folder and its manifest), ``workers`` (worker
+processes, Ray; ``upscale_video_job``), described in docs/VIDEO.md. Everything is importable
+from ``srkit.inference.video``.
 """
 from __future__ import annotations
 
@@ -102,5 +105,7 @@ from srkit.inference.video.graphs import (colorspace_for, _is_rgb, _Pictures, _O
 from srkit.inference.video.mux import (add_video_stream, _MUXER_TAGS, _copy_tags, _copy_container,  # noqa: F401
                                        _convert_subtitle, _encoded)
 from srkit.inference.video.shots import (ShotDetector, _Shot)  # noqa: F401
-from srkit.inference.video.transcode import (VideoResult, check_paths, upscale_video, _transcode,  # noqa: F401
-                                             _source_pts)
+from srkit.inference.video.transcode import (OnePass, VideoResult, check_paths, upscale_video,  # noqa: F401
+                                             _transcode, _source_pts)
+from srkit.inference.video.job import JobOptions, VideoJob  # noqa: F401
+from srkit.inference.video.workers import ChunksFailed, upscale_video_job  # noqa: F401

@@ -130,25 +130,11 @@ def active_width(width: int, height: int, sar: Fraction) -> int:
     return width
 
 
-def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale: int = 2,
-               deinterlace: str = "auto", square_pixels: bool = False, fit=None,
-               keep_colour: bool = False) -> VideoPlan:
-    """Decide what to do with ``info``'s file for an output ``target`` (its suffix picks the
-    container). See ``upscale_video`` for the options; raises ValueError for bad ones."""
+def _plan_interlace(info: SourceInfo, deinterlace: str, notes: list, warned: list):
+    """(mode, field order, progressive output, rate, time base): the stream's flag checked against
+    what idet saw, the ``deinterlace`` option, and what they make of the frame rate."""
     import av
-    target = Path(target)
     name = info.path.name
-    if deinterlace not in DEINTERLACE_MODES:
-        raise ValueError(f"deinterlace {deinterlace!r}: choose one of "
-                         f"{', '.join(DEINTERLACE_MODES)}")
-    if codec not in CODECS:
-        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
-    fit = _parse_fit(fit)
-    if fit and square_pixels:
-        raise ValueError("fit already gives square pixels; use square_pixels or fit, not both")
-    notes, warned = [], []
-
-    # Interlace: the stream's flag, checked against the pictures.
     seen = info.picture_order
     idet = (f"idet on {info.idet.get('frames', 0)} frames: {info.idet.get('tff', 0)} tff, "
             f"{info.idet.get('bff', 0)} bff, {info.idet.get('progressive', 0)} progressive"
@@ -207,7 +193,26 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
                  f"output {'progressive' if progressive else 'flagged interlaced, ' + order} at "
                  f"{float(rate):g} fps")
 
-    # Geometry.
+    return mode, order, progressive, rate, time_base
+
+
+@dataclass
+class _Shape:
+    """The picture the encoder gets: pixel format, model output size, encoded size, SAR and the
+    filter chain after the model."""
+    pix_fmt: str
+    model_size: tuple[int, int]
+    width: int
+    height: int
+    sar: Fraction
+    geometry: str
+
+
+def _plan_geometry(info: SourceInfo, target: Path, codec: str, scale: int, square_pixels: bool,
+                   fit, progressive: bool, order: str | None, notes: list, warned: list) -> _Shape:
+    """Sizes, SAR and the crop/scale/pad/setsar/setfield chain after the model."""
+    import av
+    name = info.path.name
     spec = CODECS[codec]
     pix_fmt = spec.pixel_format(info.bits)
     missing = codec_support(codec)[info.bits > 8]
@@ -269,19 +274,12 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
     if info.rotation:
         notes.append(f"geometry: display rotation {info.rotation:g}° kept (display matrix)")
 
-    # Colour (``srkit.inference.colour``).
-    colour = plan_colour(info, height, keep_colour)
-    notes += colour.notes
-    warned += colour.warnings
-    colour_filter = colour.colour_filter
-    bits_out = max(c.bits for c in chroma.components)
-    float_input = info.bits > 8 or bool(colour_filter)
-    float_output = float_input or bits_out > 8 or bool(geometry)
-    notes.append(f"bit depth: {info.pix_fmt} ({info.bits}-bit) → model as "
-                 f"{'float (16-bit RGB)' if float_input else 'RGB 8-bit'} → {pix_fmt} "
-                 f"({bits_out}-bit), {codec}: {spec.description}")
+    return _Shape(pix_fmt, (model_w, model_h), width, height, sar, geometry)
 
-    # Streams.
+
+def _plan_streams(info: SourceInfo, target: Path, notes: list, warned: list):
+    """(streams copied, text subtitles converted, chapters kept) for the output container."""
+    name = info.path.name
     supported = _muxer_codecs(target.suffix.lower())
     copy, convert = [], {}
     for s in info.streams:
@@ -314,12 +312,49 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
         notes.append(f"streams: {info.chapters} chapters copied")
     if info.timecode:
         notes.append(f"streams: start timecode {info.timecode} kept")
+    return copy, convert, chapters
+
+
+def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale: int = 2,
+               deinterlace: str = "auto", square_pixels: bool = False, fit=None,
+               keep_colour: bool = False) -> VideoPlan:
+    """Decide what to do with ``info``'s file for an output ``target`` (its suffix picks the
+    container). See ``upscale_video`` for the options; raises ValueError for bad ones. In parts:
+    interlace (``_plan_interlace``), geometry (``_plan_geometry``), colour
+    (``srkit.inference.colour.plan_colour``) and bit depth, streams (``_plan_streams``); each adds
+    its lines to ``notes`` and ``warnings``."""
+    import av
+    target = Path(target)
+    if deinterlace not in DEINTERLACE_MODES:
+        raise ValueError(f"deinterlace {deinterlace!r}: choose one of "
+                         f"{', '.join(DEINTERLACE_MODES)}")
+    if codec not in CODECS:
+        raise ValueError(f"unknown codec {codec!r}; choose one of {', '.join(CODECS)}")
+    fit = _parse_fit(fit)
+    if fit and square_pixels:
+        raise ValueError("fit already gives square pixels; use square_pixels or fit, not both")
+    notes, warned = [], []
+
+    mode, order, progressive, rate, time_base = _plan_interlace(info, deinterlace, notes, warned)
+    shape = _plan_geometry(info, target, codec, scale, square_pixels, fit, progressive, order,
+                           notes, warned)
+    colour = plan_colour(info, shape.height, keep_colour)
+    notes += colour.notes
+    warned += colour.warnings
+    colour_filter = colour.colour_filter
+    bits_out = max(c.bits for c in av.VideoFormat(shape.pix_fmt).components)
+    float_input = info.bits > 8 or bool(colour_filter)
+    float_output = float_input or bits_out > 8 or bool(shape.geometry)
+    notes.append(f"bit depth: {info.pix_fmt} ({info.bits}-bit) → model as "
+                 f"{'float (16-bit RGB)' if float_input else 'RGB 8-bit'} → {shape.pix_fmt} "
+                 f"({bits_out}-bit), {codec}: {CODECS[codec].description}")
+
+    copy, convert, chapters = _plan_streams(info, target, notes, warned)
     return VideoPlan(mode, order if mode or not progressive else None, progressive, rate,
-                     time_base, (model_w, model_h),
-                     width, height, sar, geometry, colour.matrix, colour.primaries,
-                     colour.transfer, colour.colour_range, colour_filter, colour.out_matrix,
-                     colour.out_primaries, colour.out_transfer, codec, pix_fmt, float_input,
-                     float_output,
+                     time_base, shape.model_size, shape.width, shape.height, shape.sar,
+                     shape.geometry, colour.matrix, colour.primaries, colour.transfer,
+                     colour.colour_range, colour_filter, colour.out_matrix, colour.out_primaries,
+                     colour.out_transfer, codec, shape.pix_fmt, float_input, float_output,
                      info.rotation, info.timecode, copy, chapters, convert, notes, warned)
 
 

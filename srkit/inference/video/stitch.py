@@ -35,7 +35,9 @@ def write_chunk(src, name: str, path: Path, runner, plan: VideoPlan, scan: Scan,
     video_in = src.streams.video[0]
     tile = auto_tile(video_in.height, video_in.width, runner.device) if tile is None else tile
     out_dtype = torch.float32 if plan.float_output else None
-    shot_starts = {scan.pts[i]: number for number, i in enumerate(scan.shot_starts, 1)}
+    # output pts → (shot number, picture index) for the shots that start in this chunk
+    shot_starts = {scan.pts[i]: (number, i) for number, i in enumerate(scan.shot_starts, 1)
+                   if chunk.start <= i < chunk.stop}
     frames, guard, shot, code = 0, 0, None, None
     import av
     with atomic_path(path) as temporary:
@@ -46,8 +48,8 @@ def write_chunk(src, name: str, path: Path, runner, plan: VideoPlan, scan: Scan,
                 lr = pictures.tensor(picture)
                 if at in shot_starts:
                     guard += shot.report() if shot is not None else 0
-                    index = scan.pts.index(at)
-                    shot = _Shot(f"{name} shot {shot_starts[at]} (frame {index})")
+                    number, index = shot_starts[at]
+                    shot = _Shot(f"{name} shot {number} (frame {index})")
                     estimate = runner.estimate(lr, shot.name, emit=False)
                     code, shot.estimate_message = estimate.code, estimate.messages[0]
                 tile_fn = runner.tile_fn(code)

@@ -124,18 +124,37 @@ def upscale_video(source: str | Path, target: str | Path, model, *, scale: int |
                       keep_colour)
     for line in plan.warnings:
         warnings.warn(line, UserWarning)
+    one_pass = OnePass(runner, plan, tile, overlap, crf, preset, shots or ShotDetector(), progress,
+                       on_frame, allow_partial)
     with open_input(source) as src, atomic_path(target) as temporary:
-        result = _transcode(src, source.name, temporary, target, runner, tile, overlap,
-                            plan, crf, preset, shots or ShotDetector(), progress, on_frame,
-                            allow_partial)
+        result = one_pass.run(src, source.name, temporary, target)
     return result
 
 
-def _transcode(src, source_name: str, temporary: Path, target: Path, runner: ModelRunner, tile,
-               overlap, plan: VideoPlan, crf, preset, shots: ShotDetector, progress: bool,
-               on_frame, allow_partial: bool) -> VideoResult:
+@dataclass
+class OnePass:
+    """How ``upscale_video`` transcodes: the model, the plan and the encoder settings (see
+    ``upscale_video`` for each); ``run`` does it for one open input."""
+    runner: ModelRunner
+    plan: VideoPlan
+    tile: int | None = None
+    overlap: int = 16
+    crf: int = 18
+    preset: str = "medium"
+    shots: ShotDetector = field(default_factory=ShotDetector)
+    progress: bool = True
+    on_frame: Callable[[int], None] | None = None
+    allow_partial: bool = False
+
+    def run(self, src, source_name: str, temporary: Path, target: Path) -> VideoResult:
+        return _transcode(self, src, source_name, temporary, target)
+
+
+def _transcode(job: OnePass, src, source_name: str, temporary: Path, target: Path) -> VideoResult:
     """Demux, deinterlace / convert, upscale video frames, copy the other streams, mux into
     ``temporary``."""
+    runner, plan, tile, overlap, shots = job.runner, job.plan, job.tile, job.overlap, job.shots
+    crf, preset, progress, on_frame = job.crf, job.preset, job.progress, job.on_frame
     import av
     from tqdm import tqdm
     video_in = src.streams.video[0]
@@ -211,7 +230,7 @@ def _transcode(src, source_name: str, temporary: Path, target: Path, runner: Mod
                 for picture in pictures.push(None):  # bwdif holds one frame back
                     upscale(picture)
             count["guard"] += state["shot"].report() if state["shot"] is not None else 0
-            damage.finish(allow_partial)  # raises PartialVideoError: the temporary file goes
+            damage.finish(job.allow_partial)  # raises PartialVideoError: the temporary file goes
             dst.mux(_encoded(video_out, None, count["frames"]))  # flush the delayed frames
     audio = sum(n for index, n in packets.items() if src.streams[index].type == "audio")
     return VideoResult(count["frames"], count["shots"], plan.width, plan.height, audio,
