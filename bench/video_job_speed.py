@@ -19,6 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
 CONFIGS = ("one-pass", "workers-1", "workers-2", "ray-local", "resume")
 
 
@@ -43,21 +47,17 @@ def _clip(path: Path, frames: int) -> None:
         container.mux(video.encode(None))
 
 
-def _model():
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
+class StandIn(nn.Module):
+    """A two-convolution ×2 network (module level, so worker processes can unpickle it)."""
 
-    class Stand(nn.Module):
-        def __init__(self):
-            super().__init__()
-            torch.manual_seed(0)
-            self.scale = 2
-            self.a, self.b = nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 12, 3, padding=1)
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.scale = 2
+        self.a, self.b = nn.Conv2d(3, 16, 3, padding=1), nn.Conv2d(16, 12, 3, padding=1)
 
-        def forward(self, x):
-            return F.pixel_shuffle(self.b(F.relu(self.a(x))), 2) + F.interpolate(x, scale_factor=2)
-    return Stand()
+    def forward(self, x):
+        return F.pixel_shuffle(self.b(F.relu(self.a(x))), 2) + F.interpolate(x, scale_factor=2)
 
 
 def run_one(config: str, clip: Path, out: Path, chunk_frames: int) -> dict:
@@ -65,7 +65,7 @@ def run_one(config: str, clip: Path, out: Path, chunk_frames: int) -> dict:
     from srkit.inference.video import upscale_video
     from srkit.inference.video.job import JobOptions, VideoJob
     from srkit.inference.video.workers import run_chunks, upscale_video_job
-    runner = ModelRunner.wrap(_model(), device="cpu")
+    runner = ModelRunner.wrap(StandIn(), device="cpu")
     options = JobOptions(2, "ffv1", chunk_frames=chunk_frames)
     start = time.perf_counter()
     chunks = None
@@ -91,7 +91,7 @@ def run_one(config: str, clip: Path, out: Path, chunk_frames: int) -> dict:
     seconds = time.perf_counter() - start
     peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    return dict(config=config, seconds=round(seconds, 2), frames=frames, chunks=chunks,
+    return dict(config=config, seconds=round(seconds, 3), frames=frames, chunks=chunks,
                 frames_per_s=round(frames / seconds, 2) if frames else None,
                 peak_rss_mb=round(peak))
 

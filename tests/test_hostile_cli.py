@@ -21,6 +21,7 @@ import torch
 import srkit.checkpoint
 import srkit.inference.tiling
 import srkit.inference.video
+import srkit.inference.video.workers
 from srkit.cli import main, signals_as_exceptions
 from srkit.imageio import read_image, write_image
 
@@ -419,9 +420,9 @@ def fake_clip(tmp_path):
 def test_allow_partial_is_passed_when_supported(fake_clip, weights, tmp_path, monkeypatch):
     calls = []
 
-    def upscale_video(source, target, model, *, allow_partial=False, **kwargs):
-        calls.append(allow_partial)
-    monkeypatch.setattr(srkit.inference.video, "upscale_video", upscale_video)
+    def upscale_video_job(source, target, runner, options, *args, **kwargs):
+        calls.append(options.allow_partial)
+    monkeypatch.setattr(srkit.inference.video.workers, "upscale_video_job", upscale_video_job)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights, "--allow-partial") == 0
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 0
     assert calls == [True, False]
@@ -431,15 +432,15 @@ def test_truncated_video_exits_1(fake_clip, weights, tmp_path, monkeypatch, caps
     class PartialVideoError(ValueError):
         pass
 
-    def upscale_video(source, target, model, **kwargs):
+    def upscale_video_job(source, target, *args, **kwargs):
         raise PartialVideoError(f"{source}: decoded 40 of 100 frames; the file is truncated")
     monkeypatch.setattr(srkit.inference.video, "PartialVideoError", PartialVideoError)
-    monkeypatch.setattr(srkit.inference.video, "upscale_video", upscale_video)
+    monkeypatch.setattr(srkit.inference.video.workers, "upscale_video_job", upscale_video_job)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 1
     [line] = _errors(capsys)
     assert line.startswith(f"srkit upscale: error: {fake_clip}: decoded 40 of 100 frames")
 
-    def broken(source, target, model, **kwargs):
+    def broken(source, target, *args, **kwargs):
         raise ValueError(f"cannot read video {source}: invalid data")
-    monkeypatch.setattr(srkit.inference.video, "upscale_video", broken)
+    monkeypatch.setattr(srkit.inference.video.workers, "upscale_video_job", broken)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 2  # not truncated

@@ -101,7 +101,13 @@ def _devices(runner, workers: int) -> list[int | None]:
 
 def _run_pool(job, runner, pending, workers, retries, report, bar, frames, on_chunk) -> None:
     import multiprocessing
+    import pickle
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    try:
+        pickle.dumps(runner)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise ValueError(f"--workers {workers}: the model cannot be sent to worker processes "
+                         f"({error}); run with one worker") from None
     threads, devices = _threads(workers), _devices(runner, workers)
     context = multiprocessing.get_context("spawn")  # no torch thread pools inherited by fork
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
