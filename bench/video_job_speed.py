@@ -124,7 +124,9 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     import os
     import platform
-    result = dict(date=time.strftime("%Y-%m-%d"), cpu=platform.processor() or platform.machine(),
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), None) if Path("/proc/cpuinfo").exists() else None
+    result = dict(date=time.strftime("%Y-%m-%d"), cpu=cpu or platform.processor() or platform.machine(),
                   cores=os.cpu_count(), frames=args.frames, size="96x72 → 192x144, ffv1",
                   chunk_frames=args.chunk_frames, rows=rows)
     if args.json:

@@ -7,7 +7,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from srkit.inference.colour import plan_colour
-from srkit.inference.video.codecs import BITSTREAM_SAR_ENCODERS, CHAPTER_MUXERS, CODECS, DNXHR_MIN, MUXERS, STREAM_SAR_MUXERS, TEXT_SUBTITLES, _muxer_codecs, codec_support
+from srkit.inference.video.codecs import (BITSTREAM_SAR_ENCODERS, CHAPTER_MUXERS, CODECS, DNXHR_MIN,
+                                          MUXERS, STREAM_SAR_MUXERS, TEXT_SUBTITLES, _muxer_codecs,
+                                          codec_support)
 from srkit.inference.video.source import IDET_MIN_HEIGHT, SourceInfo
 
 

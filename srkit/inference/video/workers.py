@@ -36,7 +36,8 @@ class ChunkReport:
                                                       if self.skipped else "")]
         retried = {k: n for k, n in self.tries.items() if n > 1 and k in self.finished}
         if retried:
-            out.append(f"retried and finished: {', '.join(f'chunk {k} ({n} tries)' for k, n in sorted(retried.items()))}")
+            tries = ", ".join(f"chunk {k} ({n} tries)" for k, n in sorted(retried.items()))
+            out.append(f"retried and finished: {tries}")
         out += [f"chunk {k} failed after {self.tries.get(k, 1)} tries: {why}"
                 for k, why in sorted(self.failed.items())]
         return out
