@@ -13,6 +13,12 @@ Existing outputs:
   command again after an interruption resumes where it stopped; ``--overwrite`` redoes them, and a
   read-only one is then a failure of that file. Atomic writes make an existing output a complete one.
 
+A video runs as a job of chunks (whole shots) in a work folder beside the output,
+``OUTPUT.srkit-work``, named on the first line printed: after an interruption the same command
+resumes it (``--fresh`` starts over); ``--workers N`` and ``--ray [ADDRESS]`` run the chunks in
+parallel, ``--step plan|chunk|stitch`` one step at a time (Slurm / Kubernetes arrays; docs/VIDEO.md).
+A chunk that fails is tried again (``--retries``); chunks that still fail are listed, exit code 1.
+
 A folder batch goes on past a file it cannot do (unreadable, corrupt, too small, read-only output
 ...): one line per failure as it happens, the list of failures at the end, exit code 1. A full disk
 stops the batch (every following file would fail the same way).
@@ -23,8 +29,8 @@ estimate that fell back) are printed as one line each: ``srkit upscale: warning:
 
 Exit codes:
     0    done (in a batch: every image written or skipped)
-    1    a batch in which some files failed (each listed), or a truncated video without
-         ``--allow-partial`` (with it, what could be decoded is written and the exit code is 0)
+    1    a batch in which some files failed (each listed), video chunks that failed (each
+         listed), or a truncated video without ``--allow-partial`` (with it, what could be decoded is written and the exit code is 0)
     2    a problem with the options, the input, the checkpoint or the output; the message names
          the option, file and value (argparse's own errors exit 2 too)
     130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM; 129 by SIGHUP

@@ -53,6 +53,9 @@ def _worker_run(job: VideoJob, index: int, runner, threads: int, gpu: int | None
     torch.set_num_threads(threads)
     if gpu is not None:
         torch.cuda.set_device(gpu)
+        if runner.device.index is None:  # "cuda": the current device, now this worker's GPU
+            runner.model = runner._prepare(runner.model)
+            runner.generator = getattr(runner.model, "generator", runner.model)
     job.load()
     return job.process(index, runner)
 
