@@ -35,7 +35,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from srkit.inference.video import SourceInfo
+    from srkit.inference.video.source import SourceInfo
 
 # AVCOL_* codes → FFmpeg's names (those the colorspace filter and ffprobe use)
 MATRICES = {0: "rgb", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",

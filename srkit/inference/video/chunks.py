@@ -139,21 +139,36 @@ def split_chunks(scan: Scan, max_frames: int = DEFAULT_CHUNK_FRAMES) -> list[Chu
     return chunks
 
 
+class _LateSeek(Exception):
+    """A seek landed after the margin before a chunk's first picture (a sparse index)."""
+
+
 def decode_chunk(src, name: str, plan: VideoPlan, scan: Scan, chunk: Chunk):
     """The pictures of ``chunk`` (``av.VideoFrame``, with their output pts), decoded as
     ``scan_video`` decoded them: from a keyframe at least ``MARGIN`` pictures earlier when the
-    chunk seeks, else from the start. Damage was warned about by the scan; here it stays quiet."""
+    chunk seeks (from the start when the seek lands later than that), else from the start. Damage
+    was warned about by the scan; here it stays quiet."""
+    if chunk.seek:
+        try:
+            yield from _decode(src, name, plan, scan, chunk, seek=True)
+            return
+        except _LateSeek:  # raised before any picture was handed out
+            src.seek(0)
+    yield from _decode(src, name, plan, scan, chunk, seek=False)
+
+
+def _decode(src, name: str, plan: VideoPlan, scan: Scan, chunk: Chunk, seek: bool):
     video_in = src.streams.video[0]
     video_in.thread_type = "SLICE"
     wanted = scan.pts[chunk.start:chunk.stop]
     first, last = wanted[0], wanted[-1]
-    if chunk.seek:
-        before = scan.pts[max(0, chunk.start - MARGIN)]
-        seconds = before * plan.time_base
+    margin = scan.pts[max(0, chunk.start - MARGIN)]
+    if seek:
         # one tick of the source time base early: seek lands on a keyframe at or before it
+        seconds = margin * plan.time_base
         src.seek(max(0, int(seconds / video_in.time_base) - 1), stream=video_in, backward=True)
     pictures = _Pictures(video_in, plan, name)
-    decoded, started = 0, not chunk.seek
+    decoded, started = 0, not seek
     with warnings.catch_warnings(), _Damage(name, src, video_in) as damage:
         warnings.simplefilter("ignore")
         for packet in _demux(src, [video_in], damage):
@@ -164,9 +179,8 @@ def decode_chunk(src, name: str, plan: VideoPlan, scan: Scan, chunk: Chunk):
                 for picture in pictures.push(frame):
                     at = picture_pts(picture, plan)
                     if not started:
-                        if at > scan.pts[max(0, chunk.start - MARGIN)] and chunk.start >= MARGIN:
-                            raise RuntimeError(f"{name}: chunk {chunk.index}: seeking landed after "
-                                               f"the margin before its first picture")
+                        if at > margin:
+                            raise _LateSeek
                         started = True
                     if first <= at <= last:
                         yield picture, at

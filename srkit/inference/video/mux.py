@@ -24,6 +24,15 @@ def add_video_stream(container, plan: VideoPlan, source_stream, crf: int, preset
     if not plan.progressive and spec.encoder in INTERLACED_ENCODERS:
         options["flags"] = "+ildct"  # field coding, so the bitstream too says interlaced
     stream.options = options
+    tag_video_stream(stream, plan, source_stream)
+    return stream
+
+
+def tag_video_stream(stream, plan: VideoPlan, source_stream) -> None:
+    """What the output video stream says about its pictures beside the codec: SAR, colour tags,
+    field order, display rotation, the source stream's language and title, the start timecode
+    (for a new stream, and for the one the stitch copies from the chunks)."""
+    context = stream.codec_context
     # Both: MP4/MOV take the SAR from the codec parameters, Matroska and MXF from the stream.
     context.sample_aspect_ratio = stream.sample_aspect_ratio = plan.sar
     context.color_primaries, context.color_trc = plan.out_primaries, plan.out_transfer
@@ -31,13 +40,6 @@ def add_video_stream(container, plan: VideoPlan, source_stream, crf: int, preset
         context.colorspace, context.color_range = plan.out_matrix, 1  # limited ("tv") range
     # AV_FIELD_PROGRESSIVE, or AV_FIELD_TT / AV_FIELD_BB for woven frames kept as they are
     context.field_order = 1 if plan.progressive else 2 if plan.field_order == "tff" else 3
-    tag_video_stream(stream, plan, source_stream)
-    return stream
-
-
-def tag_video_stream(stream, plan: VideoPlan, source_stream) -> None:
-    """What the output video stream carries beside its codec parameters: display rotation, the
-    source stream's language and title, the start timecode."""
     if plan.rotation:
         stream.set_display_rotation(plan.rotation)
     for key in ("language", "title"):

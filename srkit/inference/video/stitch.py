@@ -82,13 +82,16 @@ def chunk_times(path: Path) -> list[Fraction]:
 
 
 def check_times(times: list[Fraction], wanted_pts: list[int], time_base: Fraction, what: str) -> None:
-    """ValueError unless ``times`` hold one packet per wanted timestamp, each within half a tick
-    of the coarser of the two time bases (Matroska stores milliseconds)."""
+    """ValueError unless ``times`` hold one packet per wanted timestamp, each within a tick of
+    the coarser of the two time bases (Matroska stores milliseconds), after one shift of them all
+    (a muxer moves every stream later when another starts before zero, e.g. AAC priming)."""
     if len(times) != len(wanted_pts):
         raise ValueError(f"{what}: {len(times)} frames written, {len(wanted_pts)} planned")
     tick = max(Fraction(1, 1000), time_base)
-    for got, pts in zip(sorted(times), wanted_pts):
-        if abs(got - pts * time_base) > tick:
+    times = sorted(times)
+    shift = times[0] - wanted_pts[0] * time_base if times else 0
+    for got, pts in zip(times, wanted_pts):
+        if abs(got - shift - pts * time_base) > tick:
             raise ValueError(f"{what}: a frame at {float(got):.3f} s where the plan has "
                              f"{float(pts * time_base):.3f} s")
 
@@ -116,9 +119,10 @@ def stitch(src, name: str, target: Path, chunk_files: list[Path], plan: VideoPla
                 def video_packets():
                     for container in chunks:
                         for packet in container.demux(container.streams.video[0]):
-                            if packet.dts is None and packet.pts is None:
-                                continue
-                            yield float(packet.dts * packet.time_base), 0, packet
+                            stamp = packet.dts if packet.dts is not None else packet.pts
+                            if stamp is None:
+                                continue  # the demuxer's flush packet
+                            yield float(stamp * packet.time_base), 0, packet
 
                 def other_packets():
                     if not copied:
@@ -132,9 +136,16 @@ def stitch(src, name: str, target: Path, chunk_files: list[Path], plan: VideoPla
                         last_dts[index] = packet.dts
                         yield float(packet.dts * packet.time_base), 1, packet
 
+                last = None  # the last video decode time written (chunk time base)
                 for _, kind, packet in heapq.merge(video_packets(), other_packets(),
                                                    key=lambda item: item[:2]):
                     if kind == 0:
+                        # Matroska stores no decode times: its demuxer leaves them unset (or
+                        # guessed, repeating across a join) for the frames an encoder reorders.
+                        # Any rising decode time at or before each presentation time is valid.
+                        if packet.dts is None or (last is not None and packet.dts <= last):
+                            packet.dts = packet.pts if last is None else last + 1
+                        last = packet.dts
                         packet.stream = video_out
                         dst.mux(packet)
                         continue
