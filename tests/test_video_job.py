@@ -105,6 +105,8 @@ def test_changed_options_start_over(clip, model, tmp_path):
     assert changed.prepare().startswith(f"starting over in {changed.work} (the input or the "
                                         "options changed)")
     assert changed.pending() == list(range(6))
+    with pytest.raises(ValueError, match="its plan was made for another input or other options"):
+        VideoJob(clip, target, JobOptions(**dict(OPTIONS, crf=30))).load()  # a cluster step
     with pytest.raises(ValueError, match=r"chunks 0-5 of 6 are not done"):
         changed.stitch()
 
@@ -121,7 +123,7 @@ def test_two_workers_with_a_chunk_failing_once(clip, one_pass, tmp_path):
     assert _decoded(target) == one_pass
 
 
-def test_a_chunk_failing_every_time_is_reported_and_nothing_is_written(clip, tmp_path):
+def test_a_chunk_failing_with_no_retry_left_is_reported_and_nothing_is_written(clip, tmp_path):
     torch.manual_seed(0)
     model = FailingOncePipeline(tmp_path / "flag")
     target = tmp_path / "out.mkv"

@@ -155,10 +155,13 @@ class VideoJob:
         try:
             manifest = json.loads(self.manifest_path.read_text())
             with open(self.work / "plan.pickle", "rb") as handle:
-                self.plan = pickle.load(handle)
+                plan = pickle.load(handle)
         except FileNotFoundError:
             raise ValueError(f"{self.work}: no plan yet; run the plan step first") from None
-        self.scan = Scan.from_json(manifest["scan"])
+        if manifest.get("fingerprint") != self.fingerprint():
+            raise ValueError(f"{self.work}: its plan was made for another input or other options "
+                             "than this command's; run the plan step again with these")
+        self.plan, self.scan = plan, Scan.from_json(manifest["scan"])
 
     def done(self) -> dict[int, dict]:
         """Chunk index → its record, for the chunks done (file present with the recorded size)."""
