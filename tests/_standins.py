@@ -125,3 +125,20 @@ def tiny_pipeline(variant: str, scale: int = 2, seed: int = 0):
     from srkit.notebook.models import build_pipeline
     torch.manual_seed(seed)
     return build_pipeline(scale, variant, "tiny").eval()
+
+
+class FailingOncePipeline(FakePipeline):
+    """``FakePipeline`` whose first kernel estimate raises while the file ``flag`` does not exist
+    (the estimate creates it): in a chunked video job, exactly one chunk fails once, whichever
+    process runs it."""
+
+    def __init__(self, flag, scale: int = 2, code_len: int = 10):
+        super().__init__(scale, code_len)
+        self.flag = str(flag)
+
+    def ikc(self, lr, steps=7):
+        import os
+        if not os.path.exists(self.flag):
+            open(self.flag, "w").close()
+            raise RuntimeError("this chunk fails once")
+        return super().ikc(lr, steps)

@@ -22,6 +22,7 @@ import torch
 import srkit.checkpoint
 import srkit.inference.tiling
 import srkit.inference.video
+import srkit.inference.video.workers
 from srkit.cli import main, signals_as_exceptions
 from srkit.imageio import read_image, write_image
 
@@ -106,7 +107,7 @@ def test_signal_leaves_nothing_behind(signum, code, how, long_clip, weights, tmp
                                text=True, preexec_fn=_default_signal_dispositions)
     try:
         deadline = time.monotonic() + 180
-        while not list(out_dir.glob(".big.mp4.*.part.mp4")):
+        while not list(out_dir.rglob(".*.part.mp4")):  # a chunk being written
             if process.poll() is not None:
                 pytest.fail(f"exited {process.returncode} before writing: {process.communicate()}")
             assert time.monotonic() < deadline, "no temporary output file after 180 s"
@@ -118,9 +119,14 @@ def test_signal_leaves_nothing_behind(signum, code, how, long_clip, weights, tmp
             process.kill()
             process.communicate()
     assert process.returncode == code, stderr
-    assert stderr.splitlines() == [f"srkit upscale: {how}; nothing was left under {target}"]
+    work = out_dir / "big.mp4.srkit-work"
+    assert stderr.splitlines()[0].startswith(f"srkit upscale: work folder {work}: 1500 frames")
+    assert stderr.splitlines()[1:] == [
+        f"srkit upscale: {how}; nothing was left under {target}; the finished chunks stay in "
+        f"{work}: run the same command to resume (--fresh starts over)"]
     assert "Traceback" not in stderr and stdout == ""
-    assert list(out_dir.iterdir()) == []  # neither the temporary file nor a final output
+    # no final output and no temporary file: only the work folder, for the next run to resume
+    assert list(out_dir.iterdir()) == [work] and not list(work.rglob("*.part*"))
 
 
 def test_signal_handlers_only_while_running_keeping_an_inherited_ignore():
@@ -682,9 +688,9 @@ def fake_clip(tmp_path):
 def test_allow_partial_is_passed_when_supported(fake_clip, weights, tmp_path, monkeypatch):
     calls = []
 
-    def upscale_video(source, target, model, *, allow_partial=False, **kwargs):
-        calls.append(allow_partial)
-    monkeypatch.setattr(srkit.inference.video, "upscale_video", upscale_video)
+    def upscale_video_job(source, target, runner, options, *args, **kwargs):
+        calls.append(options.allow_partial)
+    monkeypatch.setattr(srkit.inference.video.workers, "upscale_video_job", upscale_video_job)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights, "--allow-partial") == 0
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 0
     assert calls == [True, False]
@@ -694,15 +700,15 @@ def test_truncated_video_exits_1(fake_clip, weights, tmp_path, monkeypatch, caps
     class PartialVideoError(ValueError):
         pass
 
-    def upscale_video(source, target, model, **kwargs):
+    def upscale_video_job(source, target, *args, **kwargs):
         raise PartialVideoError(f"{source}: decoded 40 of 100 frames; the file is truncated")
     monkeypatch.setattr(srkit.inference.video, "PartialVideoError", PartialVideoError)
-    monkeypatch.setattr(srkit.inference.video, "upscale_video", upscale_video)
+    monkeypatch.setattr(srkit.inference.video.workers, "upscale_video_job", upscale_video_job)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 1
     [line] = _errors(capsys)
     assert line.startswith(f"srkit upscale: error: {fake_clip}: decoded 40 of 100 frames")
 
-    def broken(source, target, model, **kwargs):
+    def broken(source, target, *args, **kwargs):
         raise ValueError(f"cannot read video {source}: invalid data")
-    monkeypatch.setattr(srkit.inference.video, "upscale_video", broken)
+    monkeypatch.setattr(srkit.inference.video.workers, "upscale_video_job", broken)
     assert _run(fake_clip, "-o", tmp_path / "o.mp4", "--weights", weights) == 2  # not truncated

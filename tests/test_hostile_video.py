@@ -333,7 +333,7 @@ def test_a_demuxer_error_ends_the_input_there(tmp_path, monkeypatch, allow_parti
     truncated file (the decoder is flushed, so the frames it still held are kept)."""
     clip = _noise_clip(tmp_path / "clip.mp4")
     opened = video.open_input
-    monkeypatch.setattr(video, "open_input", lambda path: _FailingReads(opened(path), after=12))
+    monkeypatch.setattr(video.transcode, "open_input", lambda path: _FailingReads(opened(path), after=12))
     target = tmp_path / "out.mp4"
     if not allow_partial:
         with warnings.catch_warnings(record=True):

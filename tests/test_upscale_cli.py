@@ -135,16 +135,19 @@ def test_output_dir_not_writable(image, weights, tmp_path, monkeypatch, capsys):
 
 def test_video_disk_full_leaves_nothing(weights, tmp_path, monkeypatch, capsys):
     pytest.importorskip("av")
-    import srkit.inference.video
+    import srkit.inference.video.stitch
     clip = tmp_path / "clip.mp4"
     make_video(clip, frames=4, width=32, height=24, audio=None)
 
     def no_space(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
-    monkeypatch.setattr(srkit.inference.video, "_tensor_to_frame", no_space)
+    monkeypatch.setattr(srkit.inference.video.stitch, "_tensor_to_frame", no_space)
     assert _run(clip, "-o", tmp_path / "big.mp4", "--weights", weights) == 2
     assert "disk full" in capsys.readouterr().err
-    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+    # no output and no partial chunk: the job's work folder keeps only its plan, for a rerun
+    work = tmp_path / "big.mp4.srkit-work"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.mp4.srkit-work", "clip.mp4"]
+    assert sorted(p.name for p in work.rglob("*") if p.is_file()) == ["manifest.json", "plan.pickle"]
 
 
 def test_default_weights_follow_the_input_kind(monkeypatch, tmp_path):

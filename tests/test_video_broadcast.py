@@ -441,8 +441,10 @@ def test_deeper_input_picks_the_10_bit_format_of_each_codec():
 def test_a_build_without_10_bit_x264_still_writes_8_bit_and_refuses_10_bit(tmp_path,
                                                                           monkeypatch):
     missing = "libx264 in this FFmpeg cannot write yuv420p10le"
-    monkeypatch.setattr(video, "codec_support",
-                        lambda name: ("", missing) if name == "h264" else ("", ""))
+    def support(name):
+        return ("", missing) if name == "h264" else ("", "")
+    for module in (video.codecs, video.plan):  # the table and the plan each ask
+        monkeypatch.setattr(module, "codec_support", support)
     assert f"h264      {CODECS['h264'].description}" in video.codec_table()
     assert f"available for 8-bit input only ({missing})" in video.codec_table()
     info = video.SourceInfo(tmp_path / "x.mkv", "matroska", 64, 48, Fraction(1), Fraction(25),

@@ -22,14 +22,15 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 def add_arguments(parser) -> None:
     """Register the options of ``srkit probe`` on an argparse parser."""
-    from srkit.inference.video import (CODECS, DEINTERLACE_MODES, IDET_FRAMES, SPREAD_MIN_FRAMES,
-                                       SPREAD_STRETCHES)
+    from srkit.inference.video import (CODECS, DEFAULT_SCALE, DEINTERLACE_MODES, IDET_FRAMES,
+                                       SPREAD_MIN_FRAMES, SPREAD_STRETCHES)
     parser.add_argument("input", nargs="?", help="video file")
     parser.add_argument("-o", "--output", default=None,
                         help="the output you plan (its suffix decides which streams fit; default: "
                              "the codec's first container)")
-    parser.add_argument("--scale", type=int, choices=(2, 3, 4), default=2,
-                        help="the factor of the weights you will use (default 2: x2, x2_noise)")
+    parser.add_argument("--scale", type=int, choices=(2, 3, 4), default=DEFAULT_SCALE,
+                        help=f"the factor of the weights you will use (default {DEFAULT_SCALE}, as "
+                             f"srkit upscale uses for video: x{DEFAULT_SCALE}_archive)")
     parser.add_argument("--codec", choices=tuple(CODECS), default="h264",
                         help="output codec, as for srkit upscale (default h264)")
     same = "as for srkit upscale"

@@ -13,6 +13,12 @@ Existing outputs:
   command again after an interruption resumes where it stopped; ``--overwrite`` redoes them, and a
   read-only one is then a failure of that file. Atomic writes make an existing output a complete one.
 
+A video runs as a job of chunks (whole shots) in a work folder beside the output,
+``OUTPUT.srkit-work``, named on the first line printed: after an interruption the same command
+resumes it (``--fresh`` starts over); ``--workers N`` and ``--ray [ADDRESS]`` run the chunks in
+parallel, ``--step plan|chunk|stitch`` one step at a time (Slurm / Kubernetes arrays; docs/VIDEO.md).
+A chunk that fails is tried again (``--retries``); chunks that still fail are listed, exit code 1.
+
 A folder batch goes on past a file it cannot do (unreadable, corrupt, too small, read-only output
 ...): one line per failure as it happens, the list of failures at the end, exit code 1. A full disk
 stops the batch (every following file would fail the same way).
@@ -23,8 +29,8 @@ estimate that fell back) are printed as one line each: ``srkit upscale: warning:
 
 Exit codes:
     0    done (in a batch: every image written or skipped)
-    1    a batch in which some files failed (each listed), or a truncated video without
-         ``--allow-partial`` (with it, what could be decoded is written and the exit code is 0)
+    1    a batch in which some files failed (each listed), video chunks that failed (each
+         listed), or a truncated video without ``--allow-partial`` (with it, what could be decoded is written and the exit code is 0)
     2    a problem with the options, the input, the checkpoint or the output; the message names
          the option, file and value (argparse's own errors exit 2 too)
     130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM; 129 by SIGHUP
@@ -44,7 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCALES = (2, 3, 4)
-DEFAULT_SCALE = 4
+DEFAULT_SCALE = 4     # images and folders; video: srkit.inference.video.DEFAULT_SCALE (2), as srkit probe
 DEFAULT_OVERLAP = 16
 # Tiles see only MIN_OVERLAP LR pixels of context a side at least: with less, the seams show. The
 # bundled models (one architecture) on a 96×96 LR photo, tile 16, against the untiled output
@@ -79,8 +85,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("-o", "--output", required=True,
                         help="output file (image/video) or folder (for a folder input)")
     parser.add_argument("--scale", type=int, choices=SCALES, default=None,
-                        help=f"upscaling factor (default: the checkpoint's, or {DEFAULT_SCALE}); the bundled "
-                             "models are x2 and x4: 3 needs --weights with a x3 checkpoint")
+                        help=f"upscaling factor (default: the checkpoint's, or {DEFAULT_SCALE} for images "
+                             "and 2 for video, as srkit probe plans); the bundled models are x2 and x4: 3 "
+                             "needs --weights with a x3 checkpoint")
     parser.add_argument("--weights", default=None,
                         help="bundled model name (x2, x4, x2_gan, x4_gan, x2_noise; x2_archive, x4_archive for "
                              "noisy or compressed input), a .safetensors path, or 'auto': per image (per "
@@ -134,6 +141,27 @@ def add_arguments(parser) -> None:
                              "(DUF downsampler) and plain subsampling make it; the output is then moved by "
                              "-(s-1)/2 pixels (srkit.phase)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    job = parser.add_argument_group(
+        "video jobs", "a video runs as chunks of whole shots in a work folder beside the output "
+        "(OUTPUT.srkit-work, named on start); running the same command again resumes it")
+    job.add_argument("--workers", type=int, default=None, metavar="N",
+                     help="video: chunks run in N processes (default 1; on CUDA one per GPU), "
+                          "each with cpu_count/N torch threads")
+    job.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                     help="video: chunks run as Ray tasks, on a local cluster (no ADDRESS) or the "
+                          "cluster at ADDRESS (pip install 'srkit[cluster]')")
+    job.add_argument("--fresh", action="store_true",
+                     help="video: start over, dropping the chunks of an earlier run")
+    job.add_argument("--retries", type=int, default=1, metavar="N",
+                     help="video: tries again a chunk that failed, up to N times (default 1)")
+    job.add_argument("--chunk-frames", type=int, default=500, metavar="N",
+                     help="video: most frames in a chunk (default 500), unless one shot is longer: "
+                          "chunks hold whole shots")
+    job.add_argument("--step", choices=("plan", "chunk", "stitch"), default=None,
+                     help="video: run one step only (cluster arrays): plan, one chunk (--chunk K, "
+                          "or the index in SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX), stitch")
+    job.add_argument("--chunk", type=int, default=None, metavar="K",
+                     help="video: the chunk --step chunk runs (default: from the environment)")
 
 
 class _CodecAction(argparse.Action):
@@ -157,6 +185,7 @@ class Job:
     existed: bool = False       # single file: the output existed before (it is left as it was)
     done: int = 0               # folder: images finished in this run
     total: int = 0              # folder: images to do in this run
+    work: Path | None = None    # video: the job's work folder (finished chunks stay there)
 
     def interrupted(self, interrupt: KeyboardInterrupt) -> int:
         signum = getattr(interrupt, "signum", signal.SIGINT)  # SIGTERM/SIGHUP: srkit.cli.Terminated
@@ -168,6 +197,9 @@ class Job:
             message = f"{how}; {self.target} was left as it was"
         else:
             message = f"{how}; nothing was left under {self.target}"
+        if self.work is not None and self.work.exists():
+            message += (f"; the finished chunks stay in {self.work}: run the same command to "
+                        "resume (--fresh starts over)")
         _say(message)
         return 128 + signum
 
@@ -192,6 +224,10 @@ def run(args) -> int:
             return _fail(str(error))
         except OSError as error:
             return _fail(_describe_os_error(error, job.target))
+        except RuntimeError as error:  # chunks of a video job failed (each named)
+            if type(error).__name__ != "ChunksFailed":
+                raise
+            return _fail(str(error), EXIT_FAILED)
 
 
 def _run(job: Job, args) -> int:
@@ -226,6 +262,8 @@ def _run(job: Job, args) -> int:
                              "whose pictures are centre phase")
         job.kind, job.target = "video", _video_target(source, job.target, args.codec)
         check_video_output(source, job.target, args)
+        from srkit.inference.video.job import WORK_SUFFIX
+        job.work = job.target.with_name(job.target.name + WORK_SUFFIX)
     job.existed = job.target.exists()
     remove_leftovers([job.target])
     runner = build_runner(args, job.kind)
@@ -414,6 +452,12 @@ def check_video_options(args) -> None:
             raise UsageError(f"--{error}") from None
         if getattr(args, "square_pixels", False):
             raise UsageError("--fit already gives square pixels; drop --square-pixels")
+    for option, least in (("workers", 1), ("chunk_frames", 1), ("retries", 0), ("chunk", 0)):
+        value = getattr(args, option, None)
+        if value is not None and value < least:
+            raise UsageError(f"--{option.replace('_', '-')} {value}: must be at least {least}")
+    if getattr(args, "ray", None) is not None and getattr(args, "workers", None) is not None:
+        raise UsageError("--workers and --ray: give one (Ray places the chunks itself)")
 
 
 def check_device(value: str | None) -> None:
@@ -540,6 +584,15 @@ def plan_folder(source: Path, target: Path, args) -> tuple[list[Path], int, int]
 # The work.
 
 
+def default_scale(kind: str) -> int:
+    """The factor without ``--scale``: ``srkit.inference.video.DEFAULT_SCALE`` for video (the one
+    ``srkit probe`` plans with), ``DEFAULT_SCALE`` for images and folders."""
+    if kind == "video":
+        from srkit.inference.video.plan import DEFAULT_SCALE as VIDEO_SCALE
+        return VIDEO_SCALE
+    return DEFAULT_SCALE
+
+
 def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
     """The bundled model ``srkit upscale`` uses without ``--weights``, and why, for an input kind.
 
@@ -551,7 +604,7 @@ def default_weights(kind: str, scale: int | None) -> tuple[str, str]:
     across the video instead). A scale without an archive bundle falls back to ``x<scale>`` for video.
     """
     import srkit.checkpoint as checkpoint
-    scale = scale or DEFAULT_SCALE
+    scale = scale or default_scale(kind)
     if kind == "video":
         try:
             checkpoint.resolve(f"x{scale}_archive")
@@ -576,7 +629,7 @@ def build_runner(args, kind: str = "image"):
         if not getattr(args, "quiet", False):
             _say(f"model {weights} ({why})")
     if weights == AUTO:
-        return AutoRunners(args)
+        return AutoRunners(args, kind)
     return _runner(args, weights)
 
 
@@ -603,10 +656,10 @@ class AutoRunners:
     """``--weights auto``: the bundle ``srkit.inference.damage`` picks for each input, one runner
     per bundle (built on first use). Each choice is named on stderr with the file and why."""
 
-    def __init__(self, args):
+    def __init__(self, args, kind: str = "image"):
         from srkit.inference.damage import AutoWeights
         self.args = args
-        self.scale = args.scale or DEFAULT_SCALE
+        self.scale = args.scale or default_scale(kind)
         self.weights = AutoWeights(self.scale, load=lambda name: _runner(args, name))
 
     def pick(self, image, label: str, field: bool = False):
@@ -780,13 +833,60 @@ def video_choice(source: Path, scale: int) -> tuple[str, str]:
 
 
 def upscale_video_file(source: Path, target: Path, runner, args) -> None:
-    """Upscale a video; the container must be one the codec fits (checked before work starts)."""
-    from srkit.inference.video import upscale_video
+    """Upscale a video as a job of chunks (``srkit.inference.video.job``); the container must be
+    one the codec fits (checked before work starts)."""
+    from srkit.inference.video.job import JobOptions, VideoJob
+    from srkit.inference.video.workers import upscale_video_job
     target = _video_target(source, target, args.codec)
     check_video_output(source, target, args)
+    name = args.weights or default_weights("video", args.scale)[0]
     if isinstance(runner, AutoRunners):
-        runner = runner.use(*video_choice(source, runner.scale), str(source))
-    upscale_video(source, target, runner, tile=args.tile, overlap=args.overlap,
-                  codec=args.codec, crf=args.crf, progress=not args.quiet,
-                  allow_partial=args.allow_partial, deinterlace=args.deinterlace,
-                  square_pixels=args.square_pixels, fit=args.fit, keep_colour=args.keep_colour)
+        name, why = video_choice(source, runner.scale)
+        runner = runner.use(name, why, str(source))
+    options = JobOptions(runner.scale, args.codec, args.crf, "medium", args.tile, args.overlap,
+                         args.deinterlace, args.square_pixels, args.fit, args.keep_colour,
+                         args.allow_partial, args.chunk_frames)
+    job = VideoJob(source, target, options, _model_id(name, args))
+    if args.step == "plan":
+        _say(job.prepare(args.fresh))
+        _say(f"{len(job.scan.chunks)} chunks: run --step chunk --chunk K for K in 0.."
+             f"{len(job.scan.chunks) - 1}, then --step stitch")
+        return
+    if args.step == "chunk":
+        job.load()
+        index = args.chunk if args.chunk is not None else _chunk_from_environment()
+        record = job.process(index, runner)
+        _say(f"chunk {index} of {job.target.name}: {record['frames']} frames")
+        return
+    if args.step == "stitch":
+        job.load()
+        job.stitch()
+        return
+    upscale_video_job(source, target, runner, options, _model_id(name, args),
+                      workers=_workers(args, runner), ray_address=args.ray, retries=args.retries,
+                      fresh=args.fresh, progress=not args.quiet, say=_say)
+
+
+def _model_id(name: str, args) -> str:
+    """The model in a video job's fingerprint: the weights (a file: its size and time too)."""
+    path = Path(name)
+    facts = f"{path.stat().st_size}:{path.stat().st_mtime_ns}" if path.is_file() else ""
+    return f"{name}:{facts}:steps={args.steps}:precision={args.precision}"
+
+
+def _workers(args, runner) -> int:
+    if args.workers is not None:
+        return args.workers
+    device = getattr(runner, "device", None)
+    if device is not None and device.type == "cuda":
+        import torch
+        return max(1, torch.cuda.device_count())
+    return 1
+
+
+def _chunk_from_environment() -> int:
+    """The chunk index of a Slurm job array task or a Kubernetes Indexed Job pod."""
+    for variable in ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"):
+        if os.environ.get(variable, "").isdigit():
+            return int(os.environ[variable])
+    raise UsageError("--step chunk needs --chunk K (or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX)")
