@@ -19,7 +19,7 @@ import time
 # command → (module, help). ``bench`` has its own sub-subcommands.
 COMMANDS = {
     "demo": ("srkit.commands.demo", "upscale the bundled sample images with the bundled weights"),
-    "bench": ("srkit.commands.bench", "benchmarks: bicubic, gaussian8, table1, degraded, segmentation, ablation, categories"),
+    "bench": ("srkit.commands.bench", "benchmarks: bicubic, gaussian8, table1, degraded, video, segmentation, ablation, categories"),
     "upscale": ("srkit.commands.upscale", "upscale an image, a folder of images or a video"),
     "probe": ("srkit.commands.probe", "what srkit sees in a video and what upscale will do with it"),
     "train": ("srkit.commands.train", "train seg | sftmd | ikc | sftgan, or a whole recipe"),

@@ -20,7 +20,8 @@ def _size(text: str) -> tuple[int, int]:
 
 def add_arguments(p) -> None:
     """The options of ``srkit bench video``."""
-    p.add_argument("--data", help="folder laid out like ../shared/data: clips are made from --sets' stills")
+    p.add_argument("--data", help="data folder (Set14/HR, B100/HR, ...; docs/DESIGN.md §4): clips are made from "
+                                   "--sets' stills")
     p.add_argument("--sets", type=lambda s: [v for v in s.split(",") if v], default=["Set14", "B100"],
                    help="still sets to make clips from (default Set14,B100; '' for none)")
     p.add_argument("--folders", nargs="*", type=Path, default=[],
