@@ -597,7 +597,8 @@ def test_probe_prints_what_it_sees_and_will_do(archive, tmp_path, capsys):
                      "bwdif, tff, frame rate; output progressive at 25 fps",
                      "→ 1440x1152 SAR 64:45 (DAR 16:9)", "BT.601 → BT.709",
                      "→ yuv422p10le (10-bit)", "#1 (audio, mp2) copied", "cuts in the first",
-                     "(median of up to 5 of those, per field)", "with --weights auto: x2"]:
+                     "(median of up to 5 of those, per field)", "with --weights auto: x2",
+                     "phase", "srkit upscale --phase corner"]:
         assert expected in table, (expected, table)
     from srkit.commands.upscale import default_weights
     name, why = default_weights("video", 2)

@@ -131,6 +131,9 @@ def table(info, plan, target: Path) -> str:
     for note in plan.notes:
         key, _, value = note.partition(": ")
         lines.append(f"  {key:<{width}}{value}")
+    # docs/PROTOCOLS.md: a video's pictures are never corner phase; images made by the BD protocol are
+    lines.append(f"  {'phase':<{width}}centre (video pictures are; images made by the BD protocol's DUF "
+                 "downsampler or by plain subsampling are corner phase: srkit upscale --phase corner)")
     lines.append(f"  {'progress':<{width}}a bar with frames done, frames/s and time left "
                  "(--quiet hides it)")
     for warning in plan.warnings:
