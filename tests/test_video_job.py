@@ -14,7 +14,8 @@ import torch
 av = pytest.importorskip("av")
 
 from srkit.inference.runner import ModelRunner
-from srkit.inference.video import ShotDetector, temporary_files, upscale_video
+from srkit.imageio import temporary_files
+from srkit.inference.video import ShotDetector, upscale_video
 from srkit.inference.video.chunks import split_chunks, Scan
 from srkit.inference.video.job import JobOptions, VideoJob
 from srkit.inference.video.workers import ChunksFailed, upscale_video_job
