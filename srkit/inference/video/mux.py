@@ -106,6 +106,19 @@ def _convert_subtitle(packet, stream):
     return converted
 
 
+def copy_packet(packet, plan, others: dict, dst, packets: dict) -> None:
+    """A packet of a copied stream (audio, subtitles, data) into ``dst``: text subtitles converted
+    where ``plan.convert`` says the muxer needs it, and counted in ``packets`` by source index."""
+    index = packet.stream.index
+    if index in plan.convert:
+        packet = _convert_subtitle(packet, others[index])
+        if packet is None:
+            return
+    packet.stream = others[index]
+    dst.mux(packet)
+    packets[index] += 1
+
+
 def _encoded(video_out, frame, frames_in: int) -> list:
     """The packets ``video_out`` gives for ``frame`` (None flushes), with sound decode times.
 

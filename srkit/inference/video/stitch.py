@@ -21,7 +21,7 @@ from srkit.inference.tiling import auto_tile, tiled_upscale
 from srkit.inference.video.chunks import Chunk, Scan, decode_chunk
 from srkit.inference.video.codecs import MUXERS
 from srkit.inference.video.graphs import _Output, _Pictures, _tensor_to_frame
-from srkit.inference.video.mux import (_convert_subtitle, _copy_container, _encoded, add_video_stream,
+from srkit.inference.video.mux import (_copy_container, _encoded, add_video_stream, copy_packet,
                                        tag_video_stream)
 from srkit.inference.video.plan import VideoPlan
 from srkit.inference.video.shots import _Shot
@@ -149,14 +149,7 @@ def stitch(src, name: str, target: Path, chunk_files: list[Path], plan: VideoPla
                         packet.stream = video_out
                         dst.mux(packet)
                         continue
-                    index = packet.stream.index
-                    if index in plan.convert:
-                        packet = _convert_subtitle(packet, others[index])
-                        if packet is None:
-                            continue
-                    packet.stream = others[index]
-                    dst.mux(packet)
-                    packets[index] += 1
+                    copy_packet(packet, plan, others, dst, packets)
         finally:
             for container in chunks:
                 container.close()

@@ -15,7 +15,7 @@ from srkit.inference.tiling import auto_tile, tiled_upscale
 from srkit.inference.video.codecs import CODECS, MUXERS, available_codecs
 from srkit.inference.video.graphs import _Output, _Pictures, _tensor_to_frame
 from srkit.inference.video.integrity import _Damage, _demux
-from srkit.inference.video.mux import _convert_subtitle, _copy_container, _encoded, add_video_stream
+from srkit.inference.video.mux import _copy_container, _encoded, add_video_stream, copy_packet
 from srkit.inference.video.plan import VideoPlan, plan_video
 from srkit.inference.video.shots import ShotDetector, _Shot
 from srkit.inference.video.source import inspect_video, open_input, require_file
@@ -211,14 +211,7 @@ def _transcode(job: OnePass, src, source_name: str, temporary: Path, target: Pat
                         continue
                     if not damage.copyable(packet):
                         continue
-                    index = packet.stream.index
-                    if index in plan.convert:
-                        packet = _convert_subtitle(packet, others[index])
-                        if packet is None:
-                            continue
-                    packet.stream = others[index]
-                    dst.mux(packet)
-                    packets[index] += 1
+                    copy_packet(packet, plan, others, dst, packets)
                     continue
                 for frame in damage.decode(packet):
                     frame.pts = _source_pts(frame, count["decoded"], video_in)
