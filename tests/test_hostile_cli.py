@@ -515,7 +515,7 @@ VIDEO_ONLY = [["--codec", "ffv1"], ["--crf", "20"], ["--fit", "1920x1080"], ["--
 @pytest.mark.parametrize("extra", VIDEO_ONLY, ids=[e[0] for e in VIDEO_ONLY])
 @pytest.mark.parametrize("kind", ["image", "folder"])
 def test_video_options_on_images_are_refused(kind, extra, image, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", _no_model)
     source = image if kind == "image" else image.parent
     target = tmp_path / ("o.png" if kind == "image" else "out")
     assert _run(source, "-o", target, *extra) == 2
@@ -525,7 +525,7 @@ def test_video_options_on_images_are_refused(kind, extra, image, tmp_path, monke
 
 
 def test_scale_without_a_bundled_model_is_refused(image, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(srkit.checkpoint, "load", _no_model)
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", _no_model)
     assert _run(image, "-o", tmp_path / "o.png", "--scale", 3) == 2
     names = ", ".join(srkit.checkpoint.bundled_names())
     assert _errors(capsys) == [f"srkit upscale: error: --scale 3: no x3 model is bundled (bundled: {names}); "

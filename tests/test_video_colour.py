@@ -90,7 +90,7 @@ def test_sd_curves_pass_through_the_hd_conversion_from_the_command_line(
     from _standins import NearestSR
     clip = make_archive_clip(tmp_path / f"{label}.ts", frames=4, height=height, colour=colour,
                              fps=fps, pan=(1, 0))
-    monkeypatch.setattr(srkit.checkpoint, "load", lambda name: NearestSR(2))
+    monkeypatch.setattr(srkit.checkpoint, "load_pipeline", lambda name: NearestSR(2))
     target = tmp_path / "out.mov"
     assert main(["upscale", str(clip.path), "-o", str(target), "--weights", "x2_noise",
                  "--codec", "prores", "--device", "cpu", "--quiet"]) == 0
