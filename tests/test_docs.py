@@ -58,19 +58,19 @@ def test_documentation_lives_in_the_repository():
 
 
 # Text that describes how the project was made, not what the software is. The rules, for a
-# contributor: no session or issue talk ("this session", "issue 3", "the development set"), no
-# revision hashes (describe the code compared, not its commit), no "History" sections (say what is
-# and why), no "which machine ran beside what" in cards, recipes and prose (load conditions belong
-# beside a timing, in the timing tables of docs/RESULTS.md and bench/RESULTS.md), and no paths of the
-# development layout in what users read (--help, docstrings: "$SRKIT_DATA", not "../shared/data").
+# contributor: no talk of work periods, work items or the data used while building; no revision
+# hashes (describe the code compared, not its commit); no "History" sections (say what is and why);
+# no account of what ran beside what in cards, recipes and prose (load conditions belong beside a
+# timing, in the timing tables of docs/RESULTS.md and bench/RESULTS.md); and no paths of the
+# repository's neighbours in what users read (--help, docstrings: "$SRKIT_DATA").
 # Patterns are assembled from pieces so that this file does not match itself.
 WORK_LOG = re.compile("|".join([
     "this " + "session", r"stop " + "[0-9]+", "the " + "issue's", "was " + "lent", "development " + "machines",
-    r"\bissues? #?" + r"[0-9]+\b",                                  # "Networks of issue 3"
+    r"\bissues? #?" + r"[0-9]+\b",                                  # a numbered work item
     "the " + "development set",
-    r"\b(?:revision|commit|rev\.)\s+" + r"[0-9a-f]{7,40}\b",          # "revision 4b389ab"
-    r"this " + r"project's (?:CPU )?machine",                          # "on this project's CPU machine"
-    r"laid out like \.\./" + "shared",                                # "folder laid out like ../shared/data"
+    r"\b(?:revision|commit|rev\.)\s+" + r"[0-9a-f]{7,40}\b",          # a commit named by its hash
+    r"this " + r"project's (?:CPU )?machine",                          # a machine of the project's own
+    r"laid out like \.\./" + "shared",                                # a neighbour folder as the layout
     r"^\s*(?:#+\s*|- \*\*|\*\*)" + r"History\b",                     # a "History" section or item
     r"\bNow\b[^.]*\b(?:replaced|instead of)\b",                      # "... Now X replaced Y"
 ]), re.IGNORECASE | re.MULTILINE)
