@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from srkit.imageio import atomic_path
 from srkit.inference.video.chunks import DEFAULT_CHUNK_FRAMES, Scan, scan_video, split_chunks
 from srkit.inference.video.plan import plan_video
 from srkit.inference.video.shots import ShotDetector
@@ -223,9 +223,8 @@ class VideoJob:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
 
 
 def _ranges(indexes: list[int]) -> str:
