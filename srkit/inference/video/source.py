@@ -63,14 +63,16 @@ FIELD_ORDERS = {1: "progressive", 2: "tff", 3: "bff", 4: "bff", 5: "tff"}
 
 @dataclass
 class StreamInfo:
-    """One stream of the input: index, type (video/audio/subtitle/data/attachment), codec, and
-    the language and title tags (None when absent)."""
+    """One stream of the input: index, type (video/audio/subtitle/data/attachment), codec, the
+    language and title tags (None when absent), and its declared start time in seconds (exact;
+    None when it declares none: attachments, some data streams)."""
     index: int
     type: str
     codec: str
     language: str | None = None
     title: str | None = None
     detail: str = ""
+    start: Fraction | None = None
 
 
 @dataclass
@@ -244,8 +246,11 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
             if s.type == "audio":
                 detail = f"{s.codec_context.channels} ch, {s.codec_context.sample_rate} Hz"
             name = s.codec_context.name if s.codec_context is not None else "?"
+            if s.type == "attachment":
+                detail = " ".join(filter(None, [s.name, s.mimetype]))
+            begin = s.start_time * s.time_base if s.start_time is not None and s.time_base else None
             streams.append(StreamInfo(s.index, s.type, name, _tag(s.metadata, "language"),
-                                      _tag(s.metadata, "title"), detail))
+                                      _tag(s.metadata, "title"), detail, begin))
         timecode = _tag(stream.metadata, "timecode") or _tag(src.metadata, "timecode")
         span = declared_span(src, stream)
         rate = stream.average_rate or stream.guessed_rate or Fraction(25)
