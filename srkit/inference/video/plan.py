@@ -10,7 +10,7 @@ from srkit.inference.colour import plan_colour
 from srkit.inference.video.codecs import (ATTACHMENT_MUXERS, BITSTREAM_SAR_ENCODERS, CHAPTER_MUXERS, CODECS, DNXHR_MIN,
                                           MUXERS, STREAM_SAR_MUXERS, TEXT_SUBTITLES, _muxer_codecs,
                                           codec_support)
-from srkit.inference.video.source import IDET_MIN_HEIGHT, SourceInfo
+from srkit.inference.video.source import COMB_PROGRESSIVE_SHARE, IDET_MIN_HEIGHT, SourceInfo
 
 
 # The factor a video job uses without --scale, for ``srkit probe`` and ``srkit upscale`` alike
@@ -144,6 +144,7 @@ def _plan_interlace(info: SourceInfo, deinterlace: str, notes: list, warned: lis
             if info.idet else "idet not run (pictures under "
             f"{IDET_MIN_HEIGHT} lines are judged by the stream flag)")
     notes.append(f"interlace: stream flag {info.field_order}; {idet}")
+    seen = _second_opinion(info, seen, notes)
     interlaced = info.stream_interlaced or seen in ("tff", "bff")
     order = info.field_order if info.stream_interlaced else None
     if seen in ("tff", "bff") and order is not None and seen != order:
@@ -152,9 +153,11 @@ def _plan_interlace(info: SourceInfo, deinterlace: str, notes: list, warned: lis
         order = seen
     elif seen in ("tff", "bff") and order is None:
         if info.field_order == "progressive" and deinterlace == "auto":
+            comb = "" if info.comb_share is None else \
+                f", combing in {info.comb_share:.1%} of the textured blocks"
             warned.append(f"{name}: the stream is flagged progressive but its pictures are "
-                          f"interlaced, {seen} ({idet}); deinterlacing (--deinterlace off keeps "
-                          "the frames as they are)")
+                          f"interlaced, {seen} ({idet}{comb}); deinterlacing (--deinterlace off "
+                          "keeps the frames as they are)")
         order = seen
     mode = None
     if info.pulldown:
@@ -197,6 +200,32 @@ def _plan_interlace(info: SourceInfo, deinterlace: str, notes: list, warned: lis
                  f"{float(rate):g} fps")
 
     return mode, order, progressive, rate, time_base
+
+
+def _second_opinion(info: SourceInfo, seen: str | None, notes: list) -> str | None:
+    """idet's verdict, unless it calls interlaced a stream flagged progressive whose pictures show
+    no combing (``srkit.inference.video.source.COMB_PROGRESSIVE_SHARE``): then "progressive". Adds
+    one note saying which evidence decided."""
+    flag, share = info.field_order, info.comb_share
+    comb = "no comb measure" if share is None else \
+        f"combing in {share:.1%} of the textured blocks (field against frame curvature)"
+    verdict = "no verdict" if seen is None else seen
+    if not info.idet:
+        why = f"the stream flag ({flag})"
+    elif flag not in ("progressive", "tff", "bff"):
+        why = f"idet ({verdict}; the stream declares no field order); {comb}"
+    elif flag != "progressive" or seen not in ("tff", "bff"):
+        why = f"the stream flag ({flag}); idet: {verdict}; {comb}"
+    elif share is not None and share < COMB_PROGRESSIVE_SHARE:
+        notes.append(f"interlace: decided by the stream flag and the comb measure against idet "
+                     f"({seen}): {comb}, under {COMB_PROGRESSIVE_SHARE:.0%} (progressive detail "
+                     "moving vertically, such as credits, misleads idet); kept progressive "
+                     "(--deinterlace frame deinterlaces anyway)")
+        return "progressive"
+    else:
+        why = f"idet ({seen}) and the comb measure against the stream flag: {comb}"
+    notes.append(f"interlace: decided by {why}")
+    return seen
 
 
 @dataclass
