@@ -158,7 +158,7 @@ def test_matroska_outputs_keep_font_attachments(tmp_path):
     source, data = _with_font(tmp_path / "fonts.mkv")
     result, messages = _upscale(source, tmp_path / "out.mkv")
     assert messages == [] and result.plan.attach == [1]
-    assert "streams: #1 (attachment, Title Font.ttf font/ttf) attached" in result.plan.notes
+    assert "streams: #1 (attachment, Title Font.ttf, font/ttf) attached" in result.plan.notes
     with av.open(str(tmp_path / "out.mkv")) as container:
         attached = [s for s in container.streams if s.type == "attachment"]
         assert [(s.name, s.mimetype, bytes(s.data)) for s in attached] == \
@@ -168,6 +168,6 @@ def test_matroska_outputs_keep_font_attachments(tmp_path):
 def test_containers_without_attachments_say_so_naming_the_stream(tmp_path):
     source, _ = _with_font(tmp_path / "fonts.mkv")
     result, messages = _upscale(source, tmp_path / "out.mp4")
-    assert messages == ["fonts.mkv: stream #1 (attachment, Title Font.ttf font/ttf) is not copied "
+    assert messages == ["fonts.mkv: stream #1 (attachment, Title Font.ttf, font/ttf) is not copied "
                         "to out.mp4: .mp4 files cannot hold attachments (.mkv can)"]
     assert result.frames == 12

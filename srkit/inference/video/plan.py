@@ -321,7 +321,7 @@ def _plan_streams(info: SourceInfo, target: Path, notes: list, warned: list):
                 warned.append(f"{name}: stream #{s.index} (video, {s.codec}) is not carried: only "
                               "the first video stream is upscaled")
             continue
-        what = s.detail if s.type == "attachment" and s.detail else s.codec
+        what = f"{s.detail}, {s.codec}" if s.type == "attachment" and s.detail else s.codec
         label = f"#{s.index} ({s.type}, {what}{', ' + s.language if s.language else ''})"
         if s.type in ("audio", "subtitle") and s.codec in supported:
             copy.append(s.index)

@@ -294,8 +294,8 @@ def inspect_video(path: str | Path, frames: int = IDET_FRAMES) -> SourceInfo:
             if s.type == "audio":
                 detail = f"{s.codec_context.channels} ch, {s.codec_context.sample_rate} Hz"
             name = s.codec_context.name if s.codec_context is not None else "?"
-            if s.type == "attachment":
-                detail = " ".join(filter(None, [s.name, s.mimetype]))
+            if s.type == "attachment":  # no codec: what it holds is its MIME type
+                name, detail = s.mimetype or "?", s.name or ""
             begin = s.start_time * s.time_base if s.start_time is not None and s.time_base else None
             streams.append(StreamInfo(s.index, s.type, name, _tag(s.metadata, "language"),
                                       _tag(s.metadata, "title"), detail, begin))
