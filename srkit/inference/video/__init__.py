@@ -3,7 +3,8 @@ stream, never damaging the input.
 
 * Reading: anything PyAV/FFmpeg decodes. ``inspect_video`` reads what the stream declares (field
   order, SAR, colour matrix/primaries/transfer/range, bit depth, rotation, timecode, streams,
-  chapters) and what the pictures show (FFmpeg's ``idet`` and the damage measures on
+  chapters) and what the pictures show (FFmpeg's ``idet``, checked by a comb measure before it
+  overrules a progressive flag, and the damage measures on
   ``IDET_FRAMES`` pictures with content, in stretches across a long video: its first seconds are
   often black, bars or a slate).
   ``plan_video`` turns that and the options into what the job will do (``VideoPlan``): the same
@@ -22,12 +23,14 @@ stream, never damaging the input.
   all 720 carry it.
 * Writing (``CODECS``): H.264 and HEVC (crf), ProRes 422 HQ and DNxHR HQX (10-bit 4:2:2, .mov /
   .mxf), FFV1 lossless RGB or 10-bit 4:2:2. ``available_codecs`` says which encoders this FFmpeg
-  has. The output keeps the source timestamps (field mode: twice the rate), is tagged with the
+  has. The output keeps the source timestamps, moved so that it starts at 0 (every stream by the
+  same amount: ``VideoPlan.origin``; field mode: twice the rate), is tagged with the
   colour it holds, its SAR, its field order (progressive only when it is), rotation and start
   timecode. Every audio and subtitle stream is copied packet for packet with its language and
   title (text subtitles the container cannot hold, SRT in MOV/MP4, re-encoded as mov_text), and
-  so are chapters and container metadata; what the output container cannot hold is named in one
-  warning line.
+  so are chapters, container metadata and (in Matroska) attachments; what the output container
+  cannot hold is named in one warning line. An output that would play fewer frames than were
+  written (hidden behind an MP4 edit list) is refused (``check_playable``).
 * Kernel: the IKC loop runs once per shot (a cut detector on luma histograms of small thumbnails,
   plus a refresh every ``max_shot_frames``); frames of a shot reuse the code, so the IKC cost is paid
   per shot, not per frame.
@@ -88,21 +91,23 @@ from srkit.inference.video.codecs import (VIDEO_SUFFIXES, MUXERS, TEXT_SUBTITLES
                                           codec_support, available_codecs, codec_table)
 from srkit.inference.video.integrity import (TRUNCATION_TOLERANCE, DECLARING_DEMUXERS,  # noqa: F401
                                              PartialVideoError, _demux, _Damage, declared_span,
-                                             _parse_duration)
+                                             _parse_duration, check_playable)
 from srkit.inference.video.source import (PULLDOWN_SHARE, PULLDOWN_MIN_FRAMES, PULLDOWN_RATES,  # noqa: F401
                                           IDET_FRAMES, IDET_MIN_HEIGHT, DAMAGE_FRAMES,
                                           SPREAD_MIN_FRAMES, SPREAD_STRETCHES, BLANK_RUN,
                                           STILL_DIFF, FIELD_ORDERS, StreamInfo, SourceInfo,
                                           require_file, open_input, _sar, _tag, inspect_video,
                                           _decodes, stretch_starts, picture_kind,
-                                          _look_at_pictures, _read_tags, _idet_graph, _pull)
+                                          _look_at_pictures, _read_tags, _idet_graph, _pull,
+                                          COMB_BLOCK, COMB_RATIO, COMB_FLOOR,
+                                          COMB_PROGRESSIVE_SHARE, comb_blocks)
 from srkit.inference.video.plan import (DEFAULT_SCALE, DEINTERLACE_MODES, BWDIF_MIN, ANALOGUE_SARS, SD_WIDTH,  # noqa: F401
                                         VideoPlan, _parse_fit, _even, active_width, plan_video,
                                         _first_video, _ratio, ACTIVE_WIDTH)
 from srkit.inference.video.graphs import (colorspace_for, _is_rgb, _Pictures, _Output,  # noqa: F401
                                           _tensor_to_frame)
 from srkit.inference.video.mux import (add_video_stream, _MUXER_TAGS, _copy_tags, _copy_container,  # noqa: F401
-                                       _convert_subtitle, _encoded)
+                                       _convert_subtitle, _encoded, output_pts)
 from srkit.inference.video.shots import (ShotDetector, _Shot)  # noqa: F401
 from srkit.inference.video.transcode import (OnePass, VideoResult, check_paths, upscale_video,  # noqa: F401
                                              _transcode, _source_pts)

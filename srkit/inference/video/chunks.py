@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 from srkit.inference.video.graphs import _Pictures
 from srkit.inference.video.integrity import _Damage, _demux
+from srkit.inference.video.mux import output_pts
 from srkit.inference.video.plan import VideoPlan
 from srkit.inference.video.shots import ShotDetector
 from srkit.inference.video.transcode import _source_pts
@@ -68,11 +69,9 @@ class Scan:
 
 
 def picture_pts(picture, plan: VideoPlan) -> int:
-    """A picture's output timestamp in the plan's time base (bwdif counts in half the input's
-    time base even at the frame rate), as ``upscale_video`` writes it."""
-    if picture.time_base:
-        return round(picture.pts * picture.time_base / plan.time_base)
-    return picture.pts
+    """A picture's output timestamp in the plan's time base, as ``upscale_video`` writes it
+    (``srkit.inference.video.mux.output_pts``)."""
+    return output_pts(picture, plan)
 
 
 def scan_video(src, name: str, plan: VideoPlan, shots: ShotDetector | None = None,
@@ -159,13 +158,15 @@ def decode_chunk(src, name: str, plan: VideoPlan, scan: Scan, chunk: Chunk):
 
 def _decode(src, name: str, plan: VideoPlan, scan: Scan, chunk: Chunk, seek: bool):
     video_in = src.streams.video[0]
-    video_in.thread_type = "SLICE"
+    if video_in.thread_type.name != "SLICE":  # not again after a late seek: the decoder is open
+        video_in.thread_type = "SLICE"
     wanted = scan.pts[chunk.start:chunk.stop]
     first, last = wanted[0], wanted[-1]
     margin = scan.pts[max(0, chunk.start - MARGIN)]
     if seek:
-        # one tick of the source time base early: seek lands on a keyframe at or before it
-        seconds = margin * plan.time_base
+        # one tick of the source time base early: seek lands on a keyframe at or before it (the
+        # scan's pts are output times: the source's less plan.origin)
+        seconds = margin * plan.time_base + plan.origin
         src.seek(max(0, int(seconds / video_in.time_base) - 1), stream=video_in, backward=True)
     pictures = _Pictures(video_in, plan, name)
     decoded, started = 0, not seek

@@ -23,6 +23,11 @@ TEXT_SUBTITLES = ("mov_text", "subrip", "srt", "ass", "ssa", "webvtt", "text")
 CHAPTER_MUXERS = frozenset({"mp4", "mov", "matroska", "nut"})
 
 
+# Muxers that store attachment streams (fonts for ASS subtitles, cover art): of srkit's outputs,
+# Matroska only (MP4/MOV, AVI, NUT and MXF have no place for them).
+ATTACHMENT_MUXERS = frozenset({"matroska"})
+
+
 @dataclass(frozen=True)
 class Codec:
     """An output codec of ``upscale_video``.

@@ -311,6 +311,23 @@ class _Damage:
         warnings.warn(f"{counts}; wrote a partial output (reading stopped at {ends})", UserWarning)
 
 
+def check_playable(path, name: str, frames: int) -> None:
+    """ValueError unless the written file at ``path`` plays all ``frames`` video frames.
+
+    A muxer keeps frames stamped before 0 but hides them behind its edit list (MP4/MOV), and
+    players, ffprobe and FFmpeg's demuxer (which flags them "discard") skip them: an output can
+    hold every frame and play fewer. Counting the video packets not so flagged is what a player
+    decodes, without decoding."""
+    import av
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        playable = sum(1 for p in container.demux(stream) if p.size and not p.is_discard)
+    if playable < frames:
+        raise ValueError(f"{name}: the output would play {playable} of the {frames} frames "
+                         f"written (its container hides {frames - playable} before time 0); "
+                         "nothing was written")
+
+
 def declared_span(container, stream) -> tuple[float, float] | None:
     """(start, end) in seconds of the video stream, as the file declares it; None when it does not.
 

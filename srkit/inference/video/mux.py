@@ -69,7 +69,11 @@ def _copy_container(src, dst, plan: VideoPlan) -> dict:
     if plan.timecode:
         dst.metadata["timecode"] = plan.timecode
     if plan.chapters:
-        dst.set_chapters(src.chapters())
+        dst.set_chapters([_shifted_chapter(chapter, plan) for chapter in src.chapters()])
+    for index in plan.attach:  # written with the header: fonts for the subtitles, cover art
+        stream = src.streams[index]
+        dst.add_attachment(stream.name or f"attachment{index}",
+                           stream.mimetype or "application/octet-stream", bytes(stream.data))
     streams = {}
     for index in [*plan.copy, *plan.convert]:
         stream = src.streams[index]
@@ -90,6 +94,24 @@ def _copy_container(src, dst, plan: VideoPlan) -> dict:
     return streams
 
 
+def output_pts(picture, plan: VideoPlan) -> int:
+    """A picture's output timestamp in the plan's time base: its source time less
+    ``plan.origin`` (bwdif counts in half the input's time base even at the frame rate)."""
+    pts = round(picture.pts * picture.time_base / plan.time_base) if picture.time_base \
+        else picture.pts
+    return pts - round(plan.origin / plan.time_base)
+
+
+def _shift(time_base, plan: VideoPlan) -> int:
+    """``plan.origin`` in ticks of ``time_base`` (0 when there is none)."""
+    return round(plan.origin / time_base) if plan.origin and time_base else 0
+
+
+def _shifted_chapter(chapter: dict, plan: VideoPlan) -> dict:
+    shift = _shift(chapter["time_base"], plan)
+    return {**chapter, "start": chapter["start"] - shift, "end": chapter["end"] - shift}
+
+
 def _convert_subtitle(packet, stream):
     """One text subtitle packet re-encoded for ``stream`` (mov_text, …) with its timing; None
     when it holds no cue."""
@@ -108,12 +130,17 @@ def _convert_subtitle(packet, stream):
 
 def copy_packet(packet, plan, others: dict, dst, packets: dict) -> None:
     """A packet of a copied stream (audio, subtitles, data) into ``dst``: text subtitles converted
-    where ``plan.convert`` says the muxer needs it, and counted in ``packets`` by source index."""
+    where ``plan.convert`` says the muxer needs it, moved by ``plan.origin``, and counted in
+    ``packets`` by source index."""
     index = packet.stream.index
     if index in plan.convert:
         packet = _convert_subtitle(packet, others[index])
         if packet is None:
             return
+    shift = _shift(packet.time_base, plan)
+    if shift:  # the output starts at plan.origin: every stream moves alike
+        packet.pts = None if packet.pts is None else packet.pts - shift
+        packet.dts = None if packet.dts is None else packet.dts - shift
     packet.stream = others[index]
     dst.mux(packet)
     packets[index] += 1

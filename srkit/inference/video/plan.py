@@ -7,10 +7,10 @@ from fractions import Fraction
 from pathlib import Path
 
 from srkit.inference.colour import plan_colour
-from srkit.inference.video.codecs import (BITSTREAM_SAR_ENCODERS, CHAPTER_MUXERS, CODECS, DNXHR_MIN,
+from srkit.inference.video.codecs import (ATTACHMENT_MUXERS, BITSTREAM_SAR_ENCODERS, CHAPTER_MUXERS, CODECS, DNXHR_MIN,
                                           MUXERS, STREAM_SAR_MUXERS, TEXT_SUBTITLES, _muxer_codecs,
                                           codec_support)
-from srkit.inference.video.source import IDET_MIN_HEIGHT, SourceInfo
+from srkit.inference.video.source import COMB_PROGRESSIVE_SHARE, IDET_MIN_HEIGHT, SourceInfo
 
 
 # The factor a video job uses without --scale, for ``srkit probe`` and ``srkit upscale`` alike
@@ -61,6 +61,10 @@ class VideoPlan:
         copy: indexes of the source streams copied packet for packet.
         convert: source index → subtitle encoder, for text subtitles the output container cannot
             hold as they are (SRT in MOV/MP4 becomes mov_text, cue by cue, timing kept).
+        attach: indexes of the source's attachment streams (fonts) written into the output
+            (Matroska holds them; ``ATTACHMENT_MUXERS``).
+        origin: the source time (s) that becomes 0 in the output: the earliest declared start of
+            the streams carried (``_plan_origin``); every stream and chapter moves by it alike.
         notes: one line per decision, for ``srkit probe``.
         warnings: lines warned about when the job starts (each starts with the file name).
     """
@@ -91,6 +95,8 @@ class VideoPlan:
     copy: list[int]
     chapters: bool
     convert: dict[int, str] = field(default_factory=dict)
+    attach: list[int] = field(default_factory=list)
+    origin: Fraction = Fraction(0)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -138,6 +144,7 @@ def _plan_interlace(info: SourceInfo, deinterlace: str, notes: list, warned: lis
             if info.idet else "idet not run (pictures under "
             f"{IDET_MIN_HEIGHT} lines are judged by the stream flag)")
     notes.append(f"interlace: stream flag {info.field_order}; {idet}")
+    seen = _second_opinion(info, seen, notes)
     interlaced = info.stream_interlaced or seen in ("tff", "bff")
     order = info.field_order if info.stream_interlaced else None
     if seen in ("tff", "bff") and order is not None and seen != order:
@@ -146,9 +153,11 @@ def _plan_interlace(info: SourceInfo, deinterlace: str, notes: list, warned: lis
         order = seen
     elif seen in ("tff", "bff") and order is None:
         if info.field_order == "progressive" and deinterlace == "auto":
+            comb = "" if info.comb_share is None else \
+                f", combing in {info.comb_share:.1%} of the textured blocks"
             warned.append(f"{name}: the stream is flagged progressive but its pictures are "
-                          f"interlaced, {seen} ({idet}); deinterlacing (--deinterlace off keeps "
-                          "the frames as they are)")
+                          f"interlaced, {seen} ({idet}{comb}); deinterlacing (--deinterlace off "
+                          "keeps the frames as they are)")
         order = seen
     mode = None
     if info.pulldown:
@@ -191,6 +200,32 @@ def _plan_interlace(info: SourceInfo, deinterlace: str, notes: list, warned: lis
                  f"{float(rate):g} fps")
 
     return mode, order, progressive, rate, time_base
+
+
+def _second_opinion(info: SourceInfo, seen: str | None, notes: list) -> str | None:
+    """idet's verdict, unless it calls interlaced a stream flagged progressive whose pictures show
+    no combing (``srkit.inference.video.source.COMB_PROGRESSIVE_SHARE``): then "progressive". Adds
+    one note saying which evidence decided."""
+    flag, share = info.field_order, info.comb_share
+    comb = "no comb measure" if share is None else \
+        f"combing in {share:.1%} of the textured blocks (field against frame curvature)"
+    verdict = "no verdict" if seen is None else seen
+    if not info.idet:
+        why = f"the stream flag ({flag})"
+    elif flag not in ("progressive", "tff", "bff"):
+        why = f"idet ({verdict}; the stream declares no field order); {comb}"
+    elif flag != "progressive" or seen not in ("tff", "bff"):
+        why = f"the stream flag ({flag}); idet: {verdict}; {comb}"
+    elif share is not None and share < COMB_PROGRESSIVE_SHARE:
+        notes.append(f"interlace: decided by the stream flag and the comb measure against idet "
+                     f"({seen}): {comb}, under {COMB_PROGRESSIVE_SHARE:.0%} (progressive detail "
+                     "moving vertically, such as credits, misleads idet); kept progressive "
+                     "(--deinterlace frame deinterlaces anyway)")
+        return "progressive"
+    else:
+        why = f"idet ({seen}) and the comb measure against the stream flag: {comb}"
+    notes.append(f"interlace: decided by {why}")
+    return seen
 
 
 @dataclass
@@ -275,17 +310,19 @@ def _plan_geometry(info: SourceInfo, target: Path, codec: str, scale: int, squar
 
 
 def _plan_streams(info: SourceInfo, target: Path, notes: list, warned: list):
-    """(streams copied, text subtitles converted, chapters kept) for the output container."""
+    """(streams copied, text subtitles converted, attachments written, chapters kept) for the output
+    container."""
     name = info.path.name
     supported = _muxer_codecs(target.suffix.lower())
-    copy, convert = [], {}
+    copy, convert, attach = [], {}, []
     for s in info.streams:
         if s.type == "video":
             if s.index != _first_video(info):
                 warned.append(f"{name}: stream #{s.index} (video, {s.codec}) is not carried: only "
                               "the first video stream is upscaled")
             continue
-        label = f"#{s.index} ({s.type}, {s.codec}{', ' + s.language if s.language else ''})"
+        what = f"{s.detail}, {s.codec}" if s.type == "attachment" and s.detail else s.codec
+        label = f"#{s.index} ({s.type}, {what}{', ' + s.language if s.language else ''})"
         if s.type in ("audio", "subtitle") and s.codec in supported:
             copy.append(s.index)
             notes.append(f"streams: {label} copied")
@@ -294,12 +331,16 @@ def _plan_streams(info: SourceInfo, target: Path, notes: list, warned: list):
             convert[s.index] = next(c for c in TEXT_SUBTITLES if c in supported)
             notes.append(f"streams: {label} converted to {convert[s.index]} ({target.suffix} "
                          f"cannot hold {s.codec}; text and timing kept)")
+        elif s.type == "attachment" and MUXERS.get(target.suffix.lower()) in ATTACHMENT_MUXERS:
+            attach.append(s.index)
+            notes.append(f"streams: {label} attached")
         elif s.type == "data" and s.codec in ("none", "timecode", "bin_data") and info.timecode:
             notes.append(f"streams: {label} timecode track: its start {info.timecode} is written "
                          "anew")
         else:
             why = (f"{target.suffix} cannot hold {s.codec}" if s.type in ("audio", "subtitle")
-                   else f"{s.type} streams are not carried")
+                   else f"{target.suffix} files cannot hold attachments (.mkv can)"
+                   if s.type == "attachment" else f"{s.type} streams are not carried")
             warned.append(f"{name}: stream {label} is not copied to {target.name}: {why}")
     chapters = info.chapters > 0 and MUXERS.get(target.suffix.lower()) in CHAPTER_MUXERS
     if info.chapters and not chapters:
@@ -309,7 +350,7 @@ def _plan_streams(info: SourceInfo, target: Path, notes: list, warned: list):
         notes.append(f"streams: {info.chapters} chapters copied")
     if info.timecode:
         notes.append(f"streams: start timecode {info.timecode} kept")
-    return copy, convert, chapters
+    return copy, convert, attach, chapters
 
 
 def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale: int = 2,
@@ -346,13 +387,29 @@ def plan_video(info: SourceInfo, target: str | Path, codec: str = "h264", scale:
                  f"{'float (16-bit RGB)' if float_input else 'RGB 8-bit'} → {shape.pix_fmt} "
                  f"({bits_out}-bit), {codec}: {CODECS[codec].description}")
 
-    copy, convert, chapters = _plan_streams(info, target, notes, warned)
+    copy, convert, attach, chapters = _plan_streams(info, target, notes, warned)
+    origin = _plan_origin(info, [_first_video(info), *copy, *convert], notes)
     return VideoPlan(mode, order if mode or not progressive else None, progressive, rate,
                      time_base, shape.model_size, shape.width, shape.height, shape.sar,
                      shape.geometry, colour.matrix, colour.primaries, colour.transfer,
                      colour.colour_range, colour_filter, colour.out_matrix, colour.out_primaries,
                      colour.out_transfer, codec, shape.pix_fmt, float_input, float_output,
-                     info.rotation, info.timecode, copy, chapters, convert, notes, warned)
+                     info.rotation, info.timecode, copy, chapters, convert, attach, origin,
+                     notes, warned)
+
+
+def _plan_origin(info: SourceInfo, carried: list[int], notes: list) -> Fraction:
+    """The source time that becomes 0 in the output: the earliest declared start among the
+    ``carried`` streams. An MPEG-TS starts where its clock stood (1.44 s, 10 h, …), and one whose
+    33-bit PTS wrapped just after the start begins at a negative time; kept as they are, an MP4
+    plays the lead-in as a still first frame, or its edit list cuts the frames before 0. Moving
+    every stream by the same amount keeps their offsets to each other (A/V sync)."""
+    starts = [s.start for s in info.streams if s.index in carried and s.start is not None]
+    origin = min(starts) if starts else Fraction(0)
+    if origin:
+        notes.append(f"timing: the streams start at {float(origin):.3f} s in the source; the output "
+                     "starts at 0 (each stream keeps its offset to the others)")
+    return origin
 
 
 def _first_video(info: SourceInfo) -> int:

@@ -21,6 +21,7 @@ from srkit.inference.tiling import auto_tile, tiled_upscale
 from srkit.inference.video.chunks import Chunk, Scan, decode_chunk
 from srkit.inference.video.codecs import MUXERS
 from srkit.inference.video.graphs import _Output, _Pictures, _tensor_to_frame
+from srkit.inference.video.integrity import check_playable
 from srkit.inference.video.mux import (_copy_container, _encoded, add_video_stream, copy_packet,
                                        tag_video_stream)
 from srkit.inference.video.plan import VideoPlan
@@ -112,6 +113,7 @@ def stitch(src, name: str, target: Path, chunk_files: list[Path], plan: VideoPla
                 template = chunks[0].streams.video[0]
                 video_out = dst.add_stream_from_template(template)
                 video_out.time_base = template.time_base
+                video_out.codec_context.framerate = plan.rate  # MOV/MP4 time a tmcd track by it
                 tag_video_stream(video_out, plan, video_in)
                 others = _copy_container(src, dst, plan)
                 last_dts = {}
@@ -134,7 +136,7 @@ def stitch(src, name: str, target: Path, chunk_files: list[Path], plan: VideoPla
                         if index in last_dts and packet.dts <= last_dts[index]:
                             continue  # the scan warned: the muxer needs rising timestamps
                         last_dts[index] = packet.dts
-                        yield float(packet.dts * packet.time_base), 1, packet
+                        yield float(packet.dts * packet.time_base - plan.origin), 1, packet
 
                 last = None  # the last video decode time written (chunk time base)
                 for _, kind, packet in heapq.merge(video_packets(), other_packets(),
@@ -162,6 +164,7 @@ def verify_output(path: Path, name: str, plan: VideoPlan, scan: Scan, src) -> No
     audio starts where the source's does relative to the video (within one frame)."""
     import av
     check_times(chunk_times(path), scan.pts, plan.time_base, f"{name}: stitched output")
+    check_playable(path, name, len(scan.pts))
     with av.open(str(path)) as out:
         if not out.streams.audio or not src.streams.audio:
             return

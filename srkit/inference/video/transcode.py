@@ -14,8 +14,9 @@ from srkit.inference.runner import ModelRunner
 from srkit.inference.tiling import auto_tile, tiled_upscale
 from srkit.inference.video.codecs import CODECS, MUXERS, available_codecs
 from srkit.inference.video.graphs import _Output, _Pictures, _tensor_to_frame
-from srkit.inference.video.integrity import _Damage, _demux
-from srkit.inference.video.mux import _copy_container, _encoded, add_video_stream, copy_packet
+from srkit.inference.video.integrity import _Damage, _demux, check_playable
+from srkit.inference.video.mux import (_copy_container, _encoded, add_video_stream, copy_packet,
+                                       output_pts)
 from srkit.inference.video.plan import VideoPlan, plan_video
 from srkit.inference.video.shots import ShotDetector, _Shot
 from srkit.inference.video.source import inspect_video, open_input, require_file
@@ -194,10 +195,7 @@ def _transcode(job: OnePass, src, source_name: str, temporary: Path, target: Pat
             shot.add(check_output(sr, lr, runner.scale, shot.name,
                                   [tile_fn.message(shot.name)], emit=False)[0])
             out_frame = _tensor_to_frame(sr, output)
-            # bwdif counts in half the input's time base even at the frame rate
-            out_frame.pts = round(picture.pts * picture.time_base / plan.time_base) \
-                if picture.time_base else picture.pts
-            out_frame.time_base = plan.time_base
+            out_frame.pts, out_frame.time_base = output_pts(picture, plan), plan.time_base
             dst.mux(_encoded(video_out, out_frame, count["frames"] + 1))
             if on_frame is not None:
                 on_frame(count["frames"])
@@ -225,6 +223,7 @@ def _transcode(job: OnePass, src, source_name: str, temporary: Path, target: Pat
             count["guard"] += state["shot"].report() if state["shot"] is not None else 0
             damage.finish(job.allow_partial)  # raises PartialVideoError: the temporary file goes
             dst.mux(_encoded(video_out, None, count["frames"]))  # flush the delayed frames
+    check_playable(temporary, source_name, count["frames"])
     audio = sum(n for index, n in packets.items() if src.streams[index].type == "audio")
     return VideoResult(count["frames"], count["shots"], plan.width, plan.height, audio,
                        corrupt_packets=damage.corrupt, expected_frames=damage.expected,
