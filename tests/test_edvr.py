@@ -116,3 +116,35 @@ def test_golden_x2_bundle_at_init():
 
 
 GOLDEN_L1 = 0.020071  # the x2 bundle on the 64×64 corner of the "face" sample, box-filter ↓2, zero code
+
+
+def test_shot_windows_never_cross_a_cut():
+    from srkit.inference.windows import shot_windows
+    assert shot_windows(5, 3) == [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 4]]
+    assert shot_windows(6, 3, cuts=[3]) == [[0, 0, 1], [0, 1, 2], [1, 2, 2], [3, 3, 4], [3, 4, 5], [4, 5, 5]]
+    assert shot_windows(4, 5, cuts=[1, 9]) == [[0, 0, 0, 0, 0], [1, 1, 1, 2, 3], [1, 1, 2, 3, 3], [1, 2, 3, 3, 3]]
+    assert shot_windows(1, 3) == [[0, 0, 0]], "a one-frame shot repeats its frame"
+    with pytest.raises(ValueError, match="odd"):
+        shot_windows(3, 2)
+
+
+def test_window_runner_at_init_equals_the_single_frame_pipeline():
+    """WindowRunner around the x2 bundle at initialisation gives the x2 pipeline's frame-by-frame output
+    (same code, same ψ, same guard), and the repeat control gives it too."""
+    import srkit
+    from srkit.inference.runner import ModelRunner
+    from srkit.inference.windows import WindowRunner
+    from srkit.data.samples import sample_image
+    from dataclasses import replace
+    pipe = srkit.load("x2")
+    multi = replace(pipe, generator=MultiFrameGenerator.from_single(pipe.generator).eval())
+    hr = torch.from_numpy(sample_image("face")[:48, :60].copy()).permute(2, 0, 1).float() / 255
+    frames = torch.stack([F.avg_pool2d(torch.roll(hr, s, 2)[None], 2)[0] for s in (-2, 0, 2)])
+    runner, single = WindowRunner(multi, steps=2), ModelRunner(pipe, steps=2, device="cpu")
+    code = runner.estimate(frames[1:2], "centre")
+    assert torch.allclose(code, single.estimate_code(frames[1:2], "centre")), "the same per-shot kernel code"
+    ref = single.tile_fn(code)(frames[1:2]).clamp(0, 1)
+    out = runner.upscale(frames, code)
+    assert (out - ref).abs().max() < 1e-5, "at init the window output must be the single-frame pipeline's"
+    control = WindowRunner(multi, steps=2, repeat_centre=True).upscale(frames, code)
+    assert (control - ref).abs().max() < 1e-5
