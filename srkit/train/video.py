@@ -62,8 +62,8 @@ class VideoConfig(TrainConfig):
         # a pipeline check on the same code path: a few seconds on 2 CPU cores
         "smoke": dict(out="runs/smoke-video", steps=4, batch=2, patch=32, scale=2, init_from="x2", val_images=2,
                       val_patch=32, log_every=2, val_every=2, ckpt_every=2, max_images=8),
-        # the x2_video recipe: ~20 min with one thread on a shared 2-core CPU
-        "cpu": dict(out="runs/cpu-video", steps=1200, batch=8, patch=64, scale=2, init_from="x2", lr=1e-4,
+        # the recipe of bench/configs/video_x2_*.json (400 steps: ~25 min with one thread on a shared 2-core CPU)
+        "cpu": dict(out="runs/cpu-video", steps=400, batch=8, patch=64, scale=2, init_from="x2", lr=1e-4,
                     val_images=16, val_patch=96, log_every=20, val_every=200, ckpt_every=100),
         "gpu": dict(out="runs/gpu-video", steps=100000, batch=16, patch=128, scale=2, init_from="x2",
                     val_images=32, val_patch=128, log_every=100, val_every=2000, ckpt_every=2000),
