@@ -86,3 +86,20 @@ def test_config_is_checked():
         VideoConfig(frames=4, init_from="x2")
     with pytest.raises(ValueError, match="init_from"):
         VideoConfig()
+
+
+def test_cli_under_srkit_smoke_runs_the_cpu_recipe_at_smoke_size(tmp_path, monkeypatch):
+    """`srkit train video --preset cpu --config bench/configs/video_x2_multi.json` under SRKIT_SMOKE=1:
+    the same code path, shrunk to the smoke preset (4 steps), and its model loads as a pipeline."""
+    import json
+    from pathlib import Path
+
+    from srkit.cli import main
+    monkeypatch.setenv("SRKIT_SMOKE", "1")
+    config = Path(__file__).resolve().parents[1] / "bench/configs/video_x2_multi.json"
+    assert json.loads(config.read_text())["steps"] == 400, "the recipe's own schedule"
+    assert main(["train", "video", "--preset", "cpu", "--config", str(config), "--out",
+                 str(tmp_path / "run"), "--data", "skimage", "--no-progress"]) == 0
+    log = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert log[-1]["step"] == 4 and "val_psnr_repeat" in log[-1], log[-1]
+    assert isinstance(srkit.load(tmp_path / "run" / "model.safetensors").generator, MultiFrameGenerator)
