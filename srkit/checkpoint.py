@@ -43,7 +43,9 @@ def _registry() -> dict[str, tuple[type, type]]:
     from srkit.models.disc import Discriminator, DiscriminatorConfig
     from srkit.models.ikc import Corrector, CorrectorConfig, Predictor, PredictorConfig
     from srkit.models.sft import GeneratorConfig, SFTGenerator
+    from srkit.models.edvr import MultiFrameConfig, MultiFrameGenerator
     reg = {"SFTGenerator": (SFTGenerator, GeneratorConfig), "Predictor": (Predictor, PredictorConfig),
+           "MultiFrameGenerator": (MultiFrameGenerator, MultiFrameConfig),
            "Corrector": (Corrector, CorrectorConfig), "Discriminator": (Discriminator, DiscriminatorConfig)}
     try:
         from srkit.models.seg import SegConfig, SegNet

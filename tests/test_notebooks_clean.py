@@ -8,7 +8,7 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 WIDGET_LINE = re.compile(r"^(explorer|stepper|panel|cats|\w*(Explorer|Stepper|Panel)\(.*\))$")
 EXPECTED = ["00_tour", "01_dataset_building", "02_segmentation_pretraining", "03_ikc_alternating_training",
-            "04_sftgan_training", "05_ablations"]
+            "04_sftgan_training", "05_ablations", "06_video"]
 
 
 def test_all_notebooks_present():

@@ -147,3 +147,26 @@ def test_cli_on_a_folder_of_sequences(tmp_path, capsys):
     assert clean > noisy and "BI; centre phase" in result["protocol"]["degradation"]
     assert "seqs, clean (1 clips, 3 frames" in capsys.readouterr().out
     assert main(["bench", "video", "--scale", "2"]) == 2
+
+
+def test_multi_frame_checkpoint_gives_its_row_and_the_repeat_control(tmp_path):
+    """A multi-frame checkpoint adds two rows; at initialisation both equal the single-frame bundle's."""
+    import torch
+
+    import srkit
+    from srkit.checkpoint import save_checkpoint
+    from srkit.evaluation.video_bench import WindowMethod, bundle_methods, run_video_bench
+    from srkit.models.edvr import MultiFrameGenerator
+    pipe = srkit.load("x2")
+    modules = {**pipe.modules(), "generator": MultiFrameGenerator.from_single(pipe.generator)}
+    save_checkpoint(tmp_path / "multi.safetensors", modules, pca=pipe.pca)
+    methods = bundle_methods(["x2", str(tmp_path / "multi.safetensors")], 2, steps=1)
+    multi = str(tmp_path / "multi.safetensors")
+    assert list(methods) == ["x2", multi, f"{multi}, centre ×3"], list(methods)
+    assert isinstance(methods[multi], WindowMethod) and methods[f"{multi}, centre ×3"].repeat_centre
+    torch.set_num_threads(1)
+    out = run_video_bench(_bench_clips(tmp_path), 2, methods, progress=False)
+    rows = out["results"]["stills"]["clean"]
+    for name in (multi, f"{multi}, centre ×3"):
+        assert rows[name]["psnr"] == pytest.approx(rows["x2"]["psnr"], abs=0.01), (name, rows)
+        assert rows[name]["warp"] == pytest.approx(rows["x2"]["warp"], rel=0.01), (name, rows)

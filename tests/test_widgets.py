@@ -167,3 +167,21 @@ def test_ikc_stepper_starts_mismatched_and_the_corrector_closes_in():
     assert p.start_sigma is None and p.code_error[0] < s.code_error[0]
     start = pipe.pca.encode(gaussian_kernel(s.start_sigma)[None])
     assert torch.allclose(torch.tensor(s.est_kernels[0]), pipe.pca.decode(start)[0].float(), atol=1e-5)
+
+
+def test_frame_stepper_change_row_measures_motion():
+    from srkit.notebook.widgets import FrameStepper
+    rng = np.random.default_rng(0)
+    still = np.repeat((rng.random((1, 20, 24, 3)) * 255).astype(np.uint8), 4, 0)   # nothing moves
+    flicker = still.copy()
+    flicker[2] = 255 - flicker[2]                                                   # frame 2 redrawn
+    s = FrameStepper({"ground truth": still, "flicker": flicker}, crop=(2, 2, 16, 16))
+    assert s.state == {"t": 1, "change": {"ground truth": 0.0, "flicker": 0.0}}, s.state
+    st = s.update(t=2)
+    assert st["change"]["ground truth"] == 0.0 and st["change"]["flicker"] > 20, st["change"]
+    assert s.update(t=0)["change"] == {"ground truth": 0.0, "flicker": 0.0}, "no change at frame 0"
+    assert s.png()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="t must be in"):
+        s.update(t=4)
+    with pytest.raises(ValueError, match="one shape"):
+        FrameStepper({"a": still, "b": still[:3]})

@@ -1,4 +1,4 @@
-"""``srkit train seg|sftmd|ikc|sftgan --preset smoke|cpu|gpu [...]``: run one training stage;
+"""``srkit train seg|sftmd|ikc|sftgan|video --preset smoke|cpu|gpu [...]``: run one training stage;
 ``srkit train recipe recipes/x2.toml``: run every stage of a recipe and bundle the result
 (``srkit.train.recipe``).
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("stage", choices=("seg", "sftmd", "ikc", "sftgan", "recipe"),
+    parser.add_argument("stage", choices=("seg", "sftmd", "ikc", "sftgan", "video", "recipe"),
                         help="what to train; 'recipe FILE' runs a whole recipe (recipes/*.toml)")
     parser.add_argument("recipe_file", nargs="?", type=Path, help="with 'recipe': the recipe's TOML file")
     parser.add_argument("--bundle-to", dest="bundle_to", type=Path,

@@ -14,7 +14,9 @@ then each cell's damage (``srkit.evaluation.degraded.GRID``: Gaussian noise seed
 MPEG-2 intra coding per frame; the published protocols are the 'clean' cell), LR stored as uint8.
 
 Methods: ``bicubic`` (MATLAB bicubic ↑s) and any bundle, frame by frame with one kernel estimate per
-clip on its first frame (as ``srkit upscale`` does once per shot). Every method is aligned for the
+clip on its first frame (as ``srkit upscale`` does once per shot); a multi-frame bundle
+(``srkit.models.edvr``) takes each frame's window of neighbours instead, and is also run as the control
+that repeats the centre frame. Every method is aligned for the
 LR's sampling **phase** (``srkit.phase``): 'centre' leaves outputs as they are; 'corner' (the default
 of 'bd') moves them by −(s − 1)/2 HR pixels (``align='output'``) or moves the LR before the network
 (``align='lr'``). ``phases=('centre', 'corner')`` runs both and suffixes the method names, which shows
@@ -95,10 +97,50 @@ class BundleMethod:
         return outs
 
 
+class WindowMethod:
+    """A multi-frame bundle (``srkit.inference.windows``): one guarded kernel estimate on the clip's
+    first frame, then each frame from its window (a clip is one shot: windows are padded at its ends
+    by repeating the first or last frame). ``repeat_centre``: the control that feeds every window the
+    centre frame T times. Pickles (for ``workers``): the runner is built in the process that runs it."""
+
+    def __init__(self, pipeline, steps: int = 7, device: str = "cpu", repeat_centre: bool = False):
+        self.pipeline, self.steps, self.device, self.repeat_centre = pipeline, steps, device, repeat_centre
+        self._runner = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_runner": None}
+
+    @property
+    def scale(self) -> int:
+        return self.pipeline.scale
+
+    @torch.no_grad()
+    def __call__(self, lrs: list[np.ndarray], scale: int, name: str) -> list[np.ndarray]:
+        from srkit.imageio import to_uint8
+        from srkit.inference.windows import WindowRunner, shot_windows
+        if scale != self.scale:
+            raise ValueError(f"{name}: the bundle upscales ×{self.scale}, the bench asks ×{scale}")
+        if self._runner is None:
+            self._runner = WindowRunner(self.pipeline, self.steps, self.device, self.repeat_centre)
+        runner = self._runner
+        runner.replaced = runner.pixels = 0
+        frames = torch.stack([torch.from_numpy(np.ascontiguousarray(lr)).permute(2, 0, 1) for lr in lrs])
+        frames = frames.float() / 255 if frames.dtype == torch.uint8 else frames.float()
+        code = runner.estimate(frames[:1], f"{name} (frame 0)")
+        outs = [to_uint8(runner.upscale(frames[idx], code)[0]) for idx in shot_windows(len(lrs), runner.frames)]
+        if runner.replaced:
+            from srkit.inference.guard import warn
+            warn([runner.message(name)])
+        return outs
+
+
 def bundle_methods(weights: list[str], scale: int, steps: int = 7, device: str = "cpu") -> dict:
-    """{name: BundleMethod} for bundled names or checkpoint paths, each of ``scale``."""
+    """{name: method} for bundled names or checkpoint paths, each of ``scale``: a ``BundleMethod``
+    per single-frame bundle; a multi-frame one gives two rows, its ``WindowMethod`` and the control
+    'NAME, centre ×T' (the centre frame repeated: what the model does without time)."""
     from srkit.checkpoint import load_checkpoint, resolve
     from srkit.inference.pipeline import Pipeline
+    from srkit.models.edvr import MultiFrameGenerator
     methods = {}
     for w in weights:
         ckpt = load_checkpoint(resolve(w), device)
@@ -107,7 +149,11 @@ def bundle_methods(weights: list[str], scale: int, steps: int = 7, device: str =
         pipeline = Pipeline.from_checkpoint(ckpt)
         if pipeline.scale != scale:
             raise ValueError(f"{w} is a ×{pipeline.scale} model, --scale is {scale}")
-        methods[w] = BundleMethod(pipeline, steps, device)
+        if isinstance(pipeline.generator, MultiFrameGenerator):
+            methods[w] = WindowMethod(pipeline, steps, device)
+            methods[f"{w}, centre ×{pipeline.generator.cfg.frames}"] = WindowMethod(pipeline, steps, device, True)
+        else:
+            methods[w] = BundleMethod(pipeline, steps, device)
     return methods
 
 
@@ -294,7 +340,8 @@ def describe_protocol(protocol: str, scale: int, cells, phases, align: str, step
                                       "intra per frame); uint8 LR",
                 phase=", ".join(phases) + (f" (corner aligned by moving the {'SR by -(s-1)/2 HR' if align == 'output' else 'LR by -(s-1)/(2s) LR'} "
                                           "pixels, cubic B-spline)" if "corner" in phases else ""),
-                methods=f"bicubic; bundles frame by frame, one IKC kernel estimate per clip on its first frame (t={steps})",
+                methods=f"bicubic; bundles frame by frame, one IKC kernel estimate per clip on its first frame (t={steps}); "
+                        "multi-frame bundles on each frame's window, padded at the clip's ends by repetition",
                 averaging="per-frame PSNR/SSIM averaged over each clip, then over clips",
                 temporal="warping error: output t-1 warped to t by the ground truth's TV-L1 flow (scikit-image), "
                          "forward-backward occlusion check, MSE on Y (0-255 levels), shave = scale; excess = "

@@ -325,6 +325,15 @@ class SFTGenerator(nn.Module):
             N×3×(s·h)×(s·w), not clamped (clamping would stop gradients at saturated pixels).
         """
         self._check(lr, code, seg)
+        return self.reconstruct(self.head(lr), lr, code, seg)
+
+    def reconstruct(self, x: torch.Tensor, lr: torch.Tensor, code: torch.Tensor | None = None,
+                    seg: torch.Tensor | None = None) -> torch.Tensor:
+        """Everything after the head: features x (N×nf×h×w, ``head(lr)`` in ``forward``) → SR.
+
+        The multi-frame generator (``srkit.models.edvr``) calls this with the fused features of a
+        window of frames, ``lr`` being the centre frame (the residual's bicubic base). Arguments as
+        ``forward``, which checks them."""
         # Switched-off inputs are dropped here, so they cannot influence anything below.
         code = code.to(lr.dtype) if self.cfg.use_kernel else None
         terms = [None] * (2 * len(self.blocks) + 1)
@@ -334,8 +343,7 @@ class SFTGenerator(nn.Module):
             seg = seg.to(lr.dtype)
         else:
             seg = None
-        x = self.head(lr)                                   # N×nf×h×w
-        y = x
+        y = x                                               # N×nf×h×w
         for i, block in enumerate(self.blocks):
             y = block(y, code, seg, terms[2 * i:2 * i + 2])  # N×nf×h×w
         y = x + self.trunk_conv(F.relu(self.trunk_sft(y, code, seg, terms[-1])))

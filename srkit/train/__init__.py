@@ -1,5 +1,6 @@
 """Trainers for the four stages (paper §2.2): ``seg`` (S), ``sftmd`` (G with the true kernel code),
-``ikc`` (P, C and G alternately) and ``sftgan`` (perceptual + GAN fine-tuning with D).
+``ikc`` (P, C and G alternately), ``sftgan`` (perceptual + GAN fine-tuning with D) and ``video`` (the
+multi-frame generator, or the equal-budget single-frame fine-tune, on synthetic camera motion).
 
 ``TRAINERS[name] -> (config class, trainer class)``; each config has ``from_preset('smoke'|'cpu'|'gpu')``.
 Imported lazily so ``import srkit.train`` stays cheap.
@@ -11,7 +12,8 @@ import importlib
 _TRAINERS = {"seg": ("srkit.train.seg", "SegTrainConfig", "SegTrainer"),
              "sftmd": ("srkit.train.sftmd", "SFTMDConfig", "SFTMDTrainer"),
              "ikc": ("srkit.train.ikc", "IKCConfig", "IKCTrainer"),
-             "sftgan": ("srkit.train.sftgan", "SFTGANConfig", "SFTGANTrainer")}
+             "sftgan": ("srkit.train.sftgan", "SFTGANConfig", "SFTGANTrainer"),
+             "video": ("srkit.train.video", "VideoConfig", "VideoTrainer")}
 STAGES = tuple(_TRAINERS)
 
 
