@@ -36,12 +36,16 @@ def test_live_curves_throttle_skip_bad_values_and_bin_long_runs():
     live = LiveCurves(("loss",), every=1, min_interval_s=3600, show=False)
     for step in range(1, 6):
         live(step, {"loss": float("nan") if step == 3 else step})
-    assert live.redraws == 1 and live.n_points("loss") == 4  # NaN skipped; one redraw within the hour
+    assert live.redraws == 0 and live.n_points("loss") == 4  # NaN skipped; no redraw within the hour
     long = LiveCurves(("loss",), every=10 ** 9, show=False)
     for step in range(1, 5001):
         long(step, {"loss": float(step)})
     x, y = _lines(long.draw())["loss"].get_data()
     assert len(x) == MAX_POINTS and x[0] == pytest.approx(2.0) and y[-1] == pytest.approx(4999.5)  # bin means (3, then 2 steps)
+    slow = LiveCurves(("loss",), every=100, max_interval_s=0, show=False)
+    slow(1, {"loss": 1.0})
+    slow(1, {"lr": 1.0})
+    assert slow.redraws == 1                                    # slow steps: each new one is drawn
     with pytest.raises(ValueError, match="every"):
         LiveCurves(("loss",), every=0)
 
@@ -117,3 +121,31 @@ def test_the_tour_caption_crop_holds_letters():
         densest_crop(np.zeros((10, 10), bool), 4)
     with pytest.raises(ValueError, match="at least"):
         densest_crop(m, 11)
+
+
+def test_trained_stage_prints_training_warnings_one_line_each(tmp_path, monkeypatch, capsys):
+    """A warning raised while a stage trains reaches the notebook as one line per message (no file path,
+    no source line), and the run folder is named relative to the cache."""
+    import types
+    import warnings
+
+    import srkit.train
+    from srkit.notebook import artifacts
+    monkeypatch.setenv("SRKIT_CACHE", str(tmp_path))
+
+    def fake_train(stage, preset, **kw):
+        for _ in range(2):
+            warnings.warn("PerceptualLoss: ImageNet VGG19 weights unavailable; using RANDOM VGG19 features", UserWarning)
+        kw["on_step"](1, {"d": 0.7})
+        kw["on_step"](2, {"d": 0.6})
+        return types.SimpleNamespace(records=[{"step": 2, "val_psnr": 20.5}], step=2, stopped_at_budget=False,
+                                     cfg=types.SimpleNamespace(steps=2, max_minutes=0))
+
+    monkeypatch.setattr(srkit.train, "train", fake_train)
+    live = LiveCurves(("d",), show=False)
+    run = artifacts.trained_stage("sftgan", name="warn-test", preset="smoke", live=live)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["warnings while training sftgan: 2 (1 distinct)",
+                   "  UserWarning: PerceptualLoss: ImageNet VGG19 weights unavailable; using RANDOM VGG19 features (×2)",
+                   "srkit: trained sftgan (preset smoke) to step 2 of 2: val_psnr 20.5 (runs/warn-test-smoke; log: console.log)"]
+    assert run == tmp_path / "runs" / "warn-test-smoke" and live.n_points("d") == 2

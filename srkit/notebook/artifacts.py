@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srkit.notebook.env import cache_dir, smoke_mode
+from srkit.notebook.env import cache_dir, collected_warnings, smoke_mode
 from srkit.train.loop import run_finished
 
 
@@ -69,7 +69,9 @@ def trained_stage(stage: str, name: str | None = None, preset: str | None = None
     run.mkdir(parents=True, exist_ok=True)
     # The trainer's messages (data report, validation lines) go to <run>/console.log; the notebook
     # gets one line per run.
-    with open(run / "console.log", "a") as console:
+    # Warnings (e.g. random VGG features in a smoke run) as one line per message after the run, without
+    # the file path and source line Python's display adds to each.
+    with open(run / "console.log", "a") as console, collected_warnings(f"warnings while training {stage}"):
         trainer = train(stage, preset, resume=resume, out=str(run), progress=not smoke_mode(),
                         log=lambda *a: print(*a, file=console), on_step=live, **overrides)
     if live is not None:

@@ -2,8 +2,8 @@
 
 ``LiveCurves`` is the ``on_step`` callback of ``srkit.train.train`` (``artifacts.trained_stage(...,
 live=...)`` passes it): it keeps every step's value of the losses it was asked for, and every
-``every`` steps (at most once per ``min_interval_s``) redraws one figure in the cell's output, so the
-curve grows while the progress bar runs. Validation metrics among ``keys`` are drawn as markers on
+``every`` steps (at most once per ``min_interval_s``, and at least once per ``max_interval_s`` when
+steps are slow) redraws one figure in the cell's output, so the curve grows while the progress bar runs. Validation metrics among ``keys`` are drawn as markers on
 the steps that validated. A run reused from the cache draws the same figure from its log.
 """
 from __future__ import annotations
@@ -27,13 +27,16 @@ class LiveCurves:
         every: redraw every this many steps (≥ 1; default 5: several redraws even in a 40-step smoke run).
         min_interval_s: never redraw sooner than this after the last redraw (default 2 s), so a fast
             GPU run does not spend its time drawing.
+        max_interval_s: redraw after a new step once this long has passed even if fewer than ``every``
+            steps have (default 30 s: a CPU IKC step can take ten seconds).
         logy: log-scale y axis (losses spanning decades, e.g. IKC's code errors).
         show: display the figure in the notebook and update it there (False: only keep the data and
             the figure, e.g. in tests).
     """
 
     def __init__(self, keys, title: str = "training losses", ylabel: str = "loss", labels: dict | None = None,
-                 every: int = 5, min_interval_s: float = 2.0, logy: bool = False, show: bool = True,
+                 every: int = 5, min_interval_s: float = 2.0, max_interval_s: float = 30.0, logy: bool = False,
+                 show: bool = True,
                  size=(5.5, 3)):
         if every < 1:
             raise ValueError(f"every must be >= 1 step, got {every}")
@@ -42,12 +45,12 @@ class LiveCurves:
             raise ValueError("LiveCurves needs at least one key to draw")
         self.title, self.ylabel, self.logy, self.show = title, ylabel, logy, show
         self.labels = {k: (labels or {}).get(k, k) for k in self.keys}
-        self.every, self.min_interval_s = int(every), float(min_interval_s)
+        self.every, self.min_interval_s, self.max_interval_s = int(every), float(min_interval_s), float(max_interval_s)
         self.points: dict[str, tuple[list, list]] = {k: ([], []) for k in self.keys}
         self.figure = Figure(figsize=size, dpi=80, layout="constrained")
         self.redraws = 0
         self._handle = None
-        self._drawn_step, self._drawn_at, self._last_step = 0, 0.0, 0
+        self._drawn_step, self._drawn_at, self._last_step = 0, time.monotonic(), 0
 
     # -- data ------------------------------------------------------------------------------------
     def add(self, step: int, values: dict) -> None:
@@ -77,10 +80,11 @@ class LiveCurves:
 
     # -- the trainer's callback ------------------------------------------------------------------
     def __call__(self, step: int, values: dict) -> None:
-        """``on_step``: record, and redraw when ``every`` steps and ``min_interval_s`` have passed."""
+        """``on_step``: record, and redraw when ``every`` steps and ``min_interval_s`` have passed, or
+        any new step and ``max_interval_s``."""
         self.add(step, values)
-        now = time.monotonic()
-        if step - self._drawn_step >= self.every and now - self._drawn_at >= self.min_interval_s:
+        new, waited = step - self._drawn_step, time.monotonic() - self._drawn_at
+        if (new >= self.every and waited >= self.min_interval_s) or (new >= 1 and waited >= self.max_interval_s):
             self.redraw()
 
     # -- drawing ---------------------------------------------------------------------------------
