@@ -147,7 +147,7 @@ def test_ikc_comparison_steps_every_variant_and_start_with_one_slider(pipe, hr):
     with pytest.raises(ValueError, match="starts"):
         IKCComparison({"a": pipe}, hr, starts=("oracle",))
     plain = build_pipeline(2, "srresnet", "tiny")
-    with pytest.raises(ValueError, match="plain"):
+    with pytest.raises(ValueError, match="only kernel-conditioned variants run IKC"):
         IKCComparison({"plain": plain}, hr)
 
 

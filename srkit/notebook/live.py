@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 MAX_POINTS = 2000  # longer series are drawn as this many bin means (a 300k-step GPU run stays quick to draw)
 
@@ -104,6 +105,7 @@ class LiveCurves:
                 x, y = np.array([x[b].mean() for b in bins]), np.array([y[b].mean() for b in bins])
             ax.plot(x, y, "o-" if len(x) < 20 else "-", ms=3, lw=1.2, label=self.labels[k])
         ax.set(title=f"{self.title} (step {self._last_step})", xlabel="step", ylabel=self.ylabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
         if self.logy:
             ax.set_yscale("log")
         if ax.lines:
