@@ -12,7 +12,8 @@ pytest.importorskip("ipywidgets")
 from srkit.categories import CATEGORIES  # noqa: E402
 from srkit.data.samples import sample_image  # noqa: E402
 from srkit.notebook.models import build_pipeline  # noqa: E402
-from srkit.notebook.widgets import AblationPanel, CategoryExplorer, IKCStepper, KernelExplorer, override_probs  # noqa: E402
+from srkit.notebook.widgets import (AblationPanel, CategoryExplorer, IKCComparison, IKCStepper, KernelExplorer,  # noqa: E402
+                                    override_probs)
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +122,33 @@ def test_ikc_stepper_steps(pipe, hr):
     assert _image_data(s.figure.axes[2]).shape == (21, 21)
     with pytest.raises(ValueError):
         s.update(t=9)
+
+
+def test_ikc_comparison_steps_every_variant_and_start_with_one_slider(pipe, hr):
+    c = IKCComparison({"a": pipe, "b": pipe}, hr, steps=2, crop=32)
+    assert set(c.runs) == {("a", "predictor"), ("a", "mismatched"), ("b", "predictor"), ("b", "mismatched")}
+    assert len(c.figure.axes) == 2 * 4 and c.state == {"t": 2, "start": "predictor", "rows": c.state["rows"]}
+    wrong = c.runs[("a", "mismatched")]
+    st = c.update(t=0, start="mismatched")
+    assert st["rows"]["a"]["psnr"] == pytest.approx(wrong.psnr[0])
+    assert st["rows"]["a"]["code_error"] == pytest.approx(wrong.code_error[0])
+    assert np.array_equal(_image_data(c.figure.axes[0]), wrong._crop(wrong.srs[0]))  # row a shows SR_0
+    assert np.allclose(_image_data(c.figure.axes[1]), wrong.est_kernels[0])          # and its kernel estimate
+    assert c.figure.axes[3].lines[0].get_ydata().tolist() == wrong.psnr.tolist()      # and its PSNR over t
+    assert c.start_label("a", "mismatched") == f"σ = {wrong.start_sigma:.2f} (0.5 × the true 1.20)"
+    sentences = c.sentences()
+    assert sentences[("a", "predictor")].startswith("a (h0: P's estimate): PSNR ")
+    assert f"{wrong.psnr[-1] - wrong.psnr[0]:+.2f} dB against t=0" in sentences[("a", "mismatched")]
+    c.ui
+    with pytest.raises(ValueError, match="start"):
+        c.update(start="best")
+    with pytest.raises(ValueError, match="t must be"):
+        c.update(t=3)
+    with pytest.raises(ValueError, match="starts"):
+        IKCComparison({"a": pipe}, hr, starts=("oracle",))
+    plain = build_pipeline(2, "srresnet", "tiny")
+    with pytest.raises(ValueError, match="only kernel-conditioned variants run IKC"):
+        IKCComparison({"plain": plain}, hr)
 
 
 def test_ablation_panel_sync_zoom_and_table(hr):

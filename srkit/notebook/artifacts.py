@@ -11,9 +11,10 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from srkit.notebook.env import cache_dir, smoke_mode
+from srkit.notebook.env import cache_dir, collected_warnings, smoke_mode
 from srkit.train.loop import run_finished
 
 
@@ -30,7 +31,7 @@ def run_dir(name: str, preset: str | None = None) -> Path:
 
 
 def trained_stage(stage: str, name: str | None = None, preset: str | None = None, retrain: bool = False,
-                  verbose: bool = True, **overrides) -> Path:
+                  verbose: bool = True, live=None, **overrides) -> Path:
     """Run folder of a finished training stage, training (or resuming) it when needed.
 
     A run that ``max_minutes`` stopped before its schedule ended is resumed for another
@@ -42,6 +43,8 @@ def trained_stage(stage: str, name: str | None = None, preset: str | None = None
         preset: 'smoke', 'cpu' or 'gpu' (default: :func:`default_preset`).
         retrain: train from scratch even when a finished run exists.
         verbose: print what was reused or trained.
+        live: a ``srkit.notebook.live.LiveCurves`` redrawn in place while the run trains (it starts
+            from the steps an interrupted run already logged); a reused run draws it from its log.
         **overrides: config fields (scale, use_seg, seg_checkpoint, init_from, steps, ...).
 
     Returns:
@@ -54,23 +57,41 @@ def trained_stage(stage: str, name: str | None = None, preset: str | None = None
     # a run its wall-time budget stopped is not the finished schedule: it resumes (another budget)
     if run_finished(run, schedule=True) and not retrain:
         if verbose:
-            print(f"srkit: reusing the finished {stage} run {run}")
+            print(f"srkit: reusing the finished {stage} run {_shown(run)}")
+        if live is not None:
+            live.add_log(read_log(run))
+            live.close()
         return run
     resume = (run / "resume.safetensors").is_file() and not retrain
+    if live is not None and resume and any((run / f).is_file() for f in ("log.json", "log.csv")):
+        live.add_log(read_log(run))  # the steps trained before: the curve continues from them
     overrides = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
     run.mkdir(parents=True, exist_ok=True)
     # The trainer's messages (data report, validation lines) go to <run>/console.log; the notebook
     # gets one line per run.
-    with open(run / "console.log", "a") as console:
+    # Warnings (e.g. random VGG features in a smoke run) as one line per message after the run, without
+    # the file path and source line Python's display adds to each.
+    with open(run / "console.log", "a") as console, collected_warnings(f"warnings while training {stage}"):
         trainer = train(stage, preset, resume=resume, out=str(run), progress=not smoke_mode(),
-                        log=lambda *a: print(*a, file=console), **overrides)
+                        log=lambda *a: print(*a, file=console), on_step=live, **overrides)
+    if live is not None:
+        live.close()
     if verbose:
         last = trainer.records[-1] if trainer.records else {}
         val = ", ".join(f"{k} {v:.4g}" for k, v in last.items() if k.startswith("val_") and isinstance(v, float))
         budget = f", stopped at the {trainer.cfg.max_minutes:g}-minute budget" if trainer.stopped_at_budget else ""
         print(f"srkit: {'resumed' if resume else 'trained'} {stage} (preset {preset}) to step {trainer.step} "
-              f"of {trainer.cfg.steps}{budget}: {val or 'no validation'} ({run}; log: console.log)")
+              f"of {trainer.cfg.steps}{budget}: {val or 'no validation'} ({_shown(run)}; log: console.log)")
     return run
+
+
+def _shown(run: Path) -> str:
+    """A run folder as the notebooks name it: relative to the cache folder (``runs/<name>-<preset>``),
+    not an absolute path."""
+    try:
+        return str(Path(run).relative_to(cache_dir()))
+    except ValueError:
+        return Path(run).name
 
 
 def model_path(run: Path) -> Path:

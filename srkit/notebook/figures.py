@@ -15,7 +15,6 @@ from matplotlib.figure import Figure
 from srkit.notebook.widgets._base import nearest_up, show_image  # noqa: F401  (nearest_up: for notebooks)
 
 
-
 def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | dict | None = None) -> Figure:
     """A grid: one row per entry of ``rows`` (row title → {column title → image}).
 
@@ -41,6 +40,23 @@ def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: 
     return fig
 
 
+def densest_crop(mask: np.ndarray, side: int) -> tuple[int, int, int, int]:
+    """The side×side window (y, x, h, w) holding the most True pixels of ``mask`` (H×W bool, e.g. a
+    caption's text mask), of several such windows the one nearest the mask's centroid: a crop chosen
+    where the letters are, for ``image_grid``'s ``crop``. Raises ValueError when the mask is empty or smaller than the window."""
+    m = np.asarray(mask, dtype=bool)
+    if m.ndim != 2 or m.shape[0] < side or m.shape[1] < side or side < 1:
+        raise ValueError(f"densest_crop: a {side}×{side} window needs an H×W mask at least that large, got {m.shape}")
+    if not m.any():
+        raise ValueError("densest_crop: the mask is empty (no pixel to centre the crop on)")
+    c = np.pad(m.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))  # summed-area table
+    counts = c[side:, side:] - c[:-side, side:] - c[side:, :-side] + c[:-side, :-side]
+    ys, xs = np.nonzero(counts == counts.max())
+    cy, cx = (np.mean(a) - (side - 1) / 2 for a in np.nonzero(m))  # the window centred on the mask's centroid
+    best = int(np.argmin((ys - cy) ** 2 + (xs - cx) ** 2))
+    return int(ys[best]), int(xs[best]), side, side
+
+
 def curves(series: dict[str, tuple], title: str = "", xlabel: str = "step", ylabel: str = "",
            logy: bool = False, size=(5, 3)) -> Figure:
     """One axes with several curves: {label: (x, y)}."""
@@ -54,8 +70,6 @@ def curves(series: dict[str, tuple], title: str = "", xlabel: str = "step", ylab
     if len(series) > 1:
         ax.legend(fontsize=8)
     return fig
-
-
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

@@ -26,10 +26,13 @@ def get_trainer(name: str):
     return getattr(m, cfg), getattr(m, trainer)
 
 
-def train(name: str, preset: str = "smoke", resume: bool = False, log=print, **overrides):
+def train(name: str, preset: str = "smoke", resume: bool = False, log=print, on_step=None, **overrides):
     """Build and run a trainer in one call (notebooks): returns the trainer after ``fit``.
-    ``log`` receives the trainer's messages (data report, validation lines)."""
+    ``log`` receives the trainer's messages (data report, validation lines); ``on_step(step, values)``,
+    when given, is called after every step with that step's losses (and validation metrics on the
+    steps that validate), e.g. to redraw a live loss figure."""
     cfg_cls, trainer_cls = get_trainer(name)
     trainer = trainer_cls(cfg_cls.from_preset(preset, **overrides), resume=resume, log=log)
+    trainer.on_step = on_step
     trainer.fit()
     return trainer

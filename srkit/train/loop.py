@@ -201,6 +201,9 @@ class Trainer:
         self.is_main = dist.is_main()
         self.print = log if self.is_main else (lambda *a, **k: None)
         self.stopped_at_budget = False  # set when cfg.max_minutes ended the run
+        # called on rank 0 after every step as on_step(step, {loss or val metric: value}), e.g. a
+        # notebook's live loss figure; None: nothing is called
+        self.on_step = None
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         dist.init(cfg.device)
@@ -350,6 +353,8 @@ class Trainer:
                 self.records.append(last)
                 if val:
                     self.print(f"step {self.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in val.items()))
+            if self.on_step is not None and self.is_main:
+                self.on_step(self.step, {**losses, **val})
             if (cfg.ckpt_every and self.step % cfg.ckpt_every == 0) or self.step == end:
                 self.write_logs()
                 self.save(final=done, metrics=val or {k: v for k, v in last.items() if k.startswith("val_")})
