@@ -61,3 +61,29 @@ def test_generator_swap_in_full_precision_is_an_init_for_training(tmp_path):
     assert "generator" in pipe.meta["stages"] and "sftgan" not in pipe.meta["stages"]
     with pytest.raises(SystemExit):  # one generator source at a time
         main(["--ikc", "a", "--gan", "b", "--generator", "c", "--name", "x"])
+
+
+def test_a_bundle_is_re_made_on_another_segmenter(tmp_path):
+    ikc, _, (ikc_path, _) = _two_runs(tmp_path, 1)
+    assert main(["--ikc", ikc_path, "--name", "t", "--out", str(tmp_path / "w")]) == 0
+    torch.manual_seed(5)
+    seg = SegNet(SegConfig.preset("tiny", pretrained=False))
+    seg_path = save_checkpoint(tmp_path / "seg.safetensors", {"segnet": seg}, {"stages": {"segmenter": {"steps": 9}}},
+                               half=True, scale=2)
+    bundle = tmp_path / "w" / "t.safetensors"
+    assert main(["--ikc", str(bundle), "--segmenter", str(seg_path), "--name", "t_seg", "--out", str(tmp_path / "w")]) == 0
+    pipe = srkit.load(tmp_path / "w" / "t_seg.safetensors")
+    ref = seg.state_dict()
+    for k, v in pipe.segnet.state_dict().items():                  # S from the segmenter file
+        assert torch.equal(v, ref[k].half().float()), k
+    g_ref = ikc["generator"].state_dict()
+    for k, v in pipe.generator.state_dict().items():                # G, P, C kept from the bundle
+        assert torch.allclose(v, g_ref[k].half().float())
+    assert "ikc" in pipe.meta["stages"] and pipe.meta["segmenter"]["file"] == "seg.safetensors"
+    assert pipe.meta["segmenter"]["stages"]["segmenter"]["steps"] == 9
+    x4_seg = save_checkpoint(tmp_path / "seg4.safetensors", {"segnet": seg}, {}, scale=4)
+    with pytest.raises(ValueError, match="x4 LR"):
+        assemble(bundle, segmenter=x4_seg)
+    g_only = save_checkpoint(tmp_path / "g.safetensors", {"generator": ikc["generator"]}, {})
+    with pytest.raises(ValueError, match="needs a file holding a segnet"):
+        assemble(bundle, segmenter=g_only)

@@ -47,3 +47,11 @@ def test_a_budget_stopped_run_resumes_on_the_next_call(tmp_path, monkeypatch):
     assert 1 < first < 40 and loop.run_finished(run) and not loop.run_finished(run, schedule=True)
     artifacts.trained_stage("seg", **kw)   # not reused as finished: another budget from there
     assert first < artifacts.read_log(run)["step"][-1] <= 40
+
+
+def test_load_segmenter_gives_the_shipped_imagenet_segmenter_or_none():
+    from srkit.models.seg import SegNet
+    from srkit.notebook.models import load_segmenter
+    seg = load_segmenter(2, device="cpu")
+    assert isinstance(seg, SegNet) and not seg.training and seg.cfg.encoder == "efficientnet_lite0"
+    assert load_segmenter(3) is None                                   # no ×3 segmenter ships

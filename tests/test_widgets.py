@@ -91,6 +91,26 @@ def test_category_explorer_override_changes_sr(pipe, hr):
     assert not _image_data(hidden).any()                           # background map hidden
     ov = c.state["overlay"]
     assert ov.shape == (48, 48, 3)
+    key = c.figure.axes[1].get_legend()                            # the overlay's colour key
+    assert [t.get_text() for t in key.get_texts()] == [n for n in ("text",) if (probs.argmax(0) == 9).any()]
+    assert "override ψ ← 0.30·sky: mean |change|" in c.effect_line()
+    c.update(override="none")
+    assert c.effect_line().startswith("no override")
+
+
+def test_category_key_lists_the_categories_present_in_their_colours():
+    from matplotlib.figure import Figure
+
+    from srkit.categories import CATEGORY_COLORS
+    from srkit.notebook.figures import category_key, image_grid
+    labels = np.array([[0, 2, -1], [9, 9, 2]])
+    fig = Figure()
+    key = category_key(fig.subplots(), labels)
+    assert [t.get_text() for t in key.get_texts()] == ["background", "water", "text"]
+    assert np.allclose(key.get_patches()[2].get_facecolor()[:3], CATEGORY_COLORS[9])
+    assert len(category_key(Figure(), None).get_texts()) == len(CATEGORIES)
+    grid = image_grid({"a": {"labels": np.zeros((4, 4, 3))}}, key=[labels, np.array([[3]])])
+    assert [t.get_text() for t in grid.legends[0].get_texts()] == ["background", "water", "grass", "text"]
 
 
 def test_category_explorer_in_bf16_matches_fp32(pipe, hr):

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from srkit.notebook.widgets._base import nearest_up, show_image  # noqa: F401  (nearest_up: for notebooks)
+from srkit.notebook.widgets._base import category_key, nearest_up, show_image  # noqa: F401  (for notebooks)
 
 
-def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | dict | None = None) -> Figure:
+def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: tuple | dict | None = None,
+               key=None) -> Figure:
     """A grid: one row per entry of ``rows`` (row title → {column title → image}).
 
     Args:
@@ -24,6 +25,8 @@ def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: 
         crop: (y, x, h, w) shown of every image whose side is at least y + h (smaller ones, e.g. LR,
             are shown whole), or {row name: (y, x, h, w)} to crop each row where its detail is
             (a row not named is shown whole).
+        key: int category maps (or a list of them) drawn as label images in the grid: adds the
+            colour key of the categories they contain under the grid (default None: no key).
     """
     ncol = max(len(r) for r in rows.values())
     fig = Figure(figsize=(size * ncol, size * len(rows)), dpi=80, layout="constrained")
@@ -37,6 +40,8 @@ def image_grid(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4, crop: 
             show_image(axes[i, j], a, f"{rname}: {cname}" if j == 0 else cname)
         for j in range(len(cols), ncol):
             axes[i, j].axis("off")
+    if key is not None:
+        category_key(fig, key, ncol=max(ncol, 5), loc="outside lower center")
     return fig
 
 

@@ -125,6 +125,18 @@ def _bundled_segmenter(scale: int):
         return None
 
 
+def load_segmenter(scale: int, device: str | torch.device | None = None):
+    """The shipped segmenter fine-tuned from ImageNet features for ×``scale`` LR
+    (``assets/weights/segmenters/lite0_x<scale>.safetensors``, a SegNet in eval mode), or None when
+    this checkout has none for that scale."""
+    import srkit
+    from srkit.paths import WEIGHTS_DIR
+    path = WEIGHTS_DIR / "segmenters" / f"lite0_x{scale}.safetensors"
+    if not path.is_file():
+        return None
+    return srkit.load_network(path, device=device if device is not None else default_device())
+
+
 def load_bundled(scale: int, device: str | torch.device | None = None, variant: str = ""):
     """The bundled ``x<scale><variant>`` pipeline (``srkit.load``; variant '' or e.g. '_noise'), or
     None when the checkout has none."""

@@ -112,6 +112,32 @@ def show_image(ax, img, title: str | None = None, fontsize: float = 10, **kwargs
         ax.set_title(title, fontsize=fontsize)
 
 
+def category_key(target, labels=None, ncol: int = 5, fontsize: float = 8, **kwargs):
+    """The colour key of overlays and label images: a legend of category-colour patches.
+
+    Args:
+        target: a matplotlib Figure or Axes (``fig.legend`` / ``ax.legend``).
+        labels: int category maps (any shapes) or category indices whose categories are listed;
+            None (default) lists all 10. Negative values (ignored pixels) are skipped.
+        ncol: legend columns (default 5); other keyword arguments go to ``legend``.
+
+    Returns the Legend, whose texts are the category names in ``srkit.categories`` order.
+    """
+    from matplotlib.patches import Patch
+
+    from srkit.categories import CATEGORIES, CATEGORY_COLORS
+    if labels is None:
+        present = range(len(CATEGORIES))
+    else:
+        arrays = labels if isinstance(labels, (list, tuple)) else [labels]
+        values = np.unique(np.concatenate([np.asarray(a, dtype=np.int64).ravel() for a in arrays]))
+        present = [int(v) for v in values if 0 <= v < len(CATEGORIES)]
+    handles = [Patch(facecolor=CATEGORY_COLORS[i], edgecolor="black", linewidth=0.5, label=CATEGORIES[i])
+               for i in present]
+    return target.legend(handles=handles, ncol=max(1, min(ncol, len(handles))), fontsize=fontsize,
+                         frameon=False, **kwargs)
+
+
 def to_hwc(t) -> np.ndarray:
     """A 3×H×W / 1×3×H×W tensor or H×W×3 array → float32 H×W×3 numpy array."""
     import torch

@@ -10,12 +10,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from srkit.categories import CATEGORIES, CATEGORY_INDEX
-from srkit.notebook.widgets._base import Panel, show_image, to_hwc
+from srkit.categories import CATEGORIES, CATEGORY_COLORS, CATEGORY_INDEX
+from srkit.notebook.widgets._base import Panel, category_key, show_image, to_hwc
 
-# One colour per category (background grey, sky light blue, ..., text red).
-COLORS = np.array([[0.5, 0.5, 0.5], [0.55, 0.8, 1.0], [0.1, 0.3, 0.9], [0.4, 0.85, 0.3], [0.55, 0.4, 0.25],
-                   [0.85, 0.6, 0.2], [0.1, 0.55, 0.1], [0.9, 0.5, 0.8], [1.0, 0.85, 0.6], [0.95, 0.1, 0.1]])
+COLORS = np.array(CATEGORY_COLORS)
 
 
 def overlay(image: np.ndarray, probs: np.ndarray, shown=None, alpha: float = 0.5) -> np.ndarray:
@@ -98,6 +96,23 @@ class CategoryExplorer(Panel):
                       "class_share": {c: float((psi.argmax(0) == i).mean()) for i, c in enumerate(CATEGORIES)},
                       "change_by_class": self._change_by_class(diff, psi.argmax(0))}
 
+    def effect_line(self) -> str:
+        """One sentence on what the current override measurably did to the SR (8-bit levels, 0–255):
+        the mean |change| over the image, its largest region, and, under one level on average, that
+        the generator barely uses the maps."""
+        st, p = self.state, self.params
+        if p["override"] == "none" or p["strength"] == 0:
+            return "no override: the SR uses the segmenter's ψ as it is"
+        if not self.uses_seg:
+            return f"override {p['override']}: this generator does not read ψ (no change)"
+        mean = 255 * st["mean_abs_change"]
+        top = max(st["change_by_class"].items(), key=lambda kv: kv[1])
+        line = (f"override ψ ← {p['strength']:.2f}·{p['override']}: mean |change| {mean:.2f} of 255 levels "
+                f"(largest in the {top[0]} region: {255 * top[1]:.2f}; max pixel {255 * float(st['diff'].max()):.1f})")
+        if mean < 1.0:
+            return line + "; under one level on average: this generator barely uses the maps"
+        return line + "; a visible change of texture"
+
     def _change_by_class(self, diff: np.ndarray, label: np.ndarray) -> dict[str, float]:
         """Mean |change| over the SR pixels of each predicted (argmax) class present: where the override acts."""
         s = diff.shape[0] // label.shape[0]
@@ -111,6 +126,8 @@ class CategoryExplorer(Panel):
         top = [self.figure.add_subplot(grid[0, i * span:(i + 1) * span]) for i in range(5)]
         show_image(top[0], self.lr, "LR input")
         show_image(top[1], st["overlay"], "argmax overlay (shown classes)")
+        shown_present = [i for i in np.unique(st["probs"].argmax(0)) if i in st["shown"]]
+        category_key(top[1], shown_present, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.02))
         show_image(top[2], st["sr_base"], "SR with ψ from the segnet")
         label = "no override" if p["override"] == "none" else f"ψ ← {p['strength']:.2f}·{p['override']}"
         show_image(top[3], st["sr"], f"SR, {label}")
