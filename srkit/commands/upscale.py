@@ -188,6 +188,8 @@ class Job:
     work: Path | None = None    # video: the job's work folder (finished chunks stay there)
 
     def interrupted(self, interrupt: KeyboardInterrupt) -> int:
+        import srkit.interrupt
+        srkit.interrupt.reset()  # reported here: the CLI's last check must not raise it again
         signum = getattr(interrupt, "signum", signal.SIGINT)  # SIGTERM/SIGHUP: srkit.cli.Terminated
         how = "interrupted" if signum == signal.SIGINT else f"interrupted by {signal.Signals(signum).name}"
         if self.kind == "folder":

@@ -20,6 +20,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import asdict, dataclass, field
 
+import srkit.interrupt
 from srkit.inference.video.graphs import _Pictures
 from srkit.inference.video.integrity import _Damage, _demux
 from srkit.inference.video.plan import VideoPlan
@@ -91,6 +92,7 @@ def scan_video(src, name: str, plan: VideoPlan, shots: ShotDetector | None = Non
     pts, starts, decoded, untimed = [], [], 0, False
     with _Damage(name, src, video_in) as damage:
         def look(picture) -> None:
+            srkit.interrupt.check()  # a signal whose exception Python dropped stops here
             if shots.is_cut(picture):
                 starts.append(len(pts))
             pts.append(picture_pts(picture, plan))
