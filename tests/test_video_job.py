@@ -228,3 +228,78 @@ def test_probe_and_upscale_agree_on_scale_and_model_for_video(clip, tmp_path, mo
     assert "what srkit upscale will do (x2, --codec h264, clip_x2.mp4)" in table
     assert loaded == [model] == ["x2_archive"]
     assert "srkit upscale: model x2_archive (default for video" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# The plan on disk: JSON with a versioned schema, checked when read; nothing is unpickled.
+
+
+def test_the_plan_is_json_read_back_exactly_and_nothing_is_unpickled(clip, model, tmp_path):
+    import json
+    import pickle
+    from srkit.inference.video.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, read_manifest
+    target = tmp_path / "out.mkv"
+    job = VideoJob(clip, target, JobOptions(**OPTIONS))
+    job.prepare()
+    assert sorted(p.name for p in job.work.iterdir()) == ["chunks", "done", "manifest.json"]
+    data = json.loads(job.manifest_path.read_text())
+    assert (data["format"], data["version"]) == (MANIFEST_FORMAT, MANIFEST_VERSION) == ("srkit-video-job", 1)
+    assert data["plan"]["rate"] == "25/1" and data["plan"]["time_base"] == "1/1000"  # Matroska
+    fingerprint, plan, scan = read_manifest(job.manifest_path)
+    assert plan == job.plan and scan == job.scan and fingerprint == job.fingerprint()
+    assert [(c.start, c.stop) for c in scan.chunks] == [(0, 8), (8, 13), (13, 21), (21, 29), (29, 37), (37, 40)]
+
+    # a pickle planted in the work folder (an old srkit wrote plan.pickle) is never opened
+    class Planted:
+        def __reduce__(self):
+            return (Path.touch, (tmp_path / "unpickled",))
+    (job.work / "plan.pickle").write_bytes(pickle.dumps(Planted()))
+    resumed = VideoJob(clip, target, JobOptions(**OPTIONS))
+    assert resumed.prepare().startswith("resuming out.mkv")
+    resumed.process(0, ModelRunner.wrap(model, device="cpu"))
+    assert not (tmp_path / "unpickled").exists()
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"\x80\x04\x95 a pickle", "not UTF-8 text"),
+    (b"{\"fingerprint\": ", "not JSON (Expecting value: line 1 column 17 (char 16))"),
+    (b"[1, 2]", "not a srkit video job manifest"),
+    (b"{\"fingerprint\": \"0\", \"scan\": {}}", "written by an older srkit (no format version)"),
+    (None, "schema version 2, this srkit reads version 1"),
+    (None, "invalid: plan.rate is not a fraction written \"NUM/DEN\""),
+    (None, "invalid: scan: unknown extra"),
+    (None, "invalid: the chunks cover 37 of 40 pictures"),
+])
+def test_a_foreign_old_or_damaged_plan_is_refused_naming_the_file(content, why, clip, tmp_path, capsys):
+    """Resume and every cluster step refuse it in one line; the folder stays for a look, and
+    ``--fresh`` starts over."""
+    import json
+    from srkit.inference.video.manifest import ManifestError
+    target = tmp_path / "out.mkv"
+    job = VideoJob(clip, target, JobOptions(**OPTIONS))
+    job.prepare()
+    if content is None:
+        data = json.loads(job.manifest_path.read_text())
+        if "version" in why:
+            data["version"] = 2
+        elif "rate" in why:
+            data["plan"]["rate"] = 25.0
+        elif "extra" in why:
+            data["scan"]["extra"] = 1
+        else:
+            data["scan"]["chunks"].pop()
+        content = json.dumps(data).encode()
+    job.manifest_path.write_bytes(content)
+    message = f"{job.manifest_path}: {why}; this srkit cannot resume from it (--fresh starts over)"
+    for step in (lambda j: j.prepare(), lambda j: j.load()):
+        with pytest.raises(ManifestError) as caught:
+            step(VideoJob(clip, target, JobOptions(**OPTIONS)))
+        assert str(caught.value) == message
+    assert job.manifest_path.read_bytes() == content  # refused, not removed
+    from srkit.cli import main
+    assert main(["upscale", str(clip), "-o", str(target), "--weights", "x2", "--codec", "ffv1",
+                 "--device", "cpu", "--quiet", "--chunk-frames", "8"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"srkit upscale: error: {message}"
+    fresh = VideoJob(clip, target, JobOptions(**OPTIONS))
+    assert fresh.prepare(fresh=True).startswith(f"starting over in {fresh.work} (--fresh)")
+

@@ -18,7 +18,7 @@ counted from the first, so its phase depends on where decoding starts).
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import srkit.interrupt
 from srkit.inference.video.graphs import _Pictures
@@ -58,14 +58,6 @@ class Scan:
     seekable: bool = True
     why_one_chunk: str = ""
     chunks: list[Chunk] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Scan":
-        chunks = [Chunk(**c) for c in data.pop("chunks", [])]
-        return cls(**data, chunks=chunks)
 
 
 def picture_pts(picture, plan: VideoPlan) -> int:
