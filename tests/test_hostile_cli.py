@@ -559,10 +559,13 @@ def test_bundle_name_with_its_suffix_lists_the_bundles(image, tmp_path, monkeypa
 # Options that do nothing for this input, scales without a model, limits of the output format.
 
 VIDEO_ONLY = [["--codec", "ffv1"], ["--crf", "20"], ["--fit", "1920x1080"], ["--deinterlace", "off"],
-              ["--keep-colour"], ["--square-pixels"], ["--allow-partial"]]
+              ["--keep-colour"], ["--square-pixels"], ["--allow-partial"],
+              # the video job's options: an image is no job of chunks
+              ["--workers", "2"], ["--ray"], ["--ray", "10.0.0.1:6379"], ["--fresh"], ["--retries", "0"],
+              ["--chunk-frames", "10"], ["--step", "plan"], ["--chunk", "1"]]
 
 
-@pytest.mark.parametrize("extra", VIDEO_ONLY, ids=[e[0] for e in VIDEO_ONLY])
+@pytest.mark.parametrize("extra", VIDEO_ONLY, ids=["".join(e) for e in VIDEO_ONLY])
 @pytest.mark.parametrize("kind", ["image", "folder"])
 def test_video_options_on_images_are_refused(kind, extra, image, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(srkit.checkpoint, "load_pipeline", _no_model)

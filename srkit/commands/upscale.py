@@ -67,7 +67,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # rather than silently ignored (argparse's defaults are None / False, so a given one is seen).
 VIDEO_OPTIONS = {"codec": ("--codec", "h264"), "crf": ("--crf", 18), "deinterlace": ("--deinterlace", "auto"),
                  "fit": ("--fit", None), "square_pixels": ("--square-pixels", False),
-                 "keep_colour": ("--keep-colour", False), "allow_partial": ("--allow-partial", False)}
+                 "keep_colour": ("--keep-colour", False), "allow_partial": ("--allow-partial", False),
+                 # the video job's own options
+                 "workers": ("--workers", None), "ray": ("--ray", None), "fresh": ("--fresh", False),
+                 "retries": ("--retries", 1), "chunk_frames": ("--chunk-frames", 500),
+                 "step": ("--step", None), "chunk": ("--chunk", None)}
 AUTO = "auto"  # --weights auto: the bundle each input's measured damage calls for
 
 
@@ -152,9 +156,9 @@ def add_arguments(parser) -> None:
                           "cluster at ADDRESS (pip install 'srkit[cluster]')")
     job.add_argument("--fresh", action="store_true",
                      help="video: start over, dropping the chunks of an earlier run")
-    job.add_argument("--retries", type=int, default=1, metavar="N",
+    job.add_argument("--retries", type=int, default=None, metavar="N",
                      help="video: tries again a chunk that failed, up to N times (default 1)")
-    job.add_argument("--chunk-frames", type=int, default=500, metavar="N",
+    job.add_argument("--chunk-frames", type=int, default=None, metavar="N",
                      help="video: most frames in a chunk (default 500), unless one shot is longer: "
                           "chunks hold whole shots")
     job.add_argument("--step", choices=("plan", "chunk", "stitch"), default=None,
