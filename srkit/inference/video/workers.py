@@ -151,18 +151,26 @@ def _run_pool(job, runner, pending, workers, retries, report, bar, frames, on_ch
                     submit(queue.pop(0), slot)
 
 
-def _run_ray(job, runner, pending, address, retries, report, bar, frames, on_chunk) -> None:
+def _ray_init(address: str) -> bool:
+    """Connect to Ray ("local": start a cluster of this machine); True when this call started it
+    (the caller shuts it down)."""
     try:
         import ray
     except ImportError:
         raise ValueError("--ray needs Ray: pip install 'srkit[cluster]' (or pip install ray)") from None
-    started = not ray.is_initialized()
-    if started:
-        if address == "local":  # a cluster of this machine only: its node address is loopback
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     _node_ip_address="127.0.0.1")
-        else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    if ray.is_initialized():
+        return False
+    if address == "local":  # a cluster of this machine only: its node address is loopback
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 _node_ip_address="127.0.0.1")
+    else:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    return True
+
+
+def _run_ray(job, runner, pending, address, retries, report, bar, frames, on_chunk) -> None:
+    started = _ray_init(address)
+    import ray
     try:
         cuda = _devices(runner, 1)[0] is not None
         resources = dict(num_gpus=1) if cuda else dict(num_cpus=1)
