@@ -321,7 +321,7 @@ def _batch_folder(tmp_path, clip):
 def _check_batch_report(out, reports, one_pass):
     import json
     data = json.loads((out / "srkit-report.json").read_text())
-    assert (data["format"], data["finished"], data["failed"]) == ("srkit-video-report", 2, 1)
+    assert (data["format"], data["finished"], data["skipped"], data["failed"]) == ("srkit-video-report", 2, 0, 1)
     by_name = {Path(r["source"]).name: r for r in data["inputs"]}
     assert [r.status for r in reports] == ["done", "done", "failed"]  # sorted: a, b, broken
     assert by_name["a.mkv"]["status"] == "done" and by_name["a.mkv"]["frames"] == 40
@@ -365,7 +365,12 @@ def test_a_list_file_from_the_command_line_reports_and_exits_1(clip, tmp_path, c
     assert stdout[0] == f"1 of 2 videos done, 1 failed (report: {out / 'srkit-report.json'})"
     assert stdout[1].startswith(f"failed: {folder / 'broken.mkv'}: plan: ValueError: cannot read video")
     assert sorted(p.name for p in out.iterdir()) == ["b.mkv", "srkit-report.json"]
-    # the same command again: nothing left to redo but the broken file
+    # the same command again: the finished file is skipped, the broken one fails again
+    assert main(["upscale", str(listing), "-o", str(out), "--weights", str(weights), "--codec", "ffv1",
+                 "--device", "cpu", "--quiet", "--workers", "1"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "0 of 2 videos done, 1 skipped (output there already; --overwrite redoes it), 1 failed "
+        f"(report: {out / 'srkit-report.json'})")
     assert main(["upscale", str(listing), "-o", str(out), "--weights", str(weights), "--codec", "ffv1",
                  "--device", "cpu", "--quiet", "--step", "plan"]) == 2
     assert "--step runs one step of one video" in capsys.readouterr().err

@@ -950,10 +950,12 @@ def upscale_video_batch(job: Job, args) -> int:
     name = args.weights or default_weights("video", args.scale)[0]
     reports = run_batch(sources, out, targets, runner, _job_options(args, runner.scale),
                         _model_id(name, args), workers=args.workers or 1, ray_address=args.ray,
-                        retries=args.retries, fresh=args.fresh, say=_say)
-    failed = [r for r in reports if r.status != "done"]
-    print(f"{len(reports) - len(failed)} of {len(reports)} videos done, {len(failed)} failed "
-          f"(report: {out / REPORT_NAME})")
+                        retries=args.retries, fresh=args.fresh, overwrite=args.overwrite, say=_say)
+    failed = [r for r in reports if r.status == "failed"]
+    skipped = sum(r.status == "skipped" for r in reports)
+    print(f"{sum(r.status == 'done' for r in reports)} of {len(reports)} videos done, "
+          + (f"{skipped} skipped (output there already; --overwrite redoes it), " if skipped else "")
+          + f"{len(failed)} failed (report: {out / REPORT_NAME})")
     for report in failed:
         print(f"failed: {report.source}: {report.error}")
     return EXIT_FAILED if failed else EXIT_OK

@@ -10,6 +10,10 @@ file that failed) and written beside the outputs as ``srkit-report.json``::
     {"format": "srkit-video-report", "version": 1, "finished": 2, "failed": 1,
      "inputs": [{"source": "...", "target": "...", "status": "done" | "failed",
                  "frames": 40, "chunks": 6, "tries": {"3": 2}, "error": "..."}, ...]}
+    (status "skipped": the output was there already)
+
+An input whose output exists and has no work folder beside it was finished by an earlier run: it
+is skipped (status "skipped") unless ``overwrite``, so the same command resumes a batch.
 
 Retries: a chunk that raised is submitted again up to ``retries`` times; a plan or a stitch is not
 (their failures come from the file, not from the machine), except where the worker process died.
@@ -135,7 +139,8 @@ class _Ray:
 
 def run_batch(sources: list[Path], out_dir: Path, targets: list[Path], runner, options: JobOptions,
               model_id: str = "", workers: int = 1, ray_address: str | None = None,
-              retries: int = 1, fresh: bool = False, say=print) -> list[FileReport]:
+              retries: int = 1, fresh: bool = False, overwrite: bool = False,
+              say=print) -> list[FileReport]:
     """Upscale every source into its target (in ``out_dir``); returns one report per input and
     writes ``out_dir/srkit-report.json``. Ctrl-C stops the batch (finished chunks stay)."""
     jobs = [VideoJob(s, t, options, model_id) for s, t in zip(sources, targets)]
@@ -144,6 +149,9 @@ def run_batch(sources: list[Path], out_dir: Path, targets: list[Path], runner, o
     running, remaining = {}, {}
     try:
         for number, job in enumerate(jobs):
+            if job.target.exists() and not job.work.exists() and not overwrite:
+                reports[number].status = "skipped"
+                continue
             running[engine.submit(_plan_task, job, fresh)] = ("plan", number, None)
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -191,7 +199,9 @@ def run_batch(sources: list[Path], out_dir: Path, targets: list[Path], runner, o
 
 def write_report(out_dir: Path, reports: list[FileReport]) -> Path:
     done = sum(r.status == "done" for r in reports)
-    data = dict(format="srkit-video-report", version=1, finished=done, failed=len(reports) - done,
+    skipped = sum(r.status == "skipped" for r in reports)
+    data = dict(format="srkit-video-report", version=1, finished=done, skipped=skipped,
+                failed=len(reports) - done - skipped,
                 inputs=[vars(r) for r in reports])
     path = Path(out_dir) / REPORT_NAME
     with atomic_path(path) as temporary:
