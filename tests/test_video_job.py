@@ -374,6 +374,8 @@ def test_a_list_file_from_the_command_line_reports_and_exits_1(clip, tmp_path, c
     assert main(["upscale", str(listing), "-o", str(out), "--weights", str(weights), "--codec", "ffv1",
                  "--device", "cpu", "--quiet", "--step", "plan"]) == 2
     assert "--step runs one step of one video" in capsys.readouterr().err
+    assert main(["upscale", str(listing), "-o", str(out), "--phase", "corner", "--device", "cpu"]) == 2
+    assert "--phase corner is for images and folders of frames" in capsys.readouterr().err
 
 
 RAY_BATCH_SCRIPT = """

@@ -934,6 +934,9 @@ def upscale_video_batch(job: Job, args) -> int:
     from srkit.inference.video.batch import REPORT_NAME, list_inputs, run_batch
     if args.step is not None:
         raise UsageError(f"--step runs one step of one video; {job.source} holds many (give one video)")
+    if getattr(args, "phase", "centre") != "centre":
+        raise UsageError(f"--phase {args.phase} is for images and folders of frames; {job.source} lists "
+                         "videos, whose pictures are centre phase")
     try:
         sources = list_inputs(job.source)
     except (OSError, ValueError) as error:
