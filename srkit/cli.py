@@ -4,7 +4,9 @@ runs, so a missing optional dependency breaks only its own command.
 
 While a command runs, SIGTERM and SIGHUP raise ``Terminated`` (a KeyboardInterrupt) like Ctrl-C
 does, so temporary files are removed by the ``finally`` blocks that own them; the process then exits
-with 128 + the signal number (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP) after one line on stderr."""
+with 128 + the signal number (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP) after one line on stderr. Each
+signal is also recorded (``srkit.interrupt``), so that one whose exception Python had to drop (raised
+inside a finaliser or a C callback) still stops the command at its next safe point."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +17,9 @@ import signal
 import sys
 import threading
 import time
+
+import srkit.interrupt
+from srkit.interrupt import Terminated  # noqa: F401 - part of this module's interface
 
 # command → (module, help). ``bench`` has its own sub-subcommands.
 COMMANDS = {
@@ -42,24 +47,12 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, raised in the main thread so that every ``finally`` runs (temporary
-    output files are removed there). A KeyboardInterrupt: code that already cleans up after Ctrl-C
-    does so for these too, and ``except Exception`` does not swallow them."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-    def __str__(self) -> str:
-        return signal.Signals(self.signum).name
-
-
 @contextlib.contextmanager
 def signals_as_exceptions():
-    """While a command runs, SIGTERM and SIGHUP raise ``Terminated`` (the default would kill the
-    process on the spot, leaving its temporary files). Installed here, by the CLI, never on import of
-    the library: a program embedding srkit keeps its own handlers.
+    """While a command runs, SIGINT raises KeyboardInterrupt and SIGTERM and SIGHUP raise
+    ``Terminated`` (the default would kill the process on the spot, leaving its temporary files);
+    each is recorded in ``srkit.interrupt`` too, for ``srkit.interrupt.check``. Installed here, by
+    the CLI, never on import of the library: a program embedding srkit keeps its own handlers.
 
     A signal the caller set to be ignored (``nohup`` ignores SIGHUP) stays ignored. Only the first
     signal raises. Repeats within ``CLEANUP_GRACE_S`` are dropped so that the cleanup completes (a
@@ -72,16 +65,17 @@ def signals_as_exceptions():
         return
     first: list[float] = []
 
-    def raise_terminated(signum, frame):
+    def raise_interrupt(signum, frame):
         if not first:
             first.append(time.monotonic())
-            raise Terminated(signum)
+            srkit.interrupt.record(signum)
+            raise srkit.interrupt.exception(signum)
         if time.monotonic() - first[0] > CLEANUP_GRACE_S:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
 
     previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         signum = getattr(signal, name, None)  # Windows has no SIGHUP
         if signum is None:
             continue
@@ -89,12 +83,14 @@ def signals_as_exceptions():
         if current == signal.SIG_IGN:
             continue
         previous[signum] = signal.SIG_DFL if current is None else current  # None: set outside Python
-        signal.signal(signum, raise_terminated)
+        signal.signal(signum, raise_interrupt)
+    srkit.interrupt.reset()
     try:
         yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        srkit.interrupt.reset()
 
 
 def interrupted_exit_code(interrupt: KeyboardInterrupt) -> int:
@@ -116,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             command = f"srkit {args.command}"
             module = importlib.import_module(COMMANDS[args.command][0])
             try:
-                return int(module.run(args) or 0)
+                code = int(module.run(args) or 0)
+                srkit.interrupt.check()  # a signal whose exception was dropped after the last check
+                return code
             except (FileNotFoundError, ValueError, OSError) as e:
                 print(f"{command}: error: {e}", file=sys.stderr)
                 return 2

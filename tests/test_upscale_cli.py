@@ -147,7 +147,7 @@ def test_video_disk_full_leaves_nothing(weights, tmp_path, monkeypatch, capsys):
     # no output and no partial chunk: the job's work folder keeps only its plan, for a rerun
     work = tmp_path / "big.mp4.srkit-work"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.mp4.srkit-work", "clip.mp4"]
-    assert sorted(p.name for p in work.rglob("*") if p.is_file()) == ["manifest.json", "plan.pickle"]
+    assert sorted(p.name for p in work.rglob("*") if p.is_file()) == ["manifest.json"]
 
 
 def test_default_weights_follow_the_input_kind(monkeypatch, tmp_path):

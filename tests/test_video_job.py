@@ -228,3 +228,191 @@ def test_probe_and_upscale_agree_on_scale_and_model_for_video(clip, tmp_path, mo
     assert "what srkit upscale will do (x2, --codec h264, clip_x2.mp4)" in table
     assert loaded == [model] == ["x2_archive"]
     assert "srkit upscale: model x2_archive (default for video" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# The plan on disk: JSON with a versioned schema, checked when read; nothing is unpickled.
+
+
+def test_the_plan_is_json_read_back_exactly_and_nothing_is_unpickled(clip, model, tmp_path):
+    import json
+    import pickle
+    from srkit.inference.video.manifest import MANIFEST_FORMAT, MANIFEST_VERSION, read_manifest
+    target = tmp_path / "out.mkv"
+    job = VideoJob(clip, target, JobOptions(**OPTIONS))
+    job.prepare()
+    assert sorted(p.name for p in job.work.iterdir()) == ["chunks", "done", "manifest.json"]
+    data = json.loads(job.manifest_path.read_text())
+    assert (data["format"], data["version"]) == (MANIFEST_FORMAT, MANIFEST_VERSION) == ("srkit-video-job", 1)
+    assert data["plan"]["rate"] == "25/1" and data["plan"]["time_base"] == "1/1000"  # Matroska
+    fingerprint, plan, scan = read_manifest(job.manifest_path)
+    assert plan == job.plan and scan == job.scan and fingerprint == job.fingerprint()
+    assert [(c.start, c.stop) for c in scan.chunks] == [(0, 8), (8, 13), (13, 21), (21, 29), (29, 37), (37, 40)]
+
+    # a pickle planted in the work folder (an old srkit wrote plan.pickle) is never opened
+    class Planted:
+        def __reduce__(self):
+            return (Path.touch, (tmp_path / "unpickled",))
+    (job.work / "plan.pickle").write_bytes(pickle.dumps(Planted()))
+    resumed = VideoJob(clip, target, JobOptions(**OPTIONS))
+    assert resumed.prepare().startswith("resuming out.mkv")
+    resumed.process(0, ModelRunner.wrap(model, device="cpu"))
+    assert not (tmp_path / "unpickled").exists()
+
+
+@pytest.mark.parametrize("content,why", [
+    (b"\x80\x04\x95 a pickle", "not UTF-8 text"),
+    (b"{\"fingerprint\": ", "not JSON (Expecting value: line 1 column 17 (char 16))"),
+    (b"[1, 2]", "not a srkit video job manifest"),
+    (b"{\"fingerprint\": \"0\", \"scan\": {}}", "written by an older srkit (no format version)"),
+    (None, "schema version 2, this srkit reads version 1"),
+    (None, "invalid: plan.rate is not a fraction written \"NUM/DEN\""),
+    (None, "invalid: scan: unknown extra"),
+    (None, "invalid: the chunks cover 37 of 40 pictures"),
+])
+def test_a_foreign_old_or_damaged_plan_is_refused_naming_the_file(content, why, clip, tmp_path, capsys):
+    """Resume and every cluster step refuse it in one line; the folder stays for a look, and
+    ``--fresh`` starts over."""
+    import json
+    from srkit.inference.video.manifest import ManifestError
+    target = tmp_path / "out.mkv"
+    job = VideoJob(clip, target, JobOptions(**OPTIONS))
+    job.prepare()
+    if content is None:
+        data = json.loads(job.manifest_path.read_text())
+        if "version" in why:
+            data["version"] = 2
+        elif "rate" in why:
+            data["plan"]["rate"] = 25.0
+        elif "extra" in why:
+            data["scan"]["extra"] = 1
+        else:
+            data["scan"]["chunks"].pop()
+        content = json.dumps(data).encode()
+    job.manifest_path.write_bytes(content)
+    message = f"{job.manifest_path}: {why}; this srkit cannot resume from it (--fresh starts over)"
+    for step in (lambda j: j.prepare(), lambda j: j.load()):
+        with pytest.raises(ManifestError) as caught:
+            step(VideoJob(clip, target, JobOptions(**OPTIONS)))
+        assert str(caught.value) == message
+    assert job.manifest_path.read_bytes() == content  # refused, not removed
+    from srkit.cli import main
+    assert main(["upscale", str(clip), "-o", str(target), "--weights", "x2", "--codec", "ffv1",
+                 "--device", "cpu", "--quiet", "--chunk-frames", "8"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"srkit upscale: error: {message}"
+    fresh = VideoJob(clip, target, JobOptions(**OPTIONS))
+    assert fresh.prepare(fresh=True).startswith(f"starting over in {fresh.work} (--fresh)")
+
+
+# --------------------------------------------------------------------------------------------
+# Many files in one job: a folder or a list file; one task per chunk across all files.
+
+
+def _batch_folder(tmp_path, clip):
+    """a.mkv (the module's clip), b.mkv (another clip), broken.mkv (not a video at all)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(clip, folder / "a.mkv")
+    make_video(folder / "b.mkv", frames=12, width=40, height=30, fps=25, audio=None)
+    (folder / "broken.mkv").write_bytes(b"\x1a\x45\xdf\xa3 not a matroska file" * 10)
+    return folder
+
+
+def _check_batch_report(out, reports, one_pass):
+    import json
+    data = json.loads((out / "srkit-report.json").read_text())
+    assert (data["format"], data["finished"], data["skipped"], data["failed"]) == ("srkit-video-report", 2, 0, 1)
+    by_name = {Path(r["source"]).name: r for r in data["inputs"]}
+    assert [r.status for r in reports] == ["done", "done", "failed"]  # sorted: a, b, broken
+    assert by_name["a.mkv"]["status"] == "done" and by_name["a.mkv"]["frames"] == 40
+    assert by_name["a.mkv"]["chunks"] == 6 and by_name["b.mkv"]["frames"] == 12
+    broken = by_name["broken.mkv"]
+    assert broken["status"] == "failed" and broken["error"].startswith("plan: ValueError: cannot read video")
+    assert str(out / "broken.mkv") in broken["target"] and not (out / "broken.mkv").exists()
+    assert _decoded(out / "a.mkv") == one_pass
+    return by_name
+
+
+def test_a_folder_of_videos_in_two_workers_goes_on_past_a_broken_file(clip, one_pass, tmp_path):
+    from srkit.inference.video.batch import list_inputs, run_batch
+    torch.manual_seed(0)
+    runner = ModelRunner.wrap(FailingOncePipeline(tmp_path / "failed-once"), device="cpu")
+    folder, out = _batch_folder(tmp_path, clip), tmp_path / "out"
+    sources = list_inputs(folder)
+    said = []
+    reports = run_batch(sources, out, [out / s.name for s in sources], runner, JobOptions(**OPTIONS),
+                        workers=2, retries=1, say=said.append)
+    by_name = _check_batch_report(out, reports, one_pass)
+    assert sum(len(r["tries"]) for r in by_name.values()) == 1  # the chunk that failed once, retried
+    assert any(line.startswith("broken.mkv: failed (plan: ValueError") for line in said)
+    assert sorted(p.name for p in out.iterdir()) == ["a.mkv", "b.mkv", "srkit-report.json"]
+
+
+def test_a_list_file_from_the_command_line_reports_and_exits_1(clip, tmp_path, capsys):
+    from srkit.checkpoint import save_checkpoint
+    from srkit.cli import main
+    from srkit.models.sft import GeneratorConfig, SFTGenerator
+    torch.manual_seed(0)
+    weights = save_checkpoint(tmp_path / "tiny_x2.safetensors", {"generator": SFTGenerator(
+        GeneratorConfig.preset("tiny", scale=2, use_kernel=False, use_seg=False))})
+    folder = _batch_folder(tmp_path, clip)
+    listing = tmp_path / "inputs.txt"
+    listing.write_text("# the inputs\nin/b.mkv\n\nin/broken.mkv\n")
+    out = tmp_path / "out"
+    assert main(["upscale", str(listing), "-o", str(out), "--weights", str(weights), "--codec", "ffv1",
+                 "--device", "cpu", "--quiet", "--workers", "1"]) == 1
+    stdout = capsys.readouterr().out.splitlines()
+    assert stdout[0] == f"1 of 2 videos done, 1 failed (report: {out / 'srkit-report.json'})"
+    assert stdout[1].startswith(f"failed: {folder / 'broken.mkv'}: plan: ValueError: cannot read video")
+    assert sorted(p.name for p in out.iterdir()) == ["b.mkv", "srkit-report.json"]
+    # the same command again: the finished file is skipped, the broken one fails again
+    assert main(["upscale", str(listing), "-o", str(out), "--weights", str(weights), "--codec", "ffv1",
+                 "--device", "cpu", "--quiet", "--workers", "1"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        "0 of 2 videos done, 1 skipped (output there already; --overwrite redoes it), 1 failed "
+        f"(report: {out / 'srkit-report.json'})")
+    assert main(["upscale", str(listing), "-o", str(out), "--weights", str(weights), "--codec", "ffv1",
+                 "--device", "cpu", "--quiet", "--step", "plan"]) == 2
+    assert "--step runs one step of one video" in capsys.readouterr().err
+    assert main(["upscale", str(listing), "-o", str(out), "--phase", "corner", "--device", "cpu"]) == 2
+    assert "--phase corner is for images and folders of frames" in capsys.readouterr().err
+
+
+RAY_BATCH_SCRIPT = """
+import sys, torch
+from pathlib import Path
+from srkit.inference.runner import ModelRunner
+from srkit.inference.video.batch import list_inputs, run_batch
+from srkit.inference.video.job import JobOptions
+model = torch.load(sys.argv[1], weights_only=False)
+sources, out = list_inputs(Path(sys.argv[2])), Path(sys.argv[3])
+reports = run_batch(sources, out, [out / s.name for s in sources], ModelRunner.wrap(model, device="cpu"),
+                    JobOptions(**{options}), ray_address="local", retries=1, say=print)
+sys.exit(0 if [r.status for r in reports] == ["done", "done", "failed"] else 3)
+"""
+
+
+def test_a_folder_of_videos_on_a_local_ray_cluster_on_loopback(clip, one_pass, tmp_path):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'srkit[cluster]')")
+    why = _loopback_namespace()
+    if why:
+        pytest.skip(f"no loopback-only network namespace: {why}")
+    torch.manual_seed(0)
+    torch.save(FailingOncePipeline(tmp_path / "failed-once"), tmp_path / "model.pt")
+    folder, out = _batch_folder(tmp_path, clip), tmp_path / "out"
+    tests = str(Path(__file__).parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(tests).parent), tests]),
+               RAY_USAGE_STATS_ENABLED="0")
+    run = subprocess.run(["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh",
+                          sys.executable, "-c", RAY_BATCH_SCRIPT.format(options=OPTIONS),
+                          str(tmp_path / "model.pt"), str(folder), str(out)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    if run.returncode and "The current node timed out during startup" in run.stderr:
+        pytest.skip("the local Ray node did not start in Ray's own startup time (machine overloaded)")
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
+    from srkit.inference.video.batch import FileReport
+    import json
+    reports = [FileReport(**r) for r in json.loads((out / "srkit-report.json").read_text())["inputs"]]
+    by_name = _check_batch_report(out, reports, one_pass)
+    assert (tmp_path / "failed-once").exists()
+    assert sum(len(r["tries"]) for r in by_name.values()) == 1

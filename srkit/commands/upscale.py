@@ -1,4 +1,4 @@
-"""``srkit upscale INPUT -o OUTPUT``: upscale an image, a folder of images, or a video.
+"""``srkit upscale INPUT -o OUTPUT``: upscale an image, a folder of images, a video, or many videos.
 
 Every option, the output's name, folder and suffix are checked before the model is loaded, so a
 typo costs nothing. Nothing is ever written under the final name unless it is complete (outputs go
@@ -18,6 +18,9 @@ A video runs as a job of chunks (whole shots) in a work folder beside the output
 resumes it (``--fresh`` starts over); ``--workers N`` and ``--ray [ADDRESS]`` run the chunks in
 parallel, ``--step plan|chunk|stitch`` one step at a time (Slurm / Kubernetes arrays; docs/VIDEO.md).
 A chunk that fails is tried again (``--retries``); chunks that still fail are listed, exit code 1.
+A folder of videos (no images) or a list file of inputs (``.txt``/``.list``) makes one job of many
+videos into an output folder: every chunk of every file on one queue, a report on stdout and in
+``srkit-report.json`` beside the outputs, exit code 1 when any file failed (the others go on).
 
 A folder batch goes on past a file it cannot do (unreadable, corrupt, too small, read-only output
 ...): one line per failure as it happens, the list of failures at the end, exit code 1. A full disk
@@ -29,8 +32,8 @@ estimate that fell back) are printed as one line each: ``srkit upscale: warning:
 
 Exit codes:
     0    done (in a batch: every image written or skipped)
-    1    a batch in which some files failed (each listed), video chunks that failed (each
-         listed), or a truncated video without ``--allow-partial`` (with it, what could be decoded is written and the exit code is 0)
+    1    a batch in which some files failed (each listed; many videos: in srkit-report.json
+         too), video chunks that failed (each listed), or a truncated video without ``--allow-partial`` (with it, what could be decoded is written and the exit code is 0)
     2    a problem with the options, the input, the checkpoint or the output; the message names
          the option, file and value (argparse's own errors exit 2 too)
     130  interrupted by Ctrl-C (SIGINT); 143 by SIGTERM; 129 by SIGHUP
@@ -67,7 +70,11 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # rather than silently ignored (argparse's defaults are None / False, so a given one is seen).
 VIDEO_OPTIONS = {"codec": ("--codec", "h264"), "crf": ("--crf", 18), "deinterlace": ("--deinterlace", "auto"),
                  "fit": ("--fit", None), "square_pixels": ("--square-pixels", False),
-                 "keep_colour": ("--keep-colour", False), "allow_partial": ("--allow-partial", False)}
+                 "keep_colour": ("--keep-colour", False), "allow_partial": ("--allow-partial", False),
+                 # the video job's own options
+                 "workers": ("--workers", None), "ray": ("--ray", None), "fresh": ("--fresh", False),
+                 "retries": ("--retries", 1), "chunk_frames": ("--chunk-frames", 500),
+                 "step": ("--step", None), "chunk": ("--chunk", None)}
 AUTO = "auto"  # --weights auto: the bundle each input's measured damage calls for
 
 
@@ -143,7 +150,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     job = parser.add_argument_group(
         "video jobs", "a video runs as chunks of whole shots in a work folder beside the output "
-        "(OUTPUT.srkit-work, named on start); running the same command again resumes it")
+        "(OUTPUT.srkit-work, named on start); running the same command again resumes it. A folder of "
+        "videos or a list file of inputs (.txt, one path a line) with an output folder: one job of "
+        "many videos, every chunk on one queue, a report in OUTPUT/srkit-report.json")
     job.add_argument("--workers", type=int, default=None, metavar="N",
                      help="video: chunks run in N processes (default 1; on CUDA one per GPU), "
                           "each with cpu_count/N torch threads")
@@ -152,9 +161,9 @@ def add_arguments(parser) -> None:
                           "cluster at ADDRESS (pip install 'srkit[cluster]')")
     job.add_argument("--fresh", action="store_true",
                      help="video: start over, dropping the chunks of an earlier run")
-    job.add_argument("--retries", type=int, default=1, metavar="N",
+    job.add_argument("--retries", type=int, default=None, metavar="N",
                      help="video: tries again a chunk that failed, up to N times (default 1)")
-    job.add_argument("--chunk-frames", type=int, default=500, metavar="N",
+    job.add_argument("--chunk-frames", type=int, default=None, metavar="N",
                      help="video: most frames in a chunk (default 500), unless one shot is longer: "
                           "chunks hold whole shots")
     job.add_argument("--step", choices=("plan", "chunk", "stitch"), default=None,
@@ -188,8 +197,15 @@ class Job:
     work: Path | None = None    # video: the job's work folder (finished chunks stay there)
 
     def interrupted(self, interrupt: KeyboardInterrupt) -> int:
+        import srkit.interrupt
+        srkit.interrupt.reset()  # reported here: the CLI's last check must not raise it again
         signum = getattr(interrupt, "signum", signal.SIGINT)  # SIGTERM/SIGHUP: srkit.cli.Terminated
         how = "interrupted" if signum == signal.SIGINT else f"interrupted by {signal.Signals(signum).name}"
+        if self.kind == "videos":
+            message = (f"{how}; the finished videos stay in {self.target} and the finished chunks "
+                       "in their work folders: run the same command to resume")
+            _say(message)
+            return 128 + signum
         if self.kind == "folder":
             message = (f"{how} after {self.done} of {self.total} images; the finished ones stay in "
                        f"{self.target} and no partial file was left; run the same command to resume")
@@ -235,11 +251,13 @@ def _run(job: Job, args) -> int:
     check_source(source)
     given = video_options_given(args)
     check_options(args)
-    if given and (source.is_dir() or _is_image(source)):
+    if given and not _is_video_batch(source) and (source.is_dir() or _is_image(source)):
         what = "a folder of images" if source.is_dir() else "an image"
         raise UsageError(f"{', '.join(given)} {'acts' if len(given) == 1 else 'act'} on video only, and "
                          f"{source} is {what}; drop {'it' if len(given) == 1 else 'them'}")
     check_path_names(job.target)  # before anything stats it: a too-long name makes stat() raise
+    if _is_video_batch(source):
+        return upscale_video_batch(job, args)
     if source.is_dir():
         todo, skipped, total = plan_folder(source, job.target, args)
         job.kind = "folder"
@@ -843,9 +861,7 @@ def upscale_video_file(source: Path, target: Path, runner, args) -> None:
     if isinstance(runner, AutoRunners):
         name, why = video_choice(source, runner.scale)
         runner = runner.use(name, why, str(source))
-    options = JobOptions(runner.scale, args.codec, args.crf, "medium", args.tile, args.overlap,
-                         args.deinterlace, args.square_pixels, args.fit, args.keep_colour,
-                         args.allow_partial, args.chunk_frames)
+    options = _job_options(args, runner.scale)
     job = VideoJob(source, target, options, _model_id(name, args))
     if args.step == "plan":
         _say(job.prepare(args.fresh))
@@ -890,3 +906,59 @@ def _chunk_from_environment() -> int:
         if os.environ.get(variable, "").isdigit():
             return int(os.environ[variable])
     raise UsageError("--step chunk needs --chunk K (or SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX)")
+
+
+def _job_options(args, scale: int):
+    from srkit.inference.video.job import JobOptions
+    return JobOptions(scale, args.codec, args.crf, "medium", args.tile, args.overlap,
+                      args.deinterlace, args.square_pixels, args.fit, args.keep_colour,
+                      args.allow_partial, args.chunk_frames)
+
+
+def _is_video_batch(source: Path) -> bool:
+    """A list file of inputs (.txt, .list), or a folder with videos and no images."""
+    from srkit.inference.video.batch import LIST_SUFFIXES, VIDEO_SUFFIXES
+    if source.is_file():
+        return source.suffix.lower() in LIST_SUFFIXES
+    if not source.is_dir():
+        return False
+    from srkit.imageio import list_images
+    return not list_images(source) and any(p.suffix.lower() in VIDEO_SUFFIXES for p in source.iterdir())
+
+
+def upscale_video_batch(job: Job, args) -> int:
+    """Many videos (``srkit.inference.video.batch``): each a job of chunks, all chunks on one queue
+    of ``--workers N`` processes or ``--ray`` tasks; a report on stdout and in the output folder;
+    exit code 1 when any file failed."""
+    from srkit.inference.video import CODECS
+    from srkit.inference.video.batch import REPORT_NAME, list_inputs, run_batch
+    if args.step is not None:
+        raise UsageError(f"--step runs one step of one video; {job.source} holds many (give one video)")
+    if getattr(args, "phase", "centre") != "centre":
+        raise UsageError(f"--phase {args.phase} is for images and folders of frames; {job.source} lists "
+                         "videos, whose pictures are centre phase")
+    try:
+        sources = list_inputs(job.source)
+    except (OSError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    out = job.target
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"output {out} must be a folder for many videos")
+    out.mkdir(parents=True, exist_ok=True)
+    job.kind = "videos"
+    targets = [out / (s.stem + CODECS[args.codec].containers[0]) for s in sources]
+    runner = build_runner(args, "video")
+    if isinstance(runner, AutoRunners):
+        raise UsageError("--weights auto chooses per file; give --weights for a batch of videos")
+    name = args.weights or default_weights("video", args.scale)[0]
+    reports = run_batch(sources, out, targets, runner, _job_options(args, runner.scale),
+                        _model_id(name, args), workers=args.workers or 1, ray_address=args.ray,
+                        retries=args.retries, fresh=args.fresh, overwrite=args.overwrite, say=_say)
+    failed = [r for r in reports if r.status == "failed"]
+    skipped = sum(r.status == "skipped" for r in reports)
+    print(f"{sum(r.status == 'done' for r in reports)} of {len(reports)} videos done, "
+          + (f"{skipped} skipped (output there already; --overwrite redoes it), " if skipped else "")
+          + f"{len(failed)} failed (report: {out / REPORT_NAME})")
+    for report in failed:
+        print(f"failed: {report.source}: {report.error}")
+    return EXIT_FAILED if failed else EXIT_OK

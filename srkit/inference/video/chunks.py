@@ -18,8 +18,9 @@ counted from the first, so its phase depends on where decoding starts).
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
+import srkit.interrupt
 from srkit.inference.video.graphs import _Pictures
 from srkit.inference.video.integrity import _Damage, _demux
 from srkit.inference.video.mux import output_pts
@@ -59,14 +60,6 @@ class Scan:
     why_one_chunk: str = ""
     chunks: list[Chunk] = field(default_factory=list)
 
-    def to_json(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Scan":
-        chunks = [Chunk(**c) for c in data.pop("chunks", [])]
-        return cls(**data, chunks=chunks)
-
 
 def picture_pts(picture, plan: VideoPlan) -> int:
     """A picture's output timestamp in the plan's time base, as ``upscale_video`` writes it
@@ -90,6 +83,7 @@ def scan_video(src, name: str, plan: VideoPlan, shots: ShotDetector | None = Non
     pts, starts, decoded, untimed = [], [], 0, False
     with _Damage(name, src, video_in) as damage:
         def look(picture) -> None:
+            srkit.interrupt.check()  # a signal whose exception Python dropped stops here
             if shots.is_cut(picture):
                 starts.append(len(pts))
             pts.append(picture_pts(picture, plan))

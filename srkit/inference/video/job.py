@@ -4,8 +4,9 @@ Steps (each can run on its own: ``srkit upscale ... --step plan | chunk K | stit
 
 * **plan**: inspect the input, decide what to do (``plan_video``), decode it once without the model
   (``chunks.scan_video``: damage warnings, the truncation verdict, shot cuts, each picture's
-  timestamp) and cut it into chunks of whole shots. Written to ``manifest.json`` (readable) and
-  ``plan.pickle`` in the work folder.
+  timestamp) and cut it into chunks of whole shots. Written to ``manifest.json`` in the work
+  folder (JSON, a versioned schema: ``srkit.inference.video.manifest``; nothing there is unpickled,
+  and a foreign, old or damaged manifest is refused naming the file).
 * **chunk K**: upscale chunk K into ``chunks/NNNNN.EXT`` (video only, through a temporary name);
   done only once its frame count and timestamps match the plan, then recorded in
   ``done/NNNNN.json`` (one file per chunk, so workers on other machines never write the same file).
@@ -23,13 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from srkit.imageio import atomic_path
-from srkit.inference.video.chunks import DEFAULT_CHUNK_FRAMES, Scan, scan_video, split_chunks
+from srkit.inference.video.chunks import DEFAULT_CHUNK_FRAMES, scan_video, split_chunks
+from srkit.inference.video.manifest import manifest_json, read_manifest
 from srkit.inference.video.plan import plan_video
 from srkit.inference.video.shots import ShotDetector
 from srkit.inference.video.source import inspect_video, open_input
@@ -104,19 +105,14 @@ class VideoJob:
         fingerprint = self.fingerprint()
         why = ""
         if self.manifest_path.exists() and not fresh:
-            try:
-                manifest = json.loads(self.manifest_path.read_text())
-                with open(self.work / "plan.pickle", "rb") as handle:
-                    plan = pickle.load(handle)
-            except (OSError, ValueError, EOFError, pickle.UnpicklingError) as error:
-                why = f"its manifest could not be read ({error})"
-            else:
-                if manifest.get("fingerprint") == fingerprint:
-                    self.plan, self.scan = plan, Scan.from_json(manifest["scan"])
-                    done = len(self.done())
-                    return (f"resuming {self.target.name} from {self.work}: {done} of "
-                            f"{len(self.scan.chunks)} chunks done")
-                why = "the input or the options changed"
+            # ManifestError (foreign, old or damaged): refused, the folder is left as it is
+            recorded, plan, scan = read_manifest(self.manifest_path)
+            if recorded == fingerprint:
+                self.plan, self.scan = plan, scan
+                done = len(self.done())
+                return (f"resuming {self.target.name} from {self.work}: {done} of "
+                        f"{len(self.scan.chunks)} chunks done")
+            why = "the input or the options changed"
         elif fresh and self.work.exists():
             why = "--fresh"
         if self.work.exists():
@@ -142,26 +138,21 @@ class VideoJob:
         scan.chunks = split_chunks(scan, options.chunk_frames)
         (self.work / "chunks").mkdir(parents=True, exist_ok=True)
         (self.work / "done").mkdir(exist_ok=True)
-        _write_atomic(self.work / "plan.pickle", pickle.dumps(plan))
-        manifest = dict(fingerprint=fingerprint, source=str(self.source), target=str(self.target),
-                        scan=scan.to_json())
-        _write_atomic(self.manifest_path, json.dumps(manifest, indent=1).encode())
+        _write_atomic(self.manifest_path,
+                      manifest_json(fingerprint, self.source, self.target, plan, scan))
         self.plan, self.scan = plan, scan
 
     def load(self) -> None:
         """The plan as the plan step wrote it (a worker's view: nothing is re-planned)."""
         if self.scan is not None:
             return
-        try:
-            manifest = json.loads(self.manifest_path.read_text())
-            with open(self.work / "plan.pickle", "rb") as handle:
-                plan = pickle.load(handle)
-        except FileNotFoundError:
-            raise ValueError(f"{self.work}: no plan yet; run the plan step first") from None
-        if manifest.get("fingerprint") != self.fingerprint():
+        if not self.manifest_path.exists():
+            raise ValueError(f"{self.work}: no plan yet; run the plan step first")
+        recorded, plan, scan = read_manifest(self.manifest_path)
+        if recorded != self.fingerprint():
             raise ValueError(f"{self.work}: its plan was made for another input or other options "
                              "than this command's; run the plan step again with these")
-        self.plan, self.scan = plan, Scan.from_json(manifest["scan"])
+        self.plan, self.scan = plan, scan
 
     def done(self) -> dict[int, dict]:
         """Chunk index → its record, for the chunks done (file present with the recorded size)."""

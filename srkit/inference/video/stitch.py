@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+import srkit.interrupt
 from srkit.imageio import atomic_path
 from srkit.inference.guard import check_output
 from srkit.inference.tiling import auto_tile, tiled_upscale
@@ -46,6 +47,7 @@ def write_chunk(src, name: str, path: Path, runner, plan: VideoPlan, scan: Scan,
             video_out = add_video_stream(dst, plan, video_in, crf, preset)
             pictures, output = _Pictures(video_in, plan, name), _Output(plan)
             for picture, at in decode_chunk(src, name, plan, scan, chunk):
+                srkit.interrupt.check()  # a signal whose exception Python dropped stops here
                 lr = pictures.tensor(picture)
                 if at in shot_starts:
                     guard += shot.report() if shot is not None else 0
@@ -120,6 +122,7 @@ def stitch(src, name: str, target: Path, chunk_files: list[Path], plan: VideoPla
 
                 def video_packets():
                     for container in chunks:
+                        srkit.interrupt.check()
                         for packet in container.demux(container.streams.video[0]):
                             stamp = packet.dts if packet.dts is not None else packet.pts
                             if stamp is None:

@@ -8,6 +8,7 @@ from typing import Callable
 
 import torch
 
+import srkit.interrupt
 from srkit.imageio import atomic_path
 from srkit.inference.guard import check_output
 from srkit.inference.runner import ModelRunner
@@ -179,6 +180,7 @@ def _transcode(job: OnePass, src, source_name: str, temporary: Path, target: Pat
                    desc=target.name, disable=not progress)
 
         def upscale(picture) -> None:
+            srkit.interrupt.check()  # a signal whose exception Python dropped stops here
             lr = pictures.tensor(picture)
             if shots.is_cut(picture):
                 count["guard"] += state["shot"].report() if state["shot"] is not None else 0

@@ -16,6 +16,7 @@ import os
 import traceback
 from dataclasses import dataclass, field
 
+import srkit.interrupt
 from srkit.inference.video.job import VideoJob
 
 
@@ -77,11 +78,14 @@ def run_chunks(job: VideoJob, runner, workers: int = 1, ray_address: str | None 
             for index in pending:
                 for attempt in range(1, retries + 2):
                     report.tries[index] = attempt
+                    srkit.interrupt.check()
                     try:
                         job.process(index, runner, progress=bar.update)
                     except (KeyboardInterrupt, OSError):
                         raise  # Ctrl-C, a full disk: the job stops; finished chunks stay
                     except Exception as error:  # noqa: BLE001 - reported, retried
+                        # an interrupt that a cleanup turned into another error is no failure
+                        srkit.interrupt.check()
                         report.failed[index] = f"{type(error).__name__}: {error}"
                         continue
                     report.failed.pop(index, None)
@@ -127,6 +131,7 @@ def _run_pool(job, runner, pending, workers, retries, report, bar, frames, on_ch
             submit(queue.pop(0), slot)
         while running:
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            srkit.interrupt.check()
             for future in finished:
                 index, slot = running.pop(future)
                 error = future.exception()
@@ -146,18 +151,26 @@ def _run_pool(job, runner, pending, workers, retries, report, bar, frames, on_ch
                     submit(queue.pop(0), slot)
 
 
-def _run_ray(job, runner, pending, address, retries, report, bar, frames, on_chunk) -> None:
+def _ray_init(address: str) -> bool:
+    """Connect to Ray ("local": start a cluster of this machine); True when this call started it
+    (the caller shuts it down)."""
     try:
         import ray
     except ImportError:
         raise ValueError("--ray needs Ray: pip install 'srkit[cluster]' (or pip install ray)") from None
-    started = not ray.is_initialized()
-    if started:
-        if address == "local":  # a cluster of this machine only: its node address is loopback
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
-                     _node_ip_address="127.0.0.1")
-        else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    if ray.is_initialized():
+        return False
+    if address == "local":  # a cluster of this machine only: its node address is loopback
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 _node_ip_address="127.0.0.1")
+    else:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    return True
+
+
+def _run_ray(job, runner, pending, address, retries, report, bar, frames, on_chunk) -> None:
+    started = _ray_init(address)
+    import ray
     try:
         cuda = _devices(runner, 1)[0] is not None
         resources = dict(num_gpus=1) if cuda else dict(num_cpus=1)
@@ -209,6 +222,7 @@ def upscale_video_job(source, target, runner, options, model_id: str = "", worke
     report = run_chunks(job, runner, workers, ray_address, retries, progress, on_chunk)
     for line in report.lines():
         say(line)
+    srkit.interrupt.check()  # never stitch after an interrupt, even one Python dropped
     if report.failed:
         raise ChunksFailed(f"{job.target.name}: {len(report.failed)} of {len(job.scan.chunks)} "
                            f"chunks failed ({'; '.join(report.lines()[1:])}); the finished ones "
