@@ -11,6 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -135,7 +136,9 @@ class _SignalInFinaliser:
     while a generator, weakref callback or C callback of PyAV/torch runs)."""
 
     def __del__(self):
-        os.kill(os.getpid(), signal.SIGINT)
+        # to the main thread itself: os.kill may hand the signal to a torch or FFmpeg thread, and the
+        # main thread would then run the handler only after this method returned (not dropped)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         time.sleep(0.05)
 
 
