@@ -76,13 +76,13 @@ def assemble(ikc_path: str | Path, gan_path: str | Path | None = None, stage: st
 
 
 def save_segmenter(seg_path: str | Path, out: str | Path, meta: dict | None = None) -> Path:
-    """Write a seg run's SegNet alone to ``out`` (fp16, with the run's provenance): a segmenter
-    that ``srkit bench segmentation --weights`` and ``srkit.load`` read."""
+    """Write a seg run's SegNet alone to ``out`` (fp16, with the run's provenance and the scale it
+    was trained for): a segmenter that ``srkit bench segmentation --weights`` and ``srkit.load`` read."""
     seg = load_checkpoint(seg_path)
     if "segnet" not in seg.modules:
         raise ValueError(f"{seg_path} holds no segmenter (networks: {sorted(seg.modules)})")
     meta = {**(meta or {}), "stages": {"segmenter": _run_provenance(Path(seg_path))}}
-    return save_checkpoint(out, {"segnet": seg.modules["segnet"]}, meta=meta, half=True)
+    return save_checkpoint(out, {"segnet": seg.modules["segnet"]}, meta=meta, half=True, scale=seg.trained_scale)
 
 
 def main(argv: list[str] | None = None) -> int:
