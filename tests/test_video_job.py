@@ -157,15 +157,20 @@ upscale_video_job(sys.argv[2], sys.argv[3], ModelRunner.wrap(model, device="cpu"
 """
 
 
-def test_local_ray_cluster_on_loopback_with_a_chunk_failing_once(clip, one_pass, tmp_path):
-    """Ray listens on every interface even when told 127.0.0.1, so the cluster runs in a network
-    namespace that has only loopback."""
+def _ray_with_a_failing_once_model(tmp_path):
+    """Skip without Ray or a loopback-only namespace; else save the model whose first chunk fails once."""
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'srkit[cluster]')")
     why = _loopback_namespace()
     if why:
         pytest.skip(f"no loopback-only network namespace: {why}")
     torch.manual_seed(0)
     torch.save(FailingOncePipeline(tmp_path / "failed-once"), tmp_path / "model.pt")
+
+
+def test_local_ray_cluster_on_loopback_with_a_chunk_failing_once(clip, one_pass, tmp_path):
+    """Ray listens on every interface even when told 127.0.0.1, so the cluster runs in a network
+    namespace that has only loopback."""
+    _ray_with_a_failing_once_model(tmp_path)
     target = tmp_path / "out.mkv"
     script = RAY_SCRIPT.format(options=OPTIONS)
     tests = str(Path(__file__).parent)
@@ -393,12 +398,7 @@ sys.exit(0 if [r.status for r in reports] == ["done", "done", "failed"] else 3)
 
 
 def test_a_folder_of_videos_on_a_local_ray_cluster_on_loopback(clip, one_pass, tmp_path):
-    pytest.importorskip("ray", reason="Ray is not installed (pip install 'srkit[cluster]')")
-    why = _loopback_namespace()
-    if why:
-        pytest.skip(f"no loopback-only network namespace: {why}")
-    torch.manual_seed(0)
-    torch.save(FailingOncePipeline(tmp_path / "failed-once"), tmp_path / "model.pt")
+    _ray_with_a_failing_once_model(tmp_path)
     folder, out = _batch_folder(tmp_path, clip), tmp_path / "out"
     tests = str(Path(__file__).parent)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(tests).parent), tests]),

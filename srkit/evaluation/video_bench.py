@@ -97,22 +97,15 @@ class BundleMethod:
         return outs
 
 
-class WindowMethod:
+class WindowMethod(BundleMethod):
     """A multi-frame bundle (``srkit.inference.windows``): one guarded kernel estimate on the clip's
     first frame, then each frame from its window (a clip is one shot: windows are padded at its ends
     by repeating the first or last frame). ``repeat_centre``: the control that feeds every window the
     centre frame T times. Pickles (for ``workers``): the runner is built in the process that runs it."""
 
     def __init__(self, pipeline, steps: int = 7, device: str = "cpu", repeat_centre: bool = False):
-        self.pipeline, self.steps, self.device, self.repeat_centre = pipeline, steps, device, repeat_centre
-        self._runner = None
-
-    def __getstate__(self):
-        return {**self.__dict__, "_runner": None}
-
-    @property
-    def scale(self) -> int:
-        return self.pipeline.scale
+        super().__init__(pipeline, steps, device)
+        self.repeat_centre = repeat_centre
 
     @torch.no_grad()
     def __call__(self, lrs: list[np.ndarray], scale: int, name: str) -> list[np.ndarray]:
