@@ -109,6 +109,7 @@ def test_category_key_lists_the_categories_present_in_their_colours():
     assert [t.get_text() for t in key.get_texts()] == ["background", "water", "text"]
     assert np.allclose(key.get_patches()[2].get_facecolor()[:3], CATEGORY_COLORS[9])
     assert len(category_key(Figure(), None).get_texts()) == len(CATEGORIES)
+    assert category_key(Figure().subplots(), []).get_texts() == []  # no category shown: an empty key
     grid = image_grid({"a": {"labels": np.zeros((4, 4, 3))}}, key=[labels, np.array([[3]])])
     assert [t.get_text() for t in grid.legends[0].get_texts()] == ["background", "water", "grass", "text"]
 

@@ -130,7 +130,7 @@ def category_key(target, labels=None, ncol: int = 5, fontsize: float = 8, **kwar
         present = range(len(CATEGORIES))
     else:
         arrays = labels if isinstance(labels, (list, tuple)) else [labels]
-        values = np.unique(np.concatenate([np.asarray(a, dtype=np.int64).ravel() for a in arrays]))
+        values = np.unique(np.concatenate([np.asarray(a, dtype=np.int64).ravel() for a in arrays] or [[]]))
         present = [int(v) for v in values if 0 <= v < len(CATEGORIES)]
     handles = [Patch(facecolor=CATEGORY_COLORS[i], edgecolor="black", linewidth=0.5, label=CATEGORIES[i])
                for i in present]
