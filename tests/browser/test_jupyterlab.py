@@ -153,7 +153,8 @@ KEY_OUTPUTS = {
     "02_segmentation_pretraining": ("IoU", 2, ("srkit-category-explorer",)),
     "03_ikc_alternating_training": ("σ given to G", 3, ("srkit-ikc-stepper",)),
     "04_sftgan_training": ("sharpness", 2, ()),
-    "05_ablations": ("method (σn = 15)", 2, ("srkit-ablation-panel",)),
+    # 05's IKC steps are a widget (its figure is checked as one), not a second static figure
+    "05_ablations": ("method (σn = 15)", 1, ("srkit-ablation-panel", "srkit-ikc-comparison")),
 }
 ALL_DONE_JS = """() => {
   if (document.querySelector(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'] pre")
