@@ -118,6 +118,27 @@ def test_sqrt_inverse_class_weights():
         SegTrainConfig(class_weights="sqrt_inverse", class_weight_factors={"face": 0})
 
 
+def test_class_weights_logit_shift_is_removed_from_the_exported_segmenter(tmp_path):
+    """Weighted CE trains logits + log w; model.safetensors holds logits − log w (head bias), the
+    resume state the network as trained, and validation scores the exported one."""
+    from srkit.train.seg import adjust_logits, logit_shift
+    shift = logit_shift(torch.tensor([0.5, 1.0, 0.0, 2.0]))
+    assert torch.allclose(shift, torch.tensor([np.log(0.5), 0.0, 0.0, np.log(2.0)], dtype=torch.float32))  # weight 0: no shift
+    t = SegTrainer(SegTrainConfig.from_preset("smoke", out=str(tmp_path), steps=2, class_weights="sqrt_inverse",
+                                              progress=False), **Q)
+    t.fit()
+    net = t.modules["segnet"].eval()
+    x = torch.rand(1, 3, 24, 32)
+    exported = srkit.load_network(tmp_path / "model.safetensors").eval()
+    with torch.no_grad():
+        want = net.logits(x) - t.logit_shift.view(1, -1, 1, 1)
+        assert torch.allclose(exported.logits(x), want, atol=5e-3)       # fp32 run, fp32 file
+        assert torch.allclose(adjust_logits(net, t.logit_shift).logits(x), want, atol=1e-5)
+    assert net.head[-1].bias.abs().sum() > 0 and t.logit_shift.abs().sum() > 0
+    with pytest.raises(ValueError, match="cannot fold a 3-class logit shift"):
+        adjust_logits(net, torch.zeros(3))
+
+
 def test_small_images_are_padded_mirrored_with_ignored_labels():
     import numpy as np
     from srkit.data.label_maps import IGNORE

@@ -4,9 +4,18 @@ S runs on LR images at inference (docs/DESIGN.md §1: ψ at LR resolution), so i
 HR crops are degraded exactly like the SR training data (random kernel, noise) and the label of an
 LR pixel is the label at the centre of its s×s HR block. Data: CamVid + ADE20K samples mapped to the
 10 categories, synthetic face/text composites, and optionally a HuggingFace dataset.
+
+Class weights w_k (``class_weights='sqrt_inverse'``) make a network whose logits are the calibrated
+ones plus log w_k (the weighted cross-entropy's minimiser, softmax ∝ w_k·p(k|x)): faces and text are
+then called where they are less likely than the truth. The exported network (model.safetensors) and
+the validation scores therefore use logits − log w_k, folded into the head's last bias (post-hoc
+logit adjustment: A. K. Menon et al., "Long-tail learning via logit adjustment", ICLR 2021,
+https://arxiv.org/abs/2007.07314); the resume state keeps the network as trained.
 """
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -147,6 +156,7 @@ class SegTrainer(Trainer):
             self.weight = sqrt_inverse_weights(self.sampler.data.labels,
                                                factors=cfg.class_weight_factors).to(self.device)
             self.print("class weights: " + ", ".join(f"{c} {w:.2f}" for c, w in zip(CATEGORIES, self.weight.tolist())))
+        self.logit_shift = logit_shift(self.weight) if self.weight is not None else None
 
     def train_step(self, batch: dict) -> dict[str, float]:
         loss = F.cross_entropy(self.net(batch["lr"]), batch["label"], weight=self.weight, ignore_index=IGNORE)
@@ -155,6 +165,35 @@ class SegTrainer(Trainer):
     def validate(self) -> dict[str, float]:
         b = self.val_batch
         logits = self.modules["segnet"].logits(b["lr"])
+        if self.logit_shift is not None:  # score what export() writes: the adjusted network
+            logits = logits - self.logit_shift.view(1, -1, 1, 1)
         cm = confusion(logits.argmax(1), b["label"])
         ce = float(F.cross_entropy(logits, b["label"], ignore_index=IGNORE))
         return {"val_ce": ce, **{f"val_{k}": v for k, v in iou_from_confusion(cm).items()}}
+
+    def export(self):
+        """model.safetensors holds the segmenter with the class weights' logit shift removed (see the
+        module docstring); without class weights, the network as trained."""
+        if self.logit_shift is None:
+            return self.modules, None
+        return {"segnet": adjust_logits(dist.unwrap(self.modules["segnet"]), self.logit_shift)}, None
+
+
+def logit_shift(weight: torch.Tensor) -> torch.Tensor:
+    """log w_k of K class weights (0 for a weight of 0: an absent category gets no shift)."""
+    w = weight.detach().float().cpu()
+    return torch.where(w > 0, w.clamp_min(1e-12).log(), torch.zeros_like(w))
+
+
+def adjust_logits(net: SegNet, shift: torch.Tensor) -> SegNet:
+    """A copy of ``net`` whose logits are ``net``'s minus ``shift`` (K values), folded into the
+    bias of the head's last convolution (the architecture and file format do not change)."""
+    out = copy.deepcopy(net)
+    last = out.head[-1]
+    if not isinstance(last, torch.nn.Conv2d) or last.bias is None or last.bias.numel() != shift.numel():
+        raise ValueError(f"cannot fold a {shift.numel()}-class logit shift into {type(last).__name__}")
+    with torch.no_grad():
+        last.bias -= shift.to(last.bias)
+    if not all(math.isfinite(v) for v in last.bias.tolist()):
+        raise ValueError("logit shift made the head's bias non-finite")
+    return out
