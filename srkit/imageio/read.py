@@ -23,10 +23,10 @@ IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".p
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file as float32 RGB H×W×3 in [0, 1].
 
-    See the module docstring for how each kind of file is converted: 8-bit data / 255, 16-bit
-    data / 65535 (all 16 bits kept), float data kept exactly (must be in [0, 1]), 1-bit data as
-    0.0 / 1.0; EXIF orientation applied; non-sRGB ICC profiles converted to sRGB (or ignored with
-    a ``UserWarning`` naming the file when they cannot be); alpha dropped.
+    See the ``srkit.imageio`` docstring for how each kind of file is converted: 8-bit data / 255,
+    16-bit data / 65535 (all 16 bits kept), float data kept exactly (must be in [0, 1]), 1-bit data
+    as 0.0 / 1.0; EXIF orientation applied; non-sRGB ICC profiles converted to sRGB (or ignored
+    with a ``UserWarning`` naming the file when they cannot be); alpha dropped.
 
     Raises:
         FileNotFoundError: the file does not exist.
