@@ -589,7 +589,7 @@ def test_scale_without_a_bundled_model_is_refused(image, tmp_path, monkeypatch, 
 
 
 def test_auto_line_names_only_the_bundles_of_the_scale():
-    from srkit.commands.upscale import default_weights
+    from srkit.commands.upscaling.models import default_weights
     assert default_weights("image", 4)[1].startswith("default for images: per file x4 or x4_archive by its")
     assert default_weights("image", 2)[1].startswith("default for images: per file x2, x2_noise or "
                                                      "x2_archive by its")

@@ -15,8 +15,8 @@ import tifffile
 import torch
 from PIL import Image, ImageCms, ImageOps
 
-from srkit.imageio import (_orient, check_tensor_image, is_gray_file, max_image_pixels, read_image,
-                           to_float_rgb)
+from srkit.imageio import check_tensor_image, is_gray_file, max_image_pixels, read_image, to_float_rgb
+from srkit.imageio.deepread import orient
 
 
 @pytest.fixture(autouse=True)
@@ -286,7 +286,7 @@ def test_numpy_orientation_matches_pil_for_all_eight(tmp_path):
         _save_with_orientation(a, tmp_path / f"{o}.png", o)
         with Image.open(tmp_path / f"{o}.png") as im:
             ref = np.asarray(ImageOps.exif_transpose(im))
-        np.testing.assert_array_equal(_orient(a, o), ref, err_msg=f"orientation {o}")
+        np.testing.assert_array_equal(orient(a, o), ref, err_msg=f"orientation {o}")
         np.testing.assert_array_equal(read_image(tmp_path / f"{o}.png"), ref / np.float32(255))
 
 

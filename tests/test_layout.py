@@ -118,3 +118,24 @@ def test_the_graph_sees_the_guarded_loop_in_inference():
     graph = import_graph()
     assert "srkit.inference.guard" in graph["srkit.inference.guarded_ikc"]
     assert "srkit.models.ikc" in graph["srkit.inference.guarded_ikc"]
+
+
+MAX_LINES = 500  # the code rule: no module over ~500 lines (split it by concern instead)
+
+
+def test_no_module_is_over_the_line_limit():
+    long = {str(p.relative_to(PACKAGE.parent)): n for p in sorted(PACKAGE.rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert not long, f"modules over {MAX_LINES} lines (split them by concern): {long}"
+
+
+def test_split_packages_import_their_parts_directly():
+    """srkit.imageio and srkit.commands.upscaling are split by concern: their modules import one
+    another, never the package's ``__init__`` (which re-exports them), so no cycle runs through it."""
+    graph = import_graph()
+    assert {"srkit.imageio.read", "srkit.imageio.write", "srkit.imageio.atomic"} <= graph["srkit.imageio"]
+    assert "srkit.imageio.deepread" in graph["srkit.imageio.read"]
+    assert "srkit.commands.upscaling.checks" in graph["srkit.commands.upscale"]
+    for package in ("srkit.imageio", "srkit.commands.upscaling"):
+        parts = [m for m in graph if m.startswith(package + ".")]
+        assert parts and not [m for m in parts if package in graph[m]], package

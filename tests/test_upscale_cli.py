@@ -1,4 +1,5 @@
-"""``srkit upscale`` (srkit/commands/upscale.py): images, folders, videos and clear errors."""
+"""``srkit upscale`` (srkit/commands/upscale.py, its parts in srkit/commands/upscaling/): images,
+folders, videos and clear errors."""
 from __future__ import annotations
 
 import errno
@@ -153,7 +154,7 @@ def test_video_disk_full_leaves_nothing(weights, tmp_path, monkeypatch, capsys):
 def test_default_weights_follow_the_input_kind(monkeypatch, tmp_path):
     """Video gets the archive bundle of its scale (when bundled), images the measured choice."""
     import srkit.checkpoint as checkpoint
-    from srkit.commands.upscale import default_weights
+    from srkit.commands.upscaling.models import default_weights
     for scale in (2, 4):
         name, why = default_weights("image", scale)
         assert name == "auto" and f"x{scale}_archive" in why and "measured" in why

@@ -603,7 +603,7 @@ def test_probe_prints_what_it_sees_and_will_do(archive, tmp_path, capsys):
                      "(median of up to 5 of those, per field)", "with --weights auto: x2",
                      "phase", "srkit upscale --phase corner"]:
         assert expected in table, (expected, table)
-    from srkit.commands.upscale import default_weights
+    from srkit.commands.upscaling.models import default_weights
     name, why = default_weights("video", 2)
     assert any(line.split()[:2] == ["model", name] and line.endswith(f"({why})") for line in table.splitlines()), table
     assert main(["probe", "--codecs"]) == 0

@@ -218,16 +218,17 @@ def test_cluster_steps_from_the_environment(clip, tmp_path, monkeypatch, capsys)
 def test_probe_and_upscale_agree_on_scale_and_model_for_video(clip, tmp_path, monkeypatch, capsys):
     """Without --scale and --weights, ``srkit upscale`` loads the model ``srkit probe`` names, at
     the scale it plans (x2, x2_archive)."""
-    import srkit.commands.upscale as upscale
+    import srkit.commands.upscaling.models as models
     from srkit.cli import main
+    from srkit.commands.upscaling.messages import UsageError
     assert main(["probe", str(clip)]) == 0
     table = capsys.readouterr().out
     loaded = []
 
     def load(args, weights):
         loaded.append(weights)
-        raise upscale.UsageError("stopped before the job")
-    monkeypatch.setattr(upscale, "_runner", load)
+        raise UsageError("stopped before the job")
+    monkeypatch.setattr(models, "_runner", load)
     assert main(["upscale", str(clip), "-o", str(tmp_path / "out.mkv"), "--device", "cpu"]) == 2
     model = next(line.split()[1] for line in table.splitlines() if line.strip().startswith("model"))
     assert "what srkit upscale will do (x2, --codec h264, clip_x2.mp4)" in table

@@ -121,7 +121,7 @@ def table(info, plan, target: Path) -> str:
     lines = ["what srkit sees"] + [f"  {key:<{width}}{value}" for key, value in rows]
     scale = plan.model_size[1] // max(info.height, 1)
     lines.append(f"what srkit upscale will do (x{scale}, --codec {plan.codec}, {target.name})")
-    from srkit.commands.upscale import default_weights
+    from srkit.commands.upscaling.models import default_weights
     name, why = default_weights("video", scale)
     lines.append(f"  {'model':<{width}}{name} ({why})")
     if info.damage is not None:

@@ -134,7 +134,7 @@ def _to_samples(hwc: np.ndarray, dtype) -> np.ndarray:
 
 def _upscale_alpha(alpha: np.ndarray, size: tuple[int, int], dtype) -> np.ndarray:
     """The alpha channel at the output size, MATLAB bicubic like the picture's bicubic reference
-    and the CLI (``srkit.commands.upscale``), clipped and in the output's sample type."""
+    and the CLI (``srkit.commands.upscaling.images``), clipped and in the output's sample type."""
     from srkit.resize import imresize_np
     if alpha.dtype == np.uint8:
         return imresize_np(alpha, size=size)

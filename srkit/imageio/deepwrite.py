@@ -1,5 +1,6 @@
 """Files deeper than 8 bits that PIL cannot write: 16-bit gray + alpha / RGB / RGBA PNG, 16-bit
-PGM / PPM, and 16-bit or float TIFF (through tifffile). ``srkit.imageio.write_image`` picks these."""
+PGM / PPM, and 16-bit or float TIFF (through tifffile). ``srkit.imageio.write_image`` picks these;
+their readers: ``srkit.imageio.deepread``."""
 from __future__ import annotations
 
 from pathlib import Path
