@@ -52,6 +52,29 @@ def test_a_budget_stopped_run_resumes_on_the_next_call(tmp_path, monkeypatch):
 def test_load_segmenter_gives_the_shipped_imagenet_segmenter_or_none():
     from srkit.models.seg import SegNet
     from srkit.notebook.models import load_segmenter
-    seg = load_segmenter(2, device="cpu")
-    assert isinstance(seg, SegNet) and not seg.training and seg.cfg.encoder == "efficientnet_lite0"
+    from srkit.checkpoint import load_checkpoint
+    from srkit.paths import WEIGHTS_DIR
+    for scale in (2, 4):
+        seg = load_segmenter(scale, device="cpu")
+        assert isinstance(seg, SegNet) and not seg.training and seg.cfg.encoder == "efficientnet_lite0"
+        assert load_checkpoint(WEIGHTS_DIR / "segmenters" / f"lite0_x{scale}.safetensors").trained_scale == scale
     assert load_segmenter(3) is None                                   # no ×3 segmenter ships
+
+
+def test_the_shipped_segmenters_see_the_harbour_water(data_dir):
+    """The explorers' scene (a Stanford val harbour): water, sky and buildings, no face or text at ×2."""
+    import torch
+    from srkit.categories import CATEGORIES
+    from srkit.data.samples import outdoor_scene
+    from srkit.degrade import degrade_uint8
+    from srkit.imageio import as_tensor
+    from srkit.notebook.models import load_segmenter
+    for scale, floor in ((2, 0.30), (4, 0.20)):
+        hr, name = outdoor_scene(multiple=scale)
+        assert name.startswith("Stanford Background val"), name
+        with torch.no_grad():
+            pred = load_segmenter(scale, device="cpu")(as_tensor(degrade_uint8(hr, scale))).argmax(1)[0]
+        share = dict(zip(CATEGORIES, (torch.bincount(pred.flatten(), minlength=10).float() / pred.numel()).tolist()))
+        assert share["water"] >= floor and share["sky"] >= 0.2, (scale, share)
+        if scale == 2:
+            assert share["face"] + share["text"] < 0.01, share
