@@ -102,3 +102,24 @@ def test_a_segmenter_bundles_alone(tmp_path):
     seg = load_checkpoint(written["segmenter"])
     assert set(seg.modules) == {"segnet"} and seg.header["dtype"] == "float16"
     assert seg.meta["stages"]["segmenter"]["checkpoint"].endswith("model.safetensors")
+
+
+def test_a_bundle_takes_its_maps_from_another_segmenter(tmp_path):
+    """maps = ...: the assembled bundle carries that SegNet (here the shipped lite0_x2), not the
+    IKC run's, and says so in its metadata; maps without ikc is refused by name."""
+    import srkit
+    from srkit.paths import WEIGHTS_DIR
+    recipe = load_recipe(RECIPES[[p.stem for p in RECIPES].index("x2")])
+    recipe.bundles = [type(recipe.bundles[0])(name="x2_maps", ikc=recipe.bundles[0].ikc,
+                                              maps="bundled:segmenters/lite0_x2")]
+    written = run_recipe(recipe, out=tmp_path / "run", smoke=True, steps=1, progress=False, log=lambda *_: None)
+    pipe = srkit.load(written["x2_maps"])
+    shipped = srkit.load_network(WEIGHTS_DIR / "segmenters" / "lite0_x2.safetensors")
+    assert pipe.segnet.cfg.encoder == "efficientnet_lite0" and pipe.meta["segmenter"]["file"] == "lite0_x2.safetensors"
+    assert torch.equal(pipe.segnet.head[-1].bias, shipped.head[-1].bias)
+    assert torch.isfinite(pipe(torch.rand(1, 3, 24, 24))).all()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "b"\nscale = 2\n[[stage]]\nname = "g"\ntrainer = "sftmd"\n'
+                   '[[bundle]]\nname = "x"\ngenerator = "@g"\nmaps = "bundled:segmenters/lite0_x2"\n')
+    with pytest.raises(ValueError, match="bundle x: maps = ... goes with ikc"):
+        load_recipe(bad)

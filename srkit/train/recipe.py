@@ -32,9 +32,11 @@ A recipe file::
     name = "x2"                # <bundle-to>/x2.safetensors (fp16), default <out>/bundles
     ikc = "@c2"
     gan = "@gan"               # optional: the SFT-GAN generator (or generator = "@run")
+    maps = "bundled:segmenters/lite0_x2"   # optional: the SegNet whose maps condition G
 
 References: ``"@stage"`` is that stage's model (``<out>/<stage>/model.safetensors``, or the
-assembled file), ``"bundled:NAME"`` a bundled model in ``assets/weights``.
+assembled file), ``"bundled:NAME"`` a bundled model in ``assets/weights`` (``NAME`` may name a
+subfolder: ``"bundled:segmenters/lite0_x2"``).
 """
 from __future__ import annotations
 
@@ -66,12 +68,15 @@ class Bundle:
     """A bundled pipeline: an IKC run's networks (``ikc``), optionally with the generator of
     another run (``gan`` or ``generator``); or, without ``ikc``, a generator run's own networks
     (generator, its frozen segmenter and PCA: the variants that need no kernel estimate); or, with
-    ``segmenter`` alone, a seg run's SegNet by itself (for ``srkit bench segmentation``)."""
+    ``segmenter`` alone, a seg run's SegNet by itself (for ``srkit bench segmentation``). ``maps``
+    (with ``ikc``): the SegNet whose probability maps condition the generator, in place of the one
+    the IKC run carries (a segmenter file, ``"@stage"`` of a seg run or ``"bundled:segmenters/..."``)."""
     name: str
     ikc: str | None = None
     gan: str | None = None
     generator: str | None = None
     segmenter: str | None = None
+    maps: str | None = None
 
 
 @dataclass
@@ -130,6 +135,8 @@ def load_recipe(path: str | Path) -> Recipe:
                 raise ValueError(f"{path}: bundle {b.get('name')}: {ref} names no stage")
         if b.get("segmenter") and len(b) != 2:
             raise ValueError(f"{path}: bundle {b.get('name')}: segmenter = \"@stage\" stands alone")
+        if b.get("maps") and not b.get("ikc"):
+            raise ValueError(f"{path}: bundle {b.get('name')}: maps = ... goes with ikc = \"@stage\"")
         if not b.get("segmenter") and not b.get("ikc") and (b.get("gan") or not b.get("generator")):
             raise ValueError(f"{path}: bundle {b.get('name')}: give ikc = \"@stage\" (optionally with gan or "
                              "generator), generator alone or segmenter alone")
@@ -138,7 +145,7 @@ def load_recipe(path: str | Path) -> Recipe:
 
 
 def _refs(d: dict) -> list[str]:
-    vals = [d.get("init_from"), d.get("ikc"), d.get("gan"), d.get("generator"), d.get("segmenter")]
+    vals = [d.get("init_from"), d.get("ikc"), d.get("gan"), d.get("generator"), d.get("segmenter"), d.get("maps")]
     vals += list((d.get("config") or {}).values()) + list((d.get("assemble") or {}).values())
     return [v for v in vals if isinstance(v, str) and (v.startswith("@") or v.startswith("bundled:"))]
 
@@ -167,6 +174,7 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     import os
 
     from srkit.checkpoint import load_checkpoint, resolve, save_pipeline
+    from srkit.paths import WEIGHTS_DIR
     from srkit.inference.pipeline import Pipeline
     from srkit.train import get_trainer
     from srkit.train.average import blend_into
@@ -183,7 +191,8 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
         if value.startswith("@"):
             return str(outputs[value[1:]])
         if value.startswith("bundled:"):
-            return str(resolve(value.split(":", 1)[1]))
+            name = value.split(":", 1)[1]
+            return str(resolve(name if "/" not in name else WEIGHTS_DIR / f"{name}.safetensors"))
         return value
 
     for i, st in enumerate(recipe.stages, 1):
@@ -238,7 +247,7 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
             pipe.meta = {"stages": {"generator": _run_provenance(Path(ref(b.generator)))}}
         else:
             pipe = assemble(ref(b.ikc), ref(b.gan or b.generator) if (b.gan or b.generator) else None,
-                            "sftgan" if b.gan else "generator")
+                            "sftgan" if b.gan else "generator", ref(b.maps))
         written[b.name] = save_pipeline(pipe, bundle_dir / f"{b.name}.safetensors", meta=meta, half=True)
         log(f"recipe {recipe.name}: bundle {b.name} → {written[b.name]}")
     return written
