@@ -130,6 +130,16 @@ def test_signal_leaves_nothing_behind(signum, code, how, long_clip, weights, tmp
     assert list(out_dir.iterdir()) == [work] and not list(work.rglob("*.part*"))
 
 
+@pytest.fixture
+def sigint_not_ignored():
+    """Python's own SIGINT handler for the test: a runner started as a background job of a
+    non-interactive shell inherits SIGINT ignored, and ``signals_as_exceptions`` keeps an inherited
+    ignore (as it must for the user's ``nohup``-style launches)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class _SignalInFinaliser:
     """Sends SIGINT to this process from ``__del__``: Python runs the handler there, at once, and can
     only print "Exception ignored in ..." and drop its KeyboardInterrupt (as when the signal lands
@@ -143,7 +153,8 @@ class _SignalInFinaliser:
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_an_interrupt_python_dropped_still_stops_the_video_job(weights, tmp_path, monkeypatch, capsys):
+def test_an_interrupt_python_dropped_still_stops_the_video_job(weights, tmp_path, monkeypatch, capsys,
+                                                                 sigint_not_ignored):
     """The job used to run on to the end and exit 0 (the intermittent failure of the test above):
     the recorded signal stops it at the next frame, and nothing is written under the output."""
     pytest.importorskip("av")
@@ -171,7 +182,7 @@ def test_an_interrupt_python_dropped_still_stops_the_video_job(weights, tmp_path
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_recorded_signal_is_raised_again_and_forgotten_after_the_command():
+def test_a_recorded_signal_is_raised_again_and_forgotten_after_the_command(sigint_not_ignored):
     import srkit.interrupt
     with signals_as_exceptions():
         _SignalInFinaliser()
