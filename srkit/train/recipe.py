@@ -174,8 +174,8 @@ def run_recipe(recipe: Recipe, out: str | Path | None = None, bundle_to: str | P
     import os
 
     from srkit.checkpoint import load_checkpoint, resolve, save_pipeline
-    from srkit.paths import WEIGHTS_DIR
     from srkit.inference.pipeline import Pipeline
+    from srkit.paths import WEIGHTS_DIR
     from srkit.train import get_trainer
     from srkit.train.average import blend_into
     from srkit.train.bundle import _run_provenance, assemble, save_segmenter

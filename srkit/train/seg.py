@@ -156,7 +156,7 @@ class SegTrainer(Trainer):
             self.weight = sqrt_inverse_weights(self.sampler.data.labels,
                                                factors=cfg.class_weight_factors).to(self.device)
             self.print("class weights: " + ", ".join(f"{c} {w:.2f}" for c, w in zip(CATEGORIES, self.weight.tolist())))
-        self.logit_shift = logit_shift(self.weight) if self.weight is not None else None
+        self.logit_shift = logit_shift(self.weight).to(self.device) if self.weight is not None else None
 
     def train_step(self, batch: dict) -> dict[str, float]:
         loss = F.cross_entropy(self.net(batch["lr"]), batch["label"], weight=self.weight, ignore_index=IGNORE)
